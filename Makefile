@@ -1,0 +1,102 @@
+# Strata - see README.md. `make run` boots it, `make test` tests it.
+
+CC      ?= gcc
+LD      ?= ld
+NASM    ?= nasm
+HOSTCC  ?= gcc
+PYTHON  ?= /usr/bin/python3
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+ifeq ($(origin LD),default)
+LD := ld
+endif
+
+B := build
+
+# ---- the kernel ---------------------------------------------------------
+KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+	-mno-sse -mno-sse2 -mno-mmx -mno-80387 -mgeneral-regs-only \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-strict-aliasing -Isrc -I. $(EXTRA_CFLAGS)
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T src/boot/linker.ld
+
+KSRCS  := $(shell find src tests/kernel bench -name '*.c' 2>/dev/null | sort)
+KASMS  := $(shell find src -name '*.asm' | sort)
+KOBJS  := $(KSRCS:%.c=$(B)/k/%.o) $(KASMS:%.asm=$(B)/k/%.o)
+
+all: $(B)/strata.iso
+
+$(B)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/k/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -o $@ $<
+
+$(B)/strata.elf: $(KOBJS) src/boot/linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $$($(CC) -print-libgcc-file-name)
+
+$(B)/strata.iso: $(B)/strata.elf grub.cfg
+	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
+	cp $(B)/strata.elf $(B)/iso/boot/strata.elf
+	cp grub.cfg $(B)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
+
+# ---- host tests: src/ compiled for Linux under ASan and UBSan -----------
+HCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Isrc -I. -Itests/host/common \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -DSTRATA_HOST $(EXTRA_HOST_CFLAGS)
+HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c
+
+# What each host test links from src/: the layer under test and those below.
+HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c
+HOST_kprintf    :=
+HOST_buddy      := $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
+HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
+HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
+HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
+
+HOST_TESTS := $(sort $(filter-out common bench,$(notdir $(wildcard tests/host/*))))
+HOST_BINS  := $(HOST_TESTS:%=$(B)/host/test_%)
+
+define host_test_rule
+$(B)/host/test_$(1): $$(wildcard tests/host/$(1)/*.c) $$(HOST_$(1)) $$(HCOMMON) $$(shell find src tests/host -name '*.h')
+	@mkdir -p $$(dir $$@)
+	$$(HOSTCC) $$(HCFLAGS) -o $$@ $$(wildcard tests/host/$(1)/*.c) $$(HOST_$(1)) $$(HCOMMON)
+endef
+$(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
+
+host-build: $(HOST_BINS)
+
+host-test: $(HOST_BINS)
+	@fail=0; for t in $(HOST_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# ---- the two commands ---------------------------------------------------
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory $(B)/strata.iso
+	@$(PYTHON) scripts/harness.py run
+
+test: deps
+	@$(MAKE) --no-print-directory $(B)/strata.elf host-build
+	@$(PYTHON) scripts/harness.py test --host $(HOST_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(B)/strata.elf
+	@$(PYTHON) scripts/harness.py bench
+
+debug: deps
+	@$(MAKE) --no-print-directory $(B)/strata.iso
+	@$(PYTHON) scripts/harness.py debug
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps run test bench debug clean host-build host-test
+
+-include $(shell find $(B)/k -name '*.d' 2>/dev/null)

@@ -1,0 +1,30 @@
+/*
+ * bench.h - what a benchmark reports, identical in the kernel and on the host.
+ *
+ * A benchmark measures cycles with the TSC and calls bench_report(); the
+ * build it runs in turns cycles into nanoseconds (the kernel with the TSC
+ * frequency calibrated at boot, the host with one calibrated against the
+ * monotonic clock) and prints one line:
+ *   BENCH name=<name> ops=<n> ns_per_op=<x.yy> cycles_per_op=<x.yy> [extra]
+ * Benchmarks print numbers; they never pass or fail.
+ */
+#ifndef STRATA_BENCH_H
+#define STRATA_BENCH_H
+
+#include <stdint.h>
+
+uint64_t bench_cycles(void);          /* serialising TSC read */
+uint64_t bench_tsc_khz(void);         /* TSC ticks per millisecond */
+/* extra: further "key=value" pairs, or NULL. */
+void bench_report(const char *name, uint64_t ops, uint64_t cycles, const char *extra);
+
+/* A small fast PRNG (xorshift64*) so kernel and host draw the same sequences. */
+static inline uint64_t bench_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif

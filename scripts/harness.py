@@ -1,0 +1,770 @@
+#!/usr/bin/python3
+"""harness.py - build ISOs, boot Strata under QEMU, judge what it prints.
+
+Subcommands (the Makefile calls them from the repo root):
+  run    [--accel tcg|kvm] [--mem M] [--smp N] [--firmware bios|uefi] [-- key=value ...]
+  test   [--host BIN...]     host tests, then the boot matrix (STRATA_MATRIX=quick: 3 boots)
+  bench  [--host BIN...]     mode=bench boot, prints BENCH lines (numbers are never judged)
+  debug  [-- key=value ...]  boots halted with a GDB stub on :1234
+  boot   --name X --firmware bios|uefi --mem 128M --smp 1 --cpu M --accel tcg|kvm
+         --cmdline "mode=test ..." --timeout S     one boot, prints log and verdict
+
+Standard library only; run with Debian's /usr/bin/python3.
+"""
+
+import argparse
+import concurrent.futures
+import fcntl
+import hashlib
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# STRATA_BUILD / STRATA_ELF let the harness be tried on another kernel
+# (e.g. a throwaway one) without touching the repo's build/.
+BUILD = os.environ.get("STRATA_BUILD", os.path.join(ROOT, "build"))
+ELF = os.environ.get("STRATA_ELF", os.path.join(BUILD, "strata.elf"))
+LOGS = os.path.join(BUILD, "logs")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+# isa-debug-exit turns a write of V to port 0xf4 into exit status (V << 1) | 1.
+EXIT_PASS = 33  # kernel wrote 0x10: ended cleanly / all tests passed
+EXIT_FAIL = 35  # kernel wrote 0x11: a test failed or it panicked
+
+# What a mode=run boot must print, as regexes matched against each line.
+# Change this list when the boot report changes.
+REQUIRED_RUN_LINES = [
+    r"^Strata",       # the banner
+    r"mmap total",    # the memory map summary
+]
+
+# Seconds per boot. TCG boots take about a second; under this host's nested
+# KVM, SeaBIOS + GRUB alone take ~40 s (FACTS.md), so KVM gets much longer.
+TIMEOUT_TCG_BIOS = 30
+TIMEOUT_TCG_UEFI = 60
+TIMEOUT_KVM = 120
+TIMEOUT_BENCH = 300
+
+LOG_TAIL = 40        # log lines shown when a boot fails
+HOST_TAIL = 60       # host test output lines shown when it fails
+HOST_TIMEOUT = 300   # seconds per host test binary
+
+
+def rel(path):
+    """A path relative to the repo root when inside it, for messages."""
+    r = os.path.relpath(path, ROOT)
+    return path if r.startswith("..") else r
+
+
+# ---------------------------------------------------------------- KTAP --
+
+@dataclass
+class Ktap:
+    header: bool = False     # saw a top-level "KTAP version 1"
+    plan: int = None         # N of the top-level "1..N"
+    results: int = 0         # number of top-level ok / not ok lines
+    not_ok: list = None      # every "not ok" line, any depth, stripped
+    errors: list = None      # structural problems (e.g. a second header)
+
+
+RESULT_RE = re.compile(r"^(not ok|ok)\s+(\d+)\b")
+PLAN_RE = re.compile(r"^1\.\.(\d+)\s*$")
+
+
+def parse_ktap(text):
+    """Parse a serial log as KTAP version 1.
+
+    Boot chatter before the first top-level header is ignored. Nested
+    suites are indented by 4 spaces; only indentation 0 counts towards the
+    top-level plan, but a "not ok" at any depth is recorded."""
+    k = Ktap(not_ok=[], errors=[])
+    for raw in text.splitlines():
+        line = raw.rstrip("\r\n")
+        body = line.lstrip(" ")
+        top = len(line) - len(body) == 0
+        if top and body.startswith("KTAP version"):
+            if k.header:
+                # With -no-reboot this means the kernel printed its report twice.
+                k.errors.append("a second top-level KTAP header")
+            k.header = True
+            continue
+        if not k.header:
+            continue
+        m = RESULT_RE.match(body)
+        if m:
+            if m.group(1) == "not ok":
+                k.not_ok.append(line.strip())
+            if top:
+                k.results += 1
+            continue
+        m = PLAN_RE.match(body)
+        if m and top:
+            if k.plan is not None:
+                k.errors.append("a second top-level plan")
+            k.plan = int(m.group(1))
+    return k
+
+
+# ------------------------------------------------------------- verdicts --
+
+@dataclass
+class Verdict:
+    ok: bool
+    kinds: tuple  # problems found, most important first: panic timeout no_result
+                  # not_ok plan status missing (empty when ok)
+    reason: str   # one line for people
+
+
+def panic_lines(text):
+    return [l.strip() for l in text.splitlines() if l.lstrip().startswith("PANIC:")]
+
+
+# A panic, a hang or a crash explains a missing or short KTAP report: when
+# one of these is found, plan problems are left out of the reason.
+PRIMARY = ("panic", "timeout", "no_result")
+
+
+def verdict_from(problems):
+    """problems: (kind, message) pairs, most important first."""
+    if not problems:
+        return Verdict(True, (), "ok")
+    if any(k in PRIMARY for k, _ in problems):
+        problems = [(k, m) for k, m in problems if k in PRIMARY or k == "not_ok"]
+    return Verdict(False, tuple(k for k, _ in problems), "; ".join(m for _, m in problems))
+
+
+def common_problems(timed_out, text, timeout):
+    """Problems every mode shares: a panic, a timeout, an unclean exit."""
+    problems = []
+    panics = panic_lines(text)
+    if panics:
+        problems.append(("panic", panics[0]))
+    if timed_out:
+        problems.append(("timeout", f"timed out after {timeout:g} s"))
+    return problems
+
+
+def judge_test(status, timed_out, text, timeout=0):
+    """Verdict of a mode=test boot from QEMU's exit status and the serial log."""
+    problems = common_problems(timed_out, text, timeout)
+    k = parse_ktap(text)
+    if not timed_out and status not in (EXIT_PASS, EXIT_FAIL):
+        # With -no-reboot a triple fault ends QEMU with status 0.
+        problems.append(("no_result",
+                         f"triple fault or reset: QEMU exited with no result (status {status})"))
+    if k.not_ok:
+        n = len(k.not_ok)
+        problems.append(("not_ok", f"{n} not ok: {k.not_ok[0]}" + (" ..." if n > 1 else "")))
+    if not k.header:
+        problems.append(("plan", "no KTAP header"))
+    elif k.plan is None:
+        problems.append(("plan", "no KTAP plan"))
+    elif k.results != k.plan:
+        problems.append(("plan", f"plan 1..{k.plan} but {k.results} top-level results"))
+    for e in k.errors:
+        problems.append(("plan", e))
+    # The exit value must agree with the log.
+    if status == EXIT_FAIL and not k.not_ok and not panic_lines(text):
+        problems.append(("status", "kernel exited 0x11 (failure) but printed no not ok"))
+    if status == EXIT_PASS and k.not_ok:
+        problems.append(("status", "kernel exited 0x10 (pass) despite a not ok"))
+    return verdict_from(problems)
+
+
+def judge_clean_exit(status, timed_out, text, timeout, required):
+    """Verdict of a run or bench boot: exit 0x10 and every required regex on some line."""
+    problems = common_problems(timed_out, text, timeout)
+    if not timed_out and status != EXIT_PASS:
+        if status == EXIT_FAIL:
+            problems.append(("status", "kernel exited 0x11 (failure)"))
+        else:
+            problems.append(("no_result",
+                             f"triple fault or reset: QEMU exited with no result (status {status})"))
+    lines = text.splitlines()
+    for rx in required:
+        if not any(re.search(rx, l) for l in lines):
+            problems.append(("missing", f"no line matching /{rx}/"))
+    return verdict_from(problems)
+
+
+def judge_run(status, timed_out, text, timeout=0):
+    return judge_clean_exit(status, timed_out, text, timeout, REQUIRED_RUN_LINES)
+
+
+def judge_bench(status, timed_out, text, timeout=0):
+    return judge_clean_exit(status, timed_out, text, timeout, [r"^BENCH "])
+
+
+def judge_expect_fail(status, timed_out, text, timeout=0):
+    """The harness self-test: a boot with one test built to fail must be
+    judged a failure *because of a not ok line*, and only because of it
+    (a panic or a hang would prove nothing about catching a failed test)."""
+    v = judge_test(status, timed_out, text, timeout)
+    if v.ok:
+        return Verdict(False, ("missed",), "the failing test was not caught: verdict was pass")
+    if v.kinds != ("not_ok",):
+        return Verdict(False, v.kinds, "expected only a not ok, got: " + v.reason)
+    return Verdict(True, (), "failure caught: " + v.reason)
+
+
+JUDGES = {"test": judge_test, "run": judge_run, "bench": judge_bench,
+          "expect_fail": judge_expect_fail}
+
+
+# ------------------------------------------------------------ addr2line --
+
+KADDR_RE = re.compile(r"0x[fF]{8}8[0-9a-fA-F]{7}\b")
+FRAME_RE = re.compile(r"^\s*(\[\d+\]|#\d+)\s")
+
+
+def pick_addresses(text):
+    """Kernel addresses worth resolving: those on RIP lines and on
+    backtrace frame lines ("  [0] 0xffffffff80101234" or "#0 0x..."),
+    in order, each once."""
+    seen = []
+    for line in text.splitlines():
+        if "RIP" in line or FRAME_RE.match(line):
+            for a in KADDR_RE.findall(line):
+                a = a.lower()
+                if a not in seen:
+                    seen.append(a)
+    return seen
+
+
+def resolve(addrs, elf=ELF):
+    """["0x... function file:line", ...] from one addr2line call."""
+    if not addrs or not os.path.exists(elf) or not shutil.which("addr2line"):
+        return []
+    try:
+        p = subprocess.run(["addr2line", "-f", "-C", "-e", elf] + addrs,
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    out = p.stdout.splitlines()
+    # addr2line prints two lines per address: function, then file:line.
+    return [f"{a} {out[2 * i]} {out[2 * i + 1]}"
+            for i, a in enumerate(addrs) if 2 * i + 1 < len(out)]
+
+
+# ------------------------------------------------------------ ISO build --
+
+def iso_tag(cmdline):
+    """A file-name-safe tag for a command line: "mode=test ktest.fail=1"
+    -> "mode-test_ktest.fail-1". A command line with other characters also
+    gets a short hash, so two command lines never share a tag."""
+    words = cmdline.split()
+    tag = "_".join(w.replace("=", "-") for w in words) or "empty"
+    if not all(re.fullmatch(r"[A-Za-z0-9.]+(=[A-Za-z0-9.]*)?", w) for w in words):
+        tag = re.sub(r"[^A-Za-z0-9._-]+", "-", tag)[:60]
+        tag += "-" + hashlib.sha1(cmdline.encode()).hexdigest()[:8]
+    return tag
+
+
+GRUB_CFG = """set timeout=0
+set default=0
+menuentry "Strata" {{
+\tmultiboot2 /boot/strata.elf {cmdline}
+\tboot
+}}
+"""
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_iso(cmdline):
+    """Return the path of an ISO booting build/strata.elf with cmdline.
+
+    Rebuilt only when the ELF's content or the command line changed: a
+    stamp file written after a successful grub-mkrescue records both, so a
+    half-written ISO from an interrupted build is never reused."""
+    if not os.path.exists(ELF):
+        raise HarnessError(f"{rel(ELF)} does not exist: build it first (make)")
+    tag = iso_tag(cmdline)
+    tree = os.path.join(BUILD, f"iso-{tag}")
+    iso = os.path.join(BUILD, f"strata-{tag}.iso")
+    stamp = iso + ".stamp"
+    key = f"{file_sha256(ELF)} {cmdline}\n"
+    if os.path.exists(iso) and os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == key:
+                return iso
+    if os.path.exists(stamp):
+        os.unlink(stamp)
+    os.makedirs(os.path.join(tree, "boot", "grub"), exist_ok=True)
+    shutil.copyfile(ELF, os.path.join(tree, "boot", "strata.elf"))
+    with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(GRUB_CFG.format(cmdline=cmdline))
+    tmp = iso + ".tmp"
+    p = subprocess.run(["grub-mkrescue", "-o", tmp, tree], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise HarnessError(f"grub-mkrescue failed for {cmdline!r}:\n{p.stderr}")
+    os.replace(tmp, iso)
+    with open(stamp, "w") as f:
+        f.write(key)
+    return iso
+
+
+# ----------------------------------------------------------------- QEMU --
+
+class HarnessError(Exception):
+    pass
+
+
+_kvm_cache = None
+
+
+def kvm_usable():
+    """True if /dev/kvm opens read-write and answers KVM_GET_API_VERSION."""
+    global _kvm_cache
+    if _kvm_cache is None:
+        try:
+            fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+            try:
+                _kvm_cache = fcntl.ioctl(fd, 0xAE00) == 12  # KVM_GET_API_VERSION
+            finally:
+                os.close(fd)
+        except OSError:
+            _kvm_cache = False
+    return _kvm_cache
+
+
+@dataclass
+class Boot:
+    name: str
+    cmdline: str = "mode=test"
+    firmware: str = "bios"   # bios | uefi
+    mem: str = "128M"
+    smp: int = 1
+    accel: str = "tcg"       # tcg | kvm
+    cpu: str = None          # None: qemu64 under TCG, host,-arch-capabilities under KVM
+    judge: str = "test"      # key of JUDGES
+    timeout: float = None    # None: by accelerator and firmware
+
+    def effective_timeout(self):
+        if self.timeout is not None:
+            return self.timeout
+        if self.accel == "kvm":
+            return TIMEOUT_KVM
+        return TIMEOUT_TCG_UEFI if self.firmware == "uefi" else TIMEOUT_TCG_BIOS
+
+
+def qemu_argv(b, iso, extra=()):
+    argv = ["qemu-system-x86_64", "-cdrom", iso, "-m", b.mem, "-smp", str(b.smp),
+            "-serial", "stdio", "-display", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if b.accel == "kvm":
+        # Plain -cpu host fails here with "failed to set MSR 0x10a" (FACTS.md).
+        argv += ["-enable-kvm", "-cpu", b.cpu or "host,-arch-capabilities"]
+    else:
+        argv += ["-accel", "tcg", "-cpu", b.cpu or "qemu64"]
+    if b.firmware == "uefi":
+        # OVMF writes its variable store: each boot gets a fresh copy.
+        vars_copy = os.path.join(BUILD, f"ovmf-vars-{b.name}.fd")
+        shutil.copyfile(OVMF_VARS, vars_copy)
+        argv += ["-machine", "q35",
+                 "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                 "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    return argv + list(extra)
+
+
+@dataclass
+class BootResult:
+    status: int       # QEMU's exit status (None if killed on timeout)
+    timed_out: bool
+    log: str          # serial output, decoded
+    stderr: str       # QEMU's own messages
+    seconds: float
+    log_path: str
+
+
+def run_qemu(b, iso, echo=False, extra=()):
+    """Boot once. Serial goes to QEMU's stdout, which we read through a
+    pipe so that `run` can stream it live and every mode gets a timeout;
+    everything is also written to build/logs/<name>.log."""
+    os.makedirs(LOGS, exist_ok=True)
+    log_path = os.path.join(LOGS, f"{b.name}.log")
+    err_path = os.path.join(LOGS, f"{b.name}.qemu-stderr")
+    timeout = b.effective_timeout() if b.timeout != 0 else None
+    start = time.monotonic()
+    # stdin is /dev/null so QEMU never puts the terminal in raw mode.
+    with open(log_path, "wb") as log, open(err_path, "wb") as err:
+        p = subprocess.Popen(qemu_argv(b, iso, extra), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=err)
+        timed_out = False
+        chunks = []
+        try:
+            while True:
+                left = None if timeout is None else start + timeout - time.monotonic()
+                if left is not None and left <= 0:
+                    timed_out = True
+                    break
+                ready, _, _ = select.select([p.stdout], [], [], left)
+                if not ready:
+                    continue
+                data = os.read(p.stdout.fileno(), 65536)
+                if not data:
+                    break  # EOF: QEMU exited
+                chunks.append(data)
+                log.write(data)
+                log.flush()
+                if echo:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.buffer.flush()
+        except BaseException:
+            # Ctrl-C or any error: never leave QEMU behind.
+            p.kill()
+            p.wait()
+            raise
+        if timed_out:
+            p.kill()
+        status = p.wait()
+        p.stdout.close()
+    with open(err_path, errors="replace") as f:
+        stderr = f.read()
+    return BootResult(None if timed_out else status, timed_out,
+                      b"".join(chunks).decode("utf-8", "replace"), stderr,
+                      time.monotonic() - start, log_path)
+
+
+def boot_and_judge(b, echo=False):
+    """Build the ISO, boot, judge. Returns (Verdict, BootResult or None)."""
+    try:
+        iso = build_iso(b.cmdline)
+    except HarnessError as e:
+        return Verdict(False, ("build",), str(e)), None
+    r = run_qemu(b, iso, echo=echo)
+    v = JUDGES[b.judge](r.status, r.timed_out, r.log, b.effective_timeout())
+    return v, r
+
+
+def failure_details(r, show_tail=True):
+    """Lines shown under a FAIL: log tail, resolved addresses, QEMU's stderr."""
+    out = []
+    if r is None:
+        return out
+    lines = r.log.splitlines()
+    if show_tail:
+        out.append(f"--- last {min(LOG_TAIL, len(lines))} lines of {rel(r.log_path)}")
+        out += [l.rstrip("\r") for l in lines[-LOG_TAIL:]]
+    resolved = resolve(pick_addresses(r.log))
+    if resolved:
+        out.append("--- kernel addresses (addr2line):")
+        out += ["  " + s for s in resolved]
+    if r.stderr.strip():
+        out.append("--- QEMU stderr:")
+        out += r.stderr.strip().splitlines()[-10:]
+    return out
+
+
+# ------------------------------------------------------------ reporting --
+
+class Tally:
+    """Counts results and prints one line per result, whole blocks at once
+    so that parallel boots never interleave their output."""
+
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.lock = threading.Lock()
+
+    def result(self, name, ok, reason="", details=(), secs=None):
+        t = f" ({secs:.1f} s)" if secs is not None else ""
+        with self.lock:
+            if ok:
+                self.passed += 1
+                print(f"PASS {name}{t}", flush=True)
+            else:
+                self.failed += 1
+                print(f"FAIL {name}: {reason}{t}", flush=True)
+                for l in details:
+                    print("    " + l)
+                sys.stdout.flush()
+
+    def skip(self, name, why):
+        with self.lock:
+            self.skipped += 1
+            print(f"SKIP {name}: {why}", flush=True)
+
+    def summary(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+# ----------------------------------------------------------- host tests --
+
+def run_host_binary(path, timeout=HOST_TIMEOUT):
+    """(ok, output) of one host test binary: ok = exit 0 and no not ok."""
+    try:
+        p = subprocess.run([os.path.abspath(path)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        out = p.stdout.decode("utf-8", "replace")
+        rc = p.returncode
+    except subprocess.TimeoutExpired as e:
+        return False, (e.stdout or b"").decode("utf-8", "replace") + f"\n(timed out after {timeout} s)"
+    except OSError as e:
+        return False, f"cannot run: {e}"
+    not_ok = any(RESULT_RE.match(l.strip()) and l.strip().startswith("not ok")
+                 for l in out.splitlines())
+    if rc != 0:
+        out += f"\n(exit status {rc})"
+    return rc == 0 and not not_ok, out
+
+
+def host_tests(bins, tally):
+    for b in bins:
+        start = time.monotonic()
+        ok, out = run_host_binary(b)
+        tail = out.splitlines()[-HOST_TAIL:]
+        tally.result("host/" + os.path.basename(b), ok, "see output", tail if not ok else (),
+                     time.monotonic() - start)
+
+
+def harness_unittests(tally):
+    """The harness's own tests (tests/harness), as one result."""
+    start = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s",
+                        os.path.join(ROOT, "tests", "harness"), "-t", ROOT],
+                       cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    tally.result("harness/unittest", p.returncode == 0, "see output",
+                 p.stdout.splitlines()[-HOST_TAIL:], time.monotonic() - start)
+
+
+# ---------------------------------------------------------- boot matrix --
+
+def boot_matrix():
+    """The boot configurations of `make test`, in the order they are listed
+    in the brief; each is one result."""
+    return [
+        Boot("bios-128M-1cpu-tcg"),
+        Boot("bios-4G-2cpu-tcg", mem="4G", smp=2),
+        Boot("uefi-128M-1cpu-tcg", firmware="uefi"),
+        Boot("uefi-4G-2cpu-tcg", firmware="uefi", mem="4G", smp=2),
+        Boot("bios-32M-1cpu-tcg", mem="32M"),
+        # -cpu max under TCG offers la57, pku and 1 GiB pages.
+        Boot("bios-8G-2cpu-tcg-max", mem="8G", smp=2, cpu="max"),
+        Boot("bios-2G-1cpu-kvm", mem="2G", accel="kvm"),
+        Boot("run-bios-128M-tcg", cmdline="mode=run", judge="run"),
+        # Harness self-test: one test is built to fail and must be caught.
+        Boot("selftest-fail-bios-128M-tcg", cmdline="mode=test ktest.fail=1",
+             judge="expect_fail"),
+        Boot("bench-bios-128M-tcg", cmdline="mode=bench", judge="bench"),
+    ]
+
+
+QUICK = ("bios-128M-1cpu-tcg", "uefi-128M-1cpu-tcg", "selftest-fail-bios-128M-tcg")
+
+
+def run_matrix(tally, jobs):
+    boots = boot_matrix()
+    if os.environ.get("STRATA_MATRIX") == "quick":
+        boots = [b for b in boots if b.name in QUICK]
+    todo = []
+    for b in boots:
+        if b.accel == "kvm" and not kvm_usable():
+            tally.skip(b.name, "/dev/kvm not usable")
+        else:
+            todo.append(b)
+    # Build every ISO first, one at a time: boots sharing a command line share it.
+    for cmdline in sorted({b.cmdline for b in todo}):
+        try:
+            build_iso(cmdline)
+        except HarnessError as e:
+            for b in [b for b in todo if b.cmdline == cmdline]:
+                tally.result(b.name, False, str(e).splitlines()[0], str(e).splitlines()[1:])
+            todo = [b for b in todo if b.cmdline != cmdline]
+    # The slow KVM boot goes first so the TCG boots overlap it.
+    todo.sort(key=lambda b: b.accel != "kvm")
+
+    def one(b):
+        v, r = boot_and_judge(b)
+        tally.result(b.name, v.ok, v.reason, failure_details(r) if not v.ok else (),
+                     r.seconds if r else None)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for f in [ex.submit(one, b) for b in todo]:
+            f.result()
+
+
+# ---------------------------------------------------------- subcommands --
+
+def cmd_test(args):
+    tally = Tally()
+    harness_unittests(tally)
+    host_tests(args.host or [], tally)
+    run_matrix(tally, args.jobs)
+    return tally.summary()
+
+
+def cmd_run(args):
+    cmdline = " ".join(["mode=run"] + args.extra)
+    b = Boot("run", cmdline=cmdline, firmware=args.firmware, mem=args.mem, smp=args.smp,
+             accel=resolve_accel(args.accel), cpu=args.cpu, judge="run",
+             timeout=args.timeout or 0)  # 0: no timeout, run until QEMU exits
+    iso = build_iso(cmdline)
+    try:
+        r = run_qemu(b, iso, echo=True)
+    except KeyboardInterrupt:
+        print("\nharness: interrupted", file=sys.stderr)
+        return 130
+    if r.stderr.strip():
+        sys.stderr.write(r.stderr)
+    if r.timed_out:
+        print(f"harness: timed out after {b.timeout} s", file=sys.stderr)
+        return 1
+    if r.status != EXIT_PASS:
+        print(f"harness: QEMU exit status {r.status} (clean end is {EXIT_PASS})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def resolve_accel(want):
+    if want == "kvm" and not kvm_usable():
+        raise HarnessError("--accel kvm asked for, but /dev/kvm is not usable")
+    return want
+
+
+def cmd_bench(args):
+    for path in args.host or []:
+        ok, out = run_host_binary(path)
+        print(f"# host {os.path.basename(path)}" + ("" if ok else " (failed, see below)"))
+        for l in out.splitlines():
+            if l.startswith("BENCH") or not ok:
+                print(l)
+    accel = args.accel or ("kvm" if kvm_usable() else "tcg")
+    rc = 0
+    for acc in [accel] + (["tcg"] if accel == "kvm" else []):
+        b = Boot(f"bench-{acc}", cmdline="mode=bench", mem=args.mem, smp=args.smp, accel=acc,
+                 judge="bench", timeout=args.timeout or TIMEOUT_BENCH)
+        v, r = boot_and_judge(b)
+        secs = f"{r.seconds:.1f} s" if r else "-"
+        print(f"# kernel mode=bench, {acc}, {b.mem}, {b.smp} cpu ({secs})")
+        if r:
+            for l in r.log.splitlines():
+                if l.startswith("BENCH"):
+                    print(l.rstrip("\r"))
+        if v.ok:
+            return rc
+        print(f"# bench boot failed: {v.reason}")
+        for l in failure_details(r):
+            print("    " + l)
+        rc = 1
+        if acc == "kvm":
+            print("# retrying under TCG")
+    return rc
+
+
+def cmd_debug(args):
+    cmdline = " ".join(["mode=run"] + args.extra)
+    iso = build_iso(cmdline)
+    b = Boot("debug", cmdline=cmdline, mem=args.mem, smp=args.smp,
+             accel=resolve_accel(args.accel), firmware=args.firmware)
+    print("QEMU is halted with a GDB stub on :1234. Attach with:")
+    print(f"  gdb {rel(ELF)} -ex 'target remote :1234'")
+    print("(Ctrl-C here ends QEMU.) Serial output follows:", flush=True)
+    argv = qemu_argv(b, iso, ["-s", "-S"])
+    try:
+        return subprocess.call(argv, stdin=subprocess.DEVNULL)
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_boot(args):
+    judge = args.judge or ("test" if "mode=test" in args.cmdline.split() else
+                           "bench" if "mode=bench" in args.cmdline.split() else "run")
+    b = Boot(args.name, cmdline=args.cmdline, firmware=args.firmware, mem=args.mem,
+             smp=args.smp, accel=resolve_accel(args.accel), cpu=args.cpu, judge=judge,
+             timeout=args.timeout)
+    v, r = boot_and_judge(b, echo=True)
+    if r is not None:
+        print(f"\n--- QEMU exit status {r.status}{' (timed out)' if r.timed_out else ''}, "
+              f"{r.seconds:.1f} s, log in {rel(r.log_path)}")
+    if v.ok:
+        print(f"PASS {b.name}: {v.reason}")
+        return 0
+    print(f"FAIL {b.name}: {v.reason}")
+    for l in failure_details(r, show_tail=False):
+        print("    " + l)
+    return 1
+
+
+def parse_args(argv):
+    # Everything after "--" is extra kernel command line words.
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(prog="harness.py", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def machine(p, mem, accel_default):
+        p.add_argument("--mem", default=mem)
+        p.add_argument("--smp", type=int, default=1)
+        p.add_argument("--accel", choices=["tcg", "kvm"], default=accel_default)
+        p.add_argument("--firmware", choices=["bios", "uefi"], default="bios")
+
+    p = sub.add_parser("run", help="boot mode=run with serial on the terminal")
+    machine(p, "512M", "tcg")  # TCG: GRUB is very slow under this host's nested KVM
+    p.add_argument("--cpu")
+    p.add_argument("--timeout", type=float, help="seconds (default: none)")
+
+    p = sub.add_parser("test", help="host tests, then the boot matrix")
+    p.add_argument("--host", nargs="*", metavar="BIN")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("STRATA_JOBS", "2")),
+                   help="boots at a time (default 2, or $STRATA_JOBS)")
+
+    p = sub.add_parser("bench", help="boot mode=bench and print BENCH lines")
+    p.add_argument("--host", nargs="*", metavar="BIN")
+    p.add_argument("--mem", default="2G")
+    p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--accel", choices=["tcg", "kvm"], help="default: kvm if usable")
+    p.add_argument("--timeout", type=float)
+
+    p = sub.add_parser("debug", help="boot halted, GDB stub on :1234")
+    machine(p, "512M", "tcg")  # TCG: breakpoints and single-stepping are reliable
+
+    p = sub.add_parser("boot", help="one boot configuration")
+    p.add_argument("--name", default="boot")
+    p.add_argument("--firmware", choices=["bios", "uefi"], default="bios")
+    p.add_argument("--mem", default="128M")
+    p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--cpu")
+    p.add_argument("--accel", choices=["tcg", "kvm"], default="tcg")
+    p.add_argument("--cmdline", default="mode=test")
+    p.add_argument("--timeout", type=float)
+    p.add_argument("--judge", choices=sorted(JUDGES), help="default: from mode=")
+
+    args = ap.parse_args(argv)
+    args.extra = extra
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    cmds = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench,
+            "debug": cmd_debug, "boot": cmd_boot}
+    try:
+        return cmds[args.cmd](args)
+    except HarnessError as e:
+        print(f"harness: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    # Let Ctrl-C reach us as KeyboardInterrupt even inside select().
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main(sys.argv[1:]))

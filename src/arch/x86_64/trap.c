@@ -1,0 +1,121 @@
+/*
+ * trap.c - the IDT and what happens on a CPU exception.
+ *
+ * An exception goes, in order, to: a self-test that armed a catch for
+ * it; the handler a layer installed (the VMM's page-fault handler); and
+ * otherwise to a full report and panic.
+ */
+#include <stdint.h>
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/io.h"
+#include "kernel/panic.h"
+#include "lib/kprintf.h"
+
+struct idt_entry {
+	uint16_t offset_lo, selector;
+	uint8_t ist, flags;
+	uint16_t offset_mid;
+	uint32_t offset_hi, zero;
+} __attribute__((packed));
+
+extern const uint64_t isr_table[32];
+static struct idt_entry idt[256];
+static trap_handler_t handlers[32];
+
+static struct {
+	int armed;
+	unsigned vector;
+	struct kjmp *buf;
+	struct caught_fault *out;
+} catcher;
+
+static const char *const names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 error", "alignment check", "machine check",
+	"SIMD error", "virtualization", "control protection", "reserved", "reserved",
+	"reserved", "reserved", "reserved", "reserved", "hypervisor injection",
+	"VMM communication", "security", "reserved",
+};
+
+static void set_gate(unsigned v, uint64_t handler, uint8_t ist)
+{
+	idt[v] = (struct idt_entry){
+		.offset_lo = handler & 0xffff,
+		.selector = 0x08,
+		.ist = ist,
+		.flags = 0x8e,          /* present, DPL 0, interrupt gate */
+		.offset_mid = (handler >> 16) & 0xffff,
+		.offset_hi = handler >> 32,
+	};
+}
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < 32; v++)
+		set_gate(v, isr_table[v], v == VEC_DF ? 1 : v == 2 ? 2 : 0);
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr = {
+		sizeof(idt) - 1, (uint64_t)idt,
+	};
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void trap_set_handler(unsigned vector, trap_handler_t h) { handlers[vector] = h; }
+
+void trap_catch_arm(unsigned vector, struct kjmp *buf, struct caught_fault *out)
+{
+	catcher.vector = vector, catcher.buf = buf, catcher.out = out;
+	catcher.armed = 1;
+}
+
+void trap_catch_disarm(void) { catcher.armed = 0; }
+
+static void print_pf_error(uint64_t e)
+{
+	kprintf("  #PF: %s, %s, %s mode%s%s%s, CR2=0x%016lx\n",
+		e & PF_P ? "protection violation" : "page not present",
+		e & PF_W ? "write" : "read",
+		e & PF_U ? "user" : "supervisor",
+		e & PF_RSVD ? ", reserved bit set" : "",
+		e & PF_I ? ", instruction fetch" : "",
+		e & PF_PK ? ", protection key" : "",
+		read_cr2());
+}
+
+static void print_frame(const struct trap_frame *f)
+{
+	kprintf("  RIP=0x%016lx CS=0x%lx RFLAGS=0x%lx RSP=0x%016lx SS=0x%lx\n",
+		f->rip, f->cs, f->rflags, f->rsp, f->ss);
+	kprintf("  RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	kprintf("  RSI=%016lx RDI=%016lx RBP=%016lx R8 =%016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
+	kprintf("  R9 =%016lx R10=%016lx R11=%016lx R12=%016lx\n", f->r9, f->r10, f->r11, f->r12);
+	kprintf("  R13=%016lx R14=%016lx R15=%016lx\n", f->r13, f->r14, f->r15);
+}
+
+static void report(const struct trap_frame *f)
+{
+	kprintf("\nEXCEPTION vector=%lu (%s) error=0x%lx\n", f->vector,
+		names[f->vector & 31], f->error_code);
+	if (f->vector == VEC_PF)
+		print_pf_error(f->error_code);
+	print_frame(f);
+	kprintf("  backtrace:\n  [0] 0x%016lx\n", f->rip);
+	backtrace_from(f->rbp);
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	if (catcher.armed && catcher.vector == f->vector) {
+		catcher.armed = 0;
+		*catcher.out = (struct caught_fault){
+			(unsigned)f->vector, f->error_code,
+			f->vector == VEC_PF ? read_cr2() : 0, f->rip,
+		};
+		kjmp_jump(catcher.buf, 1);
+	}
+	if (f->vector < 32 && handlers[f->vector] && handlers[f->vector](f))
+		return;
+	report(f);
+	panic_at("trap.c", 0, "unhandled CPU exception %lu (%s)", f->vector, names[f->vector & 31]);
+}

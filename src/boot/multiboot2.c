@@ -1,0 +1,160 @@
+/*
+ * multiboot2.c - a bounds-checked walk over the Multiboot2 information.
+ *
+ * Layout (Multiboot2 specification, section 3.6): a u32 total_size and a
+ * reserved u32, then tags, each starting on an 8-byte boundary with a u32
+ * type and a u32 size that counts the tag's header but not its padding.
+ * The walk ends at a tag of type 0 and size 8.
+ */
+#include "boot/multiboot2.h"
+#include "lib/kstring.h"
+
+struct tag {
+	uint32_t type;
+	uint32_t size;
+};
+
+static uint32_t read32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t read64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Copy a string field of n bytes that must hold a NUL; truncates to cap. */
+static enum mb2_error copy_string(char *dst, size_t cap, const uint8_t *src, size_t n)
+{
+	size_t len = 0;
+	while (len < n && src[len])
+		len++;
+	if (len == n)
+		return MB2_ERR_STRING;
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return MB2_OK;
+}
+
+static enum mb2_error parse_mmap(const uint8_t *t, uint32_t size, struct mb2_info *out)
+{
+	if (size < 16)
+		return MB2_ERR_TAG_SIZE;
+	uint32_t esize = read32(t + 8);
+	if (esize < 24 || esize % 8)
+		return MB2_ERR_MMAP_ENTRY;
+	out->has_mmap = 1;
+	for (uint32_t off = 16; off + esize <= size; off += esize) {
+		if (out->mmap_len == MB2_MAX_MMAP) {
+			out->mmap_dropped++;
+			continue;
+		}
+		struct mem_range *r = &out->mmap[out->mmap_len++];
+		r->base = read64(t + off);
+		r->len = read64(t + off + 8);
+		r->type = read32(t + off + 16);
+	}
+	return MB2_OK;
+}
+
+static enum mb2_error parse_module(const uint8_t *t, uint32_t size, struct mb2_info *out)
+{
+	if (size < 17)
+		return MB2_ERR_TAG_SIZE;
+	if (out->modules_len == MB2_MAX_MODULES)
+		return MB2_OK;
+	struct mb2_module *m = &out->modules[out->modules_len];
+	m->start = read32(t + 8);
+	m->end = read32(t + 12);
+	enum mb2_error e = copy_string(m->name, sizeof(m->name), t + 16, size - 16);
+	if (e == MB2_OK)
+		out->modules_len++;
+	return e;
+}
+
+static enum mb2_error parse_efi_mmap(const uint8_t *t, uint32_t size, struct mb2_info *out)
+{
+	if (size < 16)
+		return MB2_ERR_TAG_SIZE;
+	uint32_t dsize = read32(t + 8);
+	if (dsize == 0)
+		return MB2_ERR_MMAP_ENTRY;
+	out->has_efi_mmap = 1;
+	out->efi_desc_size = dsize;
+	out->efi_desc_count = (size - 16) / dsize;
+	return MB2_OK;
+}
+
+static enum mb2_error parse_tag(const uint8_t *t, uint32_t type, uint32_t size, struct mb2_info *out)
+{
+	switch (type) {
+	case MB2_TAG_CMDLINE:
+		return copy_string(out->cmdline, sizeof(out->cmdline), t + 8, size - 8);
+	case MB2_TAG_BOOTLOADER:
+		return copy_string(out->bootloader, sizeof(out->bootloader), t + 8, size - 8);
+	case MB2_TAG_MODULE:
+		return parse_module(t, size, out);
+	case MB2_TAG_MMAP:
+		return parse_mmap(t, size, out);
+	case MB2_TAG_EFI_MMAP:
+		return parse_efi_mmap(t, size, out);
+	default:
+		return MB2_OK;      /* tags we do not use are skipped */
+	}
+}
+
+enum mb2_error mb2_parse(const void *block, size_t readable, struct mb2_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!block)
+		return MB2_ERR_NULL;
+	if (readable < 8)
+		return MB2_ERR_TRUNCATED;
+	const uint8_t *b = block;
+	uint32_t total = read32(b);
+	out->total_size = total;
+	if (total < 16)
+		return MB2_ERR_TOTAL_SIZE;
+	if (total > readable)
+		return MB2_ERR_TRUNCATED;
+	for (size_t off = 8; off < total; ) {
+		if (total - off < 8)
+			return MB2_ERR_NO_END;
+		uint32_t type = read32(b + off), size = read32(b + off + 4);
+		if (size < 8)
+			return MB2_ERR_TAG_SIZE;
+		if (size > total - off)
+			return MB2_ERR_TAG_OVERRUN;
+		out->tag_count++;
+		if (type == MB2_TAG_END)
+			return size == 8 ? MB2_OK : MB2_ERR_TAG_SIZE;
+		enum mb2_error e = parse_tag(b + off, type, size, out);
+		if (e != MB2_OK)
+			return e;
+		off += ((size_t)size + 7) & ~(size_t)7;
+	}
+	return MB2_ERR_NO_END;
+}
+
+const char *mb2_error_str(enum mb2_error e)
+{
+	switch (e) {
+	case MB2_OK: return "ok";
+	case MB2_ERR_NULL: return "no information block";
+	case MB2_ERR_TRUNCATED: return "block truncated (shorter than total_size)";
+	case MB2_ERR_TOTAL_SIZE: return "total_size out of range";
+	case MB2_ERR_TAG_SIZE: return "tag size below its fixed fields";
+	case MB2_ERR_TAG_OVERRUN: return "tag runs past the end of the block";
+	case MB2_ERR_NO_END: return "no end tag";
+	case MB2_ERR_STRING: return "string not terminated inside its tag";
+	case MB2_ERR_MMAP_ENTRY: return "memory map entry size invalid";
+	}
+	return "unknown error";
+}

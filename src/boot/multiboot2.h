@@ -1,0 +1,74 @@
+/*
+ * multiboot2.h - what the bootloader passed, parsed and copied out.
+ *
+ * mb2_parse() walks the Multiboot2 information block tag by tag, checking
+ * every length against the block's total_size before it reads, and copies
+ * what Strata uses into struct mb2_info. The copy matters: the block lives
+ * in RAM that the physical memory manager gives back after boot.
+ */
+#ifndef STRATA_BOOT_MULTIBOOT2_H
+#define STRATA_BOOT_MULTIBOOT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "boot/bootinfo.h"
+
+#define MB2_BOOT_MAGIC 0x36d76289u
+
+#define MB2_MAX_MMAP    512
+#define MB2_MAX_MODULES 16
+#define MB2_CMDLINE_MAX 256
+#define MB2_NAME_MAX    64
+
+enum mb2_tag_type {
+	MB2_TAG_END = 0,
+	MB2_TAG_CMDLINE = 1,
+	MB2_TAG_BOOTLOADER = 2,
+	MB2_TAG_MODULE = 3,
+	MB2_TAG_MMAP = 6,
+	MB2_TAG_ELF_SECTIONS = 9,
+	MB2_TAG_EFI_MMAP = 17,
+};
+
+struct mb2_module {
+	uint64_t start, end;            /* physical, end exclusive */
+	char name[MB2_NAME_MAX];
+};
+
+struct mb2_info {
+	uint64_t total_size;
+	char cmdline[MB2_CMDLINE_MAX];
+	char bootloader[MB2_NAME_MAX];
+	struct mem_range mmap[MB2_MAX_MMAP];
+	size_t mmap_len;
+	size_t mmap_dropped;            /* entries beyond MB2_MAX_MMAP */
+	int has_mmap;
+	struct mb2_module modules[MB2_MAX_MODULES];
+	size_t modules_len;
+	/* The EFI map is noted (where, how many descriptors), not interpreted. */
+	int has_efi_mmap;
+	uint32_t efi_desc_size, efi_desc_count;
+	unsigned tag_count;
+};
+
+enum mb2_error {
+	MB2_OK = 0,
+	MB2_ERR_NULL,            /* no block at all */
+	MB2_ERR_TRUNCATED,       /* shorter than its header, or than total_size says */
+	MB2_ERR_TOTAL_SIZE,      /* total_size below 16 or above what may be read */
+	MB2_ERR_TAG_SIZE,        /* a tag smaller than 8 bytes or than its fixed fields */
+	MB2_ERR_TAG_OVERRUN,     /* a tag running past the end of the block */
+	MB2_ERR_NO_END,          /* no end tag before the block ends */
+	MB2_ERR_STRING,          /* a string tag not terminated inside the tag */
+	MB2_ERR_MMAP_ENTRY,      /* memory map entry size zero, unaligned or too small */
+};
+
+/*
+ * Parse the block at `block`, of which at most `readable` bytes may be
+ * read. Returns MB2_OK and fills *out, or an error with *out holding what
+ * was parsed before it; mb2_error_str() says what was wrong.
+ */
+enum mb2_error mb2_parse(const void *block, size_t readable, struct mb2_info *out);
+const char *mb2_error_str(enum mb2_error e);
+
+#endif

@@ -1,0 +1,27 @@
+/* kernel.h - what kmain shares with the rest of src/kernel/. */
+#ifndef STRATA_KERNEL_KERNEL_H
+#define STRATA_KERNEL_KERNEL_H
+
+#include <stdint.h>
+#include "boot/multiboot2.h"
+
+enum kernel_mode { MODE_RUN, MODE_TEST, MODE_BENCH };
+
+/* The bootloader's information, copied out of the Multiboot2 block. */
+extern struct mb2_info boot_info;
+extern uint64_t boot_info_pa;
+
+/* Linker symbols (src/boot/linker.ld); the kernel_phys_* are physical. */
+extern char kernel_phys_start[], kernel_phys_end[];
+extern char kernel_text_start[], kernel_text_end[];
+extern char kernel_rodata_start[], kernel_rodata_end[];
+extern char kernel_data_start[], kernel_data_end[];
+extern char boot_tables_start[], boot_tables_end[];
+extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
+extern uint32_t boot_cpu_flags;
+
+void boot_report(void);
+int ktest_run_all(void);
+void bench_run_all(void);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * ktest.c - runs the registered self-tests and prints KTAP version 1.
+ *
+ * Suites are nested KTAP documents: one top-level result per suite, one
+ * indented result per test. After each test the registered counters are
+ * read again; a difference is reported as a leak and fails the test.
+ */
+#include "kernel/ktest.h"
+#include "kernel/cmdline.h"
+#include "arch/x86_64/trap.h"
+#include "lib/kstring.h"
+
+extern const struct ktest ktests_start[], ktests_end[];
+
+#define MAX_COUNTERS 8
+#define MAX_SUITES 64
+#define FAIL_SUITE "selftest_fail"
+
+static struct ktest_counter counters[MAX_COUNTERS];
+static unsigned ncounters;
+static int failed;
+static char reason[160];
+
+void ktest_register_counter(const char *name, uint64_t (*read)(void))
+{
+	if (ncounters < MAX_COUNTERS)
+		counters[ncounters++] = (struct ktest_counter){ name, read };
+}
+
+void ktest_fail(const char *file, int line, const char *what)
+{
+	kprintf("    # %s:%d: %s\n", file, line, what);
+	if (!failed)
+		ksnprintf(reason, sizeof(reason), "%s:%d: %s", file, line, what);
+	failed = 1;
+}
+
+int ktest_failed(void) { return failed; }
+
+int ktest_expect_fault(unsigned vector, void (*fn)(void *), void *arg, struct fault_info *f)
+{
+	struct kjmp buf;
+	struct caught_fault c = { 0 };
+	if (kjmp_set(&buf) == 0) {
+		trap_catch_arm(vector, &buf, &c);
+		fn(arg);
+		trap_catch_disarm();
+		return 0;
+	}
+	*f = (struct fault_info){ c.vector, c.error_code, c.cr2, c.rip };
+	return 1;
+}
+
+/* The suite of a deliberately failing test runs only when asked for. */
+static int suite_selected(const char *suite)
+{
+	char want[32];
+	if (!strcmp(suite, FAIL_SUITE))
+		return cmdline_int("ktest.fail", 0) == 1;
+	if (cmdline_get("ktest", want, sizeof(want)))
+		return !strcmp(want, suite);
+	return 1;
+}
+
+static unsigned collect_suites(const char **suites)
+{
+	unsigned n = 0;
+	for (const struct ktest *t = ktests_start; t < ktests_end; t++) {
+		unsigned i;
+		for (i = 0; i < n && strcmp(suites[i], t->suite); i++)
+			;
+		if (i == n && n < MAX_SUITES && suite_selected(t->suite))
+			suites[n++] = t->suite;
+	}
+	return n;
+}
+
+static void check_counters(const uint64_t *before)
+{
+	for (unsigned i = 0; i < ncounters; i++) {
+		uint64_t now = counters[i].read();
+		if (now != before[i]) {
+			char what[96];
+			ksnprintf(what, sizeof(what), "leak check: %s was %lu, now %lu",
+				  counters[i].name, before[i], now);
+			ktest_fail("ktest", 0, what);
+		}
+	}
+}
+
+static int run_one(const struct ktest *t, unsigned n)
+{
+	uint64_t before[MAX_COUNTERS];
+	for (unsigned i = 0; i < ncounters; i++)
+		before[i] = counters[i].read();
+	failed = 0;
+	reason[0] = '\0';
+	t->fn();
+	check_counters(before);
+	if (failed)
+		kprintf("    not ok %u %s # %s\n", n, t->name, reason);
+	else
+		kprintf("    ok %u %s\n", n, t->name);
+	return !failed;
+}
+
+static int run_suite(const char *suite, unsigned index)
+{
+	unsigned count = 0, n = 0, passed = 0;
+	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
+		count += !strcmp(t->suite, suite);
+	kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite, count);
+	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
+		if (!strcmp(t->suite, suite))
+			passed += run_one(t, ++n);
+	kprintf("%s %u %s\n", passed == count ? "ok" : "not ok", index, suite);
+	return passed == count;
+}
+
+int ktest_run_all(void)
+{
+	const char *suites[MAX_SUITES];
+	unsigned n = collect_suites(suites), ok = 0;
+	kprintf("KTAP version 1\n1..%u\n", n);
+	for (unsigned i = 0; i < n; i++)
+		ok += run_suite(suites[i], i + 1);
+	kprintf("# ktest: %u of %u suites passed\n", ok, n);
+	return ok == n;
+}

@@ -1,0 +1,59 @@
+/*
+ * ktest.h - in-kernel self-tests, reported as KTAP on the serial port.
+ *
+ * A test is a function registered with KTEST(suite, name); the linker
+ * gathers them in the .ktests section and mode=test runs them suite by
+ * suite. A failed KT_ASSERT marks the test failed and returns from it.
+ * After every test the runner checks that no frame and no heap object was
+ * lost, so each test must give back what it takes.
+ */
+#ifndef STRATA_KERNEL_KTEST_H
+#define STRATA_KERNEL_KTEST_H
+
+#include <stdint.h>
+#include "lib/kprintf.h"
+
+struct ktest {
+	const char *suite;
+	const char *name;
+	void (*fn)(void);
+};
+
+#define KTEST(suite_, name_) \
+	static void ktest_##suite_##_##name_(void); \
+	static const struct ktest ktest_rec_##suite_##_##name_ \
+		__attribute__((section(".ktests"), used, aligned(8))) = \
+		{ #suite_, #name_, ktest_##suite_##_##name_ }; \
+	static void ktest_##suite_##_##name_(void)
+
+void ktest_fail(const char *file, int line, const char *what);
+int ktest_failed(void);
+
+#define KT_ASSERT(c) do { if (!(c)) { ktest_fail(__FILE__, __LINE__, #c); return; } } while (0)
+#define KT_EXPECT(c) do { if (!(c)) ktest_fail(__FILE__, __LINE__, #c); } while (0)
+
+/*
+ * Run fn(arg) expecting a CPU exception. Returns 1 and fills *f if the
+ * exception fn raised had the given vector; 0 if fn returned normally. A
+ * fault with another vector is not caught: it is a real failure.
+ */
+struct fault_info {
+	unsigned vector;
+	uint64_t error_code;
+	uint64_t cr2;
+	uint64_t rip;
+};
+int ktest_expect_fault(unsigned vector, void (*fn)(void *), void *arg, struct fault_info *f);
+
+/*
+ * Leak accounting: each layer registers a counter of what it has handed
+ * out (free frames, live heap objects); the runner compares them before
+ * and after every test.
+ */
+struct ktest_counter {
+	const char *name;
+	uint64_t (*read)(void);
+};
+void ktest_register_counter(const char *name, uint64_t (*read)(void));
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * main.c - kmain: from the boot stub to the mode the command line asks for.
+ *
+ * Start-up runs the layers bottom up, each reporting as it arrives:
+ * console, CPU tables, the bootloader's information, then the memory
+ * layers. mode=run reports and ends, mode=test runs the self-tests,
+ * mode=bench the benchmarks.
+ */
+#include "kernel/kernel.h"
+#include "kernel/cmdline.h"
+#include "kernel/panic.h"
+#include "kernel/tsc.h"
+#include "arch/x86_64/trap.h"
+#include "drivers/serial/serial.h"
+#include "lib/kprintf.h"
+#include "mm/arch.h"
+
+#define MB2_MAX_BLOCK (1UL << 20)   /* no sane loader passes more */
+
+struct mb2_info boot_info;
+uint64_t boot_info_pa;
+
+static enum kernel_mode parse_mode(void)
+{
+	if (cmdline_is("mode", "test"))
+		return MODE_TEST;
+	if (cmdline_is("mode", "bench"))
+		return MODE_BENCH;
+	return MODE_RUN;
+}
+
+static void read_boot_info(uint64_t mbi_pa, uint32_t magic)
+{
+	if (magic != MB2_BOOT_MAGIC)
+		panic("not started by a Multiboot2 loader: magic 0x%x", magic);
+	boot_info_pa = mbi_pa;
+	const void *block = phys_to_virt(mbi_pa);
+	uint32_t total = *(const uint32_t *)block;
+	enum mb2_error e = mb2_parse(block, total < MB2_MAX_BLOCK ? total : MB2_MAX_BLOCK, &boot_info);
+	if (e != MB2_OK)
+		panic("Multiboot2 information at 0x%lx is malformed: %s", mbi_pa, mb2_error_str(e));
+	if (!boot_info.has_mmap)
+		panic("the bootloader passed no memory map (Multiboot2 tag 6)");
+}
+
+static void cpu_report(void)
+{
+	kprintf("CPU: %s paging, NX %s; TSC %lu kHz (calibrated by %s)\n",
+		boot_cpu_flags & 2 ? "5-level" : "4-level",
+		boot_cpu_flags & 1 ? "on" : "absent", tsc_khz(), tsc_source());
+}
+
+void kmain(uint64_t mbi_pa, uint32_t magic)
+{
+	serial_init();
+	console_set_sink(serial_putc);
+	kprintf("\nStrata x86_64 - a kernel about memory management\n");
+	gdt_init();
+	idt_init();
+	read_boot_info(mbi_pa, magic);
+	cmdline_init(boot_info.cmdline);
+	enum kernel_mode mode = parse_mode();
+	panic_exits = mode != MODE_RUN;
+	tsc_calibrate();
+	boot_report();
+	cpu_report();
+
+	switch (mode) {
+	case MODE_TEST:
+		kernel_exit(ktest_run_all() ? EXIT_PASS : EXIT_FAIL);
+	case MODE_BENCH:
+		bench_run_all();
+		kprintf("bench: done\n");
+		kernel_exit(EXIT_PASS);
+	case MODE_RUN:
+		kprintf("run: done\n");
+		kernel_exit(EXIT_PASS);
+	}
+}

@@ -1,0 +1,21 @@
+/*
+ * kprintf.h - formatted output for every layer.
+ *
+ * Formats: %d %i %u %x %X %p %s %c %% with the l, ll and z length modifiers,
+ * a field width, '-' and '0' flags. Output goes to the console sink: the
+ * serial port in the kernel, stdout on the host.
+ */
+#ifndef STRATA_LIB_KPRINTF_H
+#define STRATA_LIB_KPRINTF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvprintf(const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Where kprintf's characters go; set once at start-up. */
+void console_set_sink(void (*putc)(char c));
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * internal.h - what the files of the buddy layer share. Not an interface:
+ * nothing outside src/mm/buddy/ includes it.
+ */
+#ifndef STRATA_MM_BUDDY_INTERNAL_H
+#define STRATA_MM_BUDDY_INTERNAL_H
+
+#include "mm/buddy/buddy.h"
+#include "mm/arch.h"
+#include "lib/spinlock.h"
+
+/*
+ * Every frame of RAM has one of these, 8 bytes. Only the first frame of a
+ * block (its head) says FREE or ALLOCATED and carries the order; the other
+ * frames of the block say TAIL. RESERVED is 0 so a zeroed array starts
+ * with everything reserved.
+ */
+enum frame_state {
+	FRAME_RESERVED = 0,
+	FRAME_FREE,         /* head of a block on a free list */
+	FRAME_ALLOCATED,    /* head of a block handed out */
+	FRAME_TAIL,         /* inside a free or allocated block */
+	FRAME_CACHED,       /* a single page in a per-CPU cache */
+};
+
+struct frame {
+	uint32_t refs : 24;     /* references to an allocated block */
+	uint32_t order : 5;
+	uint32_t state : 3;
+	uint32_t private;       /* the layer above's word */
+};
+#define FRAME_MAX_REFS ((1u << 24) - 1)
+
+/* One sanitized range of RAM and its records: holes between sections cost nothing. */
+struct section {
+	uint64_t base_pfn, npages;
+	struct frame *frames;
+};
+#define PMM_MAX_SECTIONS 256
+
+/* Free-list links live in the free block itself, reached through the HHDM. */
+struct free_link {
+	struct free_link *next, *prev;
+};
+
+struct free_area {
+	struct free_link head;      /* circular; head.next is the first block */
+	uint64_t nr;
+};
+
+struct zone {
+	struct free_area area[PMM_MAX_ORDER + 1];
+	uint64_t free_pages;        /* on these lists */
+	uint64_t total_pages;
+};
+
+struct pfn_range {
+	uint64_t start, end;        /* [start, end) in frames */
+};
+
+struct pmm {
+	struct spinlock lock;
+	bool ready;
+	struct zone zones[NR_ZONES];
+	struct section sec[PMM_MAX_SECTIONS];
+	size_t nsec;
+	struct pfn_range meta[PMM_MAX_SECTIONS];    /* where the records live */
+	size_t nmeta;
+	uint64_t total_pages, reserved_pages, metadata_pages, kernel_pages;
+	unsigned fail_countdown;
+	struct pmm_boot boot;                       /* points at the copies below */
+	struct mem_range fw[PMM_MAX_MAP];
+	size_t fw_dropped;                          /* firmware entries beyond the copy */
+	struct mem_range san[PMM_MAX_MAP];
+	size_t nsan;
+	struct mem_range protect[PMM_MAX_PROTECT];
+	bool released[PMM_MAX_PROTECT];
+};
+extern struct pmm pmm;
+
+#define PCP_HIGH  64    /* a CPU's cache holds at most this many pages */
+#define PCP_BATCH 16    /* and refills or drains this many at a time */
+struct pcp {
+	unsigned count;
+	uint64_t pfn[PCP_HIGH];
+};
+extern struct pcp pcps[ARCH_MAX_CPUS];
+
+#define FIRST_MIB_PFN   (0x100000 >> PAGE_SHIFT)
+#define DMA_END_PFN     ((16ULL << 20) >> PAGE_SHIFT)
+#define DMA32_END_PFN   ((4ULL << 30) >> PAGE_SHIFT)
+
+static inline uint64_t pa_to_pfn(uint64_t pa) { return pa >> PAGE_SHIFT; }
+static inline uint64_t pfn_to_pa(uint64_t pfn) { return pfn << PAGE_SHIFT; }
+
+static inline enum zone_id pfn_zone(uint64_t pfn)
+{
+	if (pfn < DMA_END_PFN)
+		return ZONE_DMA;
+	return pfn < DMA32_END_PFN ? ZONE_DMA32 : ZONE_NORMAL;
+}
+
+/* section.c */
+struct frame *pfn_frame(uint64_t pfn);
+
+/* buddy.c: the core, called with pmm.lock held */
+void area_push(uint64_t pfn, unsigned order);
+uint64_t core_alloc(unsigned order, unsigned flags);
+void core_free(uint64_t pfn, unsigned order);
+void core_free_range(uint64_t start, uint64_t end, bool merge);
+bool fail_injected(void);
+void mark_allocated(struct frame *f, unsigned order);
+
+/* misuse.c */
+int check_freeable(uint64_t pa, unsigned order, const char *who);
+
+/* early.c */
+bool pfn_excluded(uint64_t pfn, uint64_t *until);
+uint64_t next_exclusion(uint64_t pfn, uint64_t limit);
+bool next_free_span(uint64_t *cur, uint64_t end, struct pfn_range *out);
+int early_place_metadata(void);
+
+/* report.c */
+void fmt_size(char *buf, size_t n, uint64_t bytes);
+
+#endif

@@ -1,0 +1,288 @@
+"""Tests of scripts/harness.py's own logic: KTAP parsing, verdicts, and
+which kernel addresses get resolved. Run with
+    /usr/bin/python3 -m unittest discover tests/harness
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import harness  # noqa: E402
+
+PASS, FAIL = harness.EXIT_PASS, harness.EXIT_FAIL
+
+
+def log(s):
+    """A crafted serial log: dedented, with some boot chatter in front and
+    CRLF line ends as a UART gives them."""
+    body = "Strata 0.1\r\nmmap total 127 MiB\r\n" + textwrap.dedent(s).lstrip("\n")
+    return body.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+ALL_PASS = log("""
+    KTAP version 1
+    1..2
+        KTAP version 1
+        # Subtest: buddy
+        1..2
+        ok 1 alloc_free
+        ok 2 coalesce
+    ok 1 buddy
+        KTAP version 1
+        # Subtest: slab
+        1..1
+        ok 1 grow # SKIP not yet
+    ok 2 slab
+    # totals: pass:3 fail:0 skip:1
+""")
+
+ONE_NOT_OK = log("""
+    KTAP version 1
+    1..3
+    ok 1 a
+    not ok 2 b # src/mm/x.c:10 frames == 0
+    ok 3 c
+""")
+
+NESTED_FAIL = log("""
+    KTAP version 1
+    1..1
+        KTAP version 1
+        # Subtest: vmm
+        1..2
+        ok 1 map
+        not ok 2 unmap # leak: 1 frame
+    not ok 1 vmm
+""")
+
+PLAN_MISMATCH = log("""
+    KTAP version 1
+    1..3
+    ok 1 a
+    ok 2 b
+""")
+
+MISSING_PLAN = log("""
+    KTAP version 1
+    ok 1 a
+""")
+
+# Cut off in the middle of a nested suite (the kernel hung or died).
+TRUNCATED = log("""
+    KTAP version 1
+    1..2
+        KTAP version 1
+        # Subtest: buddy
+        1..5
+        ok 1 alloc
+        ok 2 fr""")
+
+PANIC = log("""
+    KTAP version 1
+    1..2
+        KTAP version 1
+        # Subtest: paging
+        1..3
+        ok 1 map
+    PANIC: page fault at 0x0000000000000008 (write, not present)
+      RIP 0xffffffff80104a2c  RSP 0xffffffff80200f40
+      backtrace:
+      [0] 0xffffffff80104a2c
+      [1] 0xffffffff80101200
+""")
+
+
+class ParseKtap(unittest.TestCase):
+    def test_all_pass(self):
+        k = harness.parse_ktap(ALL_PASS)
+        self.assertTrue(k.header)
+        self.assertEqual(k.plan, 2)
+        self.assertEqual(k.results, 2)   # nested results do not count at top level
+        self.assertEqual(k.not_ok, [])
+        self.assertEqual(k.errors, [])
+
+    def test_one_not_ok(self):
+        k = harness.parse_ktap(ONE_NOT_OK)
+        self.assertEqual((k.plan, k.results), (3, 3))
+        self.assertEqual(k.not_ok, ["not ok 2 b # src/mm/x.c:10 frames == 0"])
+
+    def test_nested_failure_recorded(self):
+        k = harness.parse_ktap(NESTED_FAIL)
+        self.assertEqual((k.plan, k.results), (1, 1))
+        self.assertEqual(k.not_ok, ["not ok 2 unmap # leak: 1 frame", "not ok 1 vmm"])
+
+    def test_nested_plan_is_not_top_plan(self):
+        k = harness.parse_ktap(TRUNCATED)
+        self.assertEqual(k.plan, 2)
+        self.assertEqual(k.results, 0)
+
+    def test_missing_plan(self):
+        k = harness.parse_ktap(MISSING_PLAN)
+        self.assertTrue(k.header)
+        self.assertIsNone(k.plan)
+
+    def test_no_header(self):
+        k = harness.parse_ktap(log("ok 1 looks like a result\n1..1\n"))
+        self.assertFalse(k.header)
+        self.assertEqual(k.results, 0)
+
+    def test_chatter_before_header_ignored(self):
+        k = harness.parse_ktap("not ok 9 boot chatter\nKTAP version 1\n1..1\nok 1 a\n")
+        self.assertEqual(k.not_ok, [])
+        self.assertEqual(k.results, 1)
+
+    def test_second_header_is_an_error(self):
+        k = harness.parse_ktap("KTAP version 1\n1..1\nok 1 a\nKTAP version 1\n1..1\nok 1 a\n")
+        self.assertTrue(k.errors)
+
+
+class JudgeTest(unittest.TestCase):
+    def judge(self, status, text, timed_out=False):
+        return harness.judge_test(status, timed_out, text, 30)
+
+    def test_pass(self):
+        v = self.judge(PASS, ALL_PASS)
+        self.assertTrue(v.ok, v.reason)
+
+    def test_not_ok(self):
+        v = self.judge(FAIL, ONE_NOT_OK)
+        self.assertFalse(v.ok)
+        self.assertEqual(v.kinds, ("not_ok",))
+        self.assertIn("not ok 2 b", v.reason)
+
+    def test_nested_not_ok(self):
+        v = self.judge(FAIL, NESTED_FAIL)
+        self.assertEqual(v.kinds, ("not_ok",))
+        self.assertIn("unmap", v.reason)
+
+    def test_not_ok_but_exit_pass(self):
+        # The kernel said "all passed" although a test failed: both are wrong.
+        v = self.judge(PASS, ONE_NOT_OK)
+        self.assertEqual(v.kinds, ("not_ok", "status"))
+
+    def test_exit_fail_without_not_ok(self):
+        v = self.judge(FAIL, ALL_PASS)
+        self.assertEqual(v.kinds, ("status",))
+
+    def test_plan_mismatch(self):
+        v = self.judge(PASS, PLAN_MISMATCH)
+        self.assertEqual(v.kinds, ("plan",))
+        self.assertIn("plan 1..3 but 2", v.reason)
+
+    def test_missing_plan(self):
+        v = self.judge(PASS, MISSING_PLAN)
+        self.assertEqual(v.kinds, ("plan",))
+        self.assertIn("no KTAP plan", v.reason)
+
+    def test_no_ktap_at_all(self):
+        v = self.judge(PASS, log("hello\n"))
+        self.assertEqual(v.kinds, ("plan",))
+        self.assertIn("no KTAP header", v.reason)
+
+    def test_panic(self):
+        v = self.judge(FAIL, PANIC)
+        self.assertEqual(v.kinds, ("panic",))   # the short plan is not blamed
+        self.assertIn("PANIC: page fault", v.reason)
+
+    def test_timeout(self):
+        v = self.judge(None, TRUNCATED, timed_out=True)
+        self.assertEqual(v.kinds, ("timeout",))
+        self.assertIn("timed out after 30 s", v.reason)
+
+    def test_triple_fault(self):
+        # With -no-reboot a triple fault ends QEMU with status 0.
+        v = self.judge(0, TRUNCATED)
+        self.assertEqual(v.kinds, ("no_result",))
+        self.assertIn("triple fault or reset: QEMU exited with no result", v.reason)
+
+    def test_other_exit_status(self):
+        v = self.judge(1, "")
+        self.assertEqual(v.kinds, ("no_result",))
+
+    def test_full_log_but_bad_status(self):
+        v = self.judge(0, ALL_PASS)
+        self.assertFalse(v.ok)
+
+
+class JudgeOthers(unittest.TestCase):
+    def test_expect_fail_passes_on_not_ok(self):
+        v = harness.judge_expect_fail(FAIL, False, NESTED_FAIL)
+        self.assertTrue(v.ok, v.reason)
+
+    def test_expect_fail_fails_when_all_pass(self):
+        self.assertFalse(harness.judge_expect_fail(PASS, False, ALL_PASS).ok)
+
+    def test_expect_fail_fails_on_panic(self):
+        # A panic is not proof that a failing test is caught.
+        self.assertFalse(harness.judge_expect_fail(FAIL, False, PANIC).ok)
+
+    def test_expect_fail_fails_on_timeout(self):
+        self.assertFalse(harness.judge_expect_fail(None, True, NESTED_FAIL).ok)
+
+    def test_run(self):
+        self.assertTrue(harness.judge_run(PASS, False, log("")).ok)
+        v = harness.judge_run(PASS, False, "Strata 0.1\n")
+        self.assertEqual(v.kinds, ("missing",))
+        self.assertIn("mmap total", v.reason)
+        # The banner must start its line.
+        self.assertFalse(harness.judge_run(PASS, False, " Strata\nmmap total 1\n").ok)
+        self.assertEqual(harness.judge_run(0, False, log("")).kinds, ("no_result",))
+        self.assertIn("panic", harness.judge_run(FAIL, False, log("PANIC: x\n")).kinds)
+
+    def test_bench(self):
+        self.assertTrue(harness.judge_bench(PASS, False, "BENCH name=x ops=1\n").ok)
+        self.assertFalse(harness.judge_bench(PASS, False, "no numbers\n").ok)
+        self.assertFalse(harness.judge_bench(None, True, "BENCH name=x ops=1\n").ok)
+
+
+class PickAddresses(unittest.TestCase):
+    def test_rip_and_frames(self):
+        self.assertEqual(harness.pick_addresses(PANIC),
+                         ["0xffffffff80104a2c", "0xffffffff80200f40", "0xffffffff80101200"])
+
+    def test_hash_frames_and_dedup(self):
+        text = "#0 0xFFFFFFFF80100010 in x\n#1 0xffffffff80100010\n"
+        self.assertEqual(harness.pick_addresses(text), ["0xffffffff80100010"])
+
+    def test_ignores_other_lines_and_addresses(self):
+        text = ("page at 0xffffffff80104a2c freed\n"        # not a RIP or frame line
+                "RIP 0x0000000000401000\n"                  # user address
+                "RIP 0xffff800000001000\n"                  # direct map, not kernel image
+                "  [0] 0xffffffff8010123\n")                # one digit short
+        self.assertEqual(harness.pick_addresses(text), [])
+
+
+@unittest.skipUnless(shutil.which("gcc") and shutil.which("addr2line"), "needs gcc, addr2line")
+class Resolve(unittest.TestCase):
+    def test_resolves_function_and_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "k.c")
+            elf = os.path.join(d, "k.elf")
+            with open(src, "w") as f:
+                f.write("void _start(void)\n{\n\tfor (;;)\n\t\t;\n}\n")
+            subprocess.run(["gcc", "-g", "-O0", "-ffreestanding", "-nostdlib", "-static",
+                            "-fno-pie", "-no-pie", "-mcmodel=kernel",
+                            "-Wl,-Ttext=0xffffffff80100000", "-o", elf, src], check=True)
+            out = harness.resolve(["0xffffffff80100004"], elf)
+        self.assertEqual(len(out), 1)
+        self.assertIn("_start", out[0])
+        self.assertIn("k.c:", out[0])
+
+    def test_nothing_to_resolve(self):
+        self.assertEqual(harness.resolve([], "/nonexistent"), [])
+
+
+class IsoTag(unittest.TestCase):
+    def test_tags(self):
+        self.assertEqual(harness.iso_tag("mode=test"), "mode-test")
+        self.assertEqual(harness.iso_tag("mode=test ktest.fail=1"), "mode-test_ktest.fail-1")
+        self.assertNotEqual(harness.iso_tag("mode=run a=b"), harness.iso_tag("mode=run a-b"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,68 @@
+/*
+ * ktest_selftest.c - tests of the test machinery itself, run in the kernel.
+ *
+ * The fault catcher must report the vector, error code and address of a
+ * real exception; a test that provokes nothing must see nothing. The
+ * selftest_fail suite exists to fail: the harness boots it (ktest.fail=1)
+ * to prove that a failing test fails the run.
+ */
+#include "kernel/ktest.h"
+#include "kernel/kernel.h"
+#include "arch/x86_64/trap.h"
+#include "lib/kstring.h"
+
+static void do_ud2(void *arg) { (void)arg; __asm__ volatile("ud2"); }
+static void do_read(void *arg) { (void)*(volatile uint64_t *)arg; }
+static void do_nothing(void *arg) { (void)arg; }
+
+KTEST(ktest, catches_invalid_opcode)
+{
+	struct fault_info f;
+	KT_ASSERT(ktest_expect_fault(VEC_UD, do_ud2, 0, &f) == 1);
+	KT_ASSERT(f.vector == VEC_UD);
+}
+
+KTEST(ktest, catches_page_fault_on_stack_guard)
+{
+	struct fault_info f;
+	KT_ASSERT(ktest_expect_fault(VEC_PF, do_read, boot_stack_guard, &f) == 1);
+	KT_EXPECT(f.cr2 == (uint64_t)boot_stack_guard);
+	KT_EXPECT(!(f.error_code & PF_P));      /* not present */
+	KT_EXPECT(!(f.error_code & PF_W));      /* a read */
+	KT_EXPECT(!(f.error_code & PF_U));      /* from the kernel */
+}
+
+KTEST(ktest, no_fault_means_no_catch)
+{
+	struct fault_info f = { 0 };
+	KT_ASSERT(ktest_expect_fault(VEC_PF, do_nothing, 0, &f) == 0);
+	KT_EXPECT(f.vector == 0);
+}
+
+KTEST(ktest, ksnprintf_formats)
+{
+	char buf[64];
+	ksnprintf(buf, sizeof(buf), "%d|%5u|%-3x|%08lx|%s|%c|%zu", -42, 7u, 0xau,
+		  0xbeefUL, "mm", 'z', (size_t)99);
+	KT_EXPECT(!strcmp(buf, "-42|    7|a  |0000beef|mm|z|99"));
+}
+
+KTEST(boot, memory_map_present)
+{
+	uint64_t avail = 0;
+	KT_ASSERT(boot_info.has_mmap && boot_info.mmap_len > 0);
+	for (size_t i = 0; i < boot_info.mmap_len; i++)
+		if (boot_info.mmap[i].type == MEM_AVAILABLE)
+			avail += boot_info.mmap[i].len;
+	KT_EXPECT(avail >= (16UL << 20));
+}
+
+KTEST(boot, command_line_has_mode)
+{
+	KT_EXPECT(!strncmp(boot_info.cmdline, "mode=test", 9));
+}
+
+KTEST(selftest_fail, built_to_fail)
+{
+	KT_EXPECT(1 + 1 == 3);
+}
