@@ -1,0 +1,344 @@
+/*
+ * test_multiboot2.c - the Multiboot2 parser against crafted blocks.
+ *
+ * Each block is built in a buffer exactly as long as the block, so any read
+ * past its end is caught by AddressSanitizer, not just by the checks.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "boot/multiboot2.h"
+
+struct builder {
+	uint8_t buf[8192];
+	size_t len;
+};
+
+static void b_start(struct builder *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->len = 8;
+}
+
+static void b_put(struct builder *b, const void *p, size_t n)
+{
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+static void b_u32(struct builder *b, uint32_t v) { b_put(b, &v, 4); }
+static void b_u64(struct builder *b, uint64_t v) { b_put(b, &v, 8); }
+static void b_align(struct builder *b) { b->len = (b->len + 7) & ~(size_t)7; }
+
+static void b_string_tag(struct builder *b, uint32_t type, const char *s)
+{
+	b_u32(b, type);
+	b_u32(b, 8 + (uint32_t)strlen(s) + 1);
+	b_put(b, s, strlen(s) + 1);
+	b_align(b);
+}
+
+static void b_mmap_tag(struct builder *b, const struct mem_range *r, size_t n, uint32_t esize)
+{
+	b_u32(b, MB2_TAG_MMAP);
+	b_u32(b, 16 + (uint32_t)(n * esize));
+	b_u32(b, esize);
+	b_u32(b, 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t start = b->len;
+		b_u64(b, r[i].base);
+		b_u64(b, r[i].len);
+		b_u32(b, r[i].type);
+		b_u32(b, 0);
+		b->len = start + esize;
+	}
+	b_align(b);
+}
+
+static void b_end(struct builder *b)
+{
+	b_u32(b, MB2_TAG_END);
+	b_u32(b, 8);
+	uint32_t total = (uint32_t)b->len;
+	memcpy(b->buf, &total, 4);
+}
+
+/* Parse a copy of exactly `len` bytes so ASan sees any overread. */
+static enum mb2_error parse_exact(const struct builder *b, size_t len, struct mb2_info *info)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	memcpy(copy, b->buf, len);
+	enum mb2_error e = mb2_parse(copy, len, info);
+	free(copy);
+	return e;
+}
+
+static const struct mem_range qemu_map[] = {
+	{ 0x0, 0x9fc00, MEM_AVAILABLE },
+	{ 0x9fc00, 0x400, MEM_RESERVED },
+	{ 0xf0000, 0x10000, MEM_RESERVED },
+	{ 0x100000, 0x7ee0000, MEM_AVAILABLE },
+	{ 0xfd00000000, 0x300000000, MEM_RESERVED },
+};
+
+static struct mb2_info info;
+
+static void build_typical(struct builder *b)
+{
+	b_start(b);
+	b_string_tag(b, MB2_TAG_CMDLINE, "mode=test ktest=buddy");
+	b_string_tag(b, MB2_TAG_BOOTLOADER, "GRUB 2.06");
+	b_mmap_tag(b, qemu_map, 5, 24);
+	b_end(b);
+}
+
+static void typical_block_parses(void)
+{
+	struct builder b;
+	build_typical(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	CHECK(!strcmp(info.cmdline, "mode=test ktest=buddy"));
+	CHECK(!strcmp(info.bootloader, "GRUB 2.06"));
+	CHECK(info.has_mmap);
+	REQUIRE(info.mmap_len == 5);
+	for (size_t i = 0; i < 5; i++) {
+		CHECK_EQ(info.mmap[i].base, qemu_map[i].base);
+		CHECK_EQ(info.mmap[i].len, qemu_map[i].len);
+		CHECK_EQ(info.mmap[i].type, qemu_map[i].type);
+	}
+	CHECK_EQ(info.total_size, b.len);
+}
+
+static void every_type_is_kept(void)
+{
+	struct mem_range r[6];
+	for (uint32_t t = 0; t < 6; t++)
+		r[t] = (struct mem_range){ t * 0x1000, 0x1000, t + 1 };
+	struct builder b;
+	b_start(&b);
+	b_mmap_tag(&b, r, 6, 24);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	REQUIRE(info.mmap_len == 6);
+	for (uint32_t t = 0; t < 6; t++)
+		CHECK_EQ(info.mmap[t].type, t + 1);
+}
+
+/* A loader may use bigger entries than 24 bytes; the stride must follow entry_size. */
+static void larger_entry_size_is_honoured(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_mmap_tag(&b, qemu_map, 5, 40);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	REQUIRE(info.mmap_len == 5);
+	CHECK_EQ(info.mmap[3].base, 0x100000);
+	CHECK_EQ(info.mmap[4].len, 0x300000000);
+}
+
+static void bad_entry_sizes_rejected(void)
+{
+	uint32_t sizes[] = { 0, 8, 20, 25 };
+	for (size_t i = 0; i < 4; i++) {
+		struct builder b;
+		b_start(&b);
+		b_u32(&b, MB2_TAG_MMAP);
+		b_u32(&b, 16 + 24);
+		b_u32(&b, sizes[i]);
+		b_u32(&b, 0);
+		b.len += 24;
+		b_end(&b);
+		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_MMAP_ENTRY);
+	}
+}
+
+static void modules_and_efi_map(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_u32(&b, MB2_TAG_MODULE);
+	b_u32(&b, 16 + 7);
+	b_u32(&b, 0x200000);
+	b_u32(&b, 0x234000);
+	b_put(&b, "initrd", 7);
+	b_align(&b);
+	b_u32(&b, MB2_TAG_EFI_MMAP);
+	b_u32(&b, 16 + 3 * 48);
+	b_u32(&b, 48);
+	b_u32(&b, 1);
+	b.len += 3 * 48;
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	REQUIRE(info.modules_len == 1);
+	CHECK_EQ(info.modules[0].start, 0x200000);
+	CHECK_EQ(info.modules[0].end, 0x234000);
+	CHECK(!strcmp(info.modules[0].name, "initrd"));
+	CHECK(info.has_efi_mmap);
+	CHECK_EQ(info.efi_desc_count, 3);
+	CHECK(!info.has_mmap);
+}
+
+static void unknown_tags_skipped(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_u32(&b, 21);          /* image load base */
+	b_u32(&b, 12);
+	b_u32(&b, 0x100000);
+	b_align(&b);
+	b_string_tag(&b, MB2_TAG_CMDLINE, "x");
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	CHECK(!strcmp(info.cmdline, "x"));
+	CHECK_EQ(info.tag_count, 3);
+}
+
+static void truncated_block(void)
+{
+	struct builder b;
+	build_typical(&b);
+	/* Every length shorter than total_size must fail cleanly. */
+	for (size_t len = 0; len < b.len; len++) {
+		enum mb2_error e = parse_exact(&b, len, &info);
+		CHECK(e == MB2_ERR_TRUNCATED);
+	}
+}
+
+static void total_size_too_small(void)
+{
+	struct builder b;
+	b_start(&b);
+	uint32_t total = 8;
+	memcpy(b.buf, &total, 4);
+	CHECK_EQ(parse_exact(&b, 16, &info), MB2_ERR_TOTAL_SIZE);
+	CHECK_EQ(mb2_parse(NULL, 100, &info), MB2_ERR_NULL);
+}
+
+static void tag_size_below_header(void)
+{
+	for (uint32_t size = 0; size < 8; size++) {
+		struct builder b;
+		b_start(&b);
+		b_u32(&b, MB2_TAG_CMDLINE);
+		b_u32(&b, size);
+		b.len += 8;
+		b_end(&b);
+		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_TAG_SIZE);
+	}
+}
+
+static void tag_runs_past_end(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_u32(&b, MB2_TAG_CMDLINE);
+	b_u32(&b, 4000);
+	b_put(&b, "abc", 4);
+	b_align(&b);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_TAG_OVERRUN);
+}
+
+static void missing_end_tag(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_string_tag(&b, MB2_TAG_CMDLINE, "mode=run");
+	uint32_t total = (uint32_t)b.len;
+	memcpy(b.buf, &total, 4);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_NO_END);
+	CHECK(!strcmp(info.cmdline, "mode=run"));   /* what came before is kept */
+	/* A block whose last 4 bytes cannot hold a tag header. */
+	b.len += 4;
+	total = (uint32_t)b.len;
+	memcpy(b.buf, &total, 4);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_NO_END);
+}
+
+static void unterminated_string(void)
+{
+	struct builder b;
+	b_start(&b);
+	b_u32(&b, MB2_TAG_CMDLINE);
+	b_u32(&b, 8 + 4);
+	b_put(&b, "abcd", 4);
+	b_align(&b);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_STRING);
+}
+
+static void long_command_line_truncated(void)
+{
+	char s[600];
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	struct builder b;
+	b_start(&b);
+	b_string_tag(&b, MB2_TAG_CMDLINE, s);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	CHECK_EQ(strlen(info.cmdline), MB2_CMDLINE_MAX - 1);
+}
+
+static void too_many_entries_counted(void)
+{
+	static struct mem_range r[MB2_MAX_MMAP + 10];
+	for (size_t i = 0; i < MB2_MAX_MMAP + 10; i++)
+		r[i] = (struct mem_range){ i << 12, 4096, MEM_AVAILABLE };
+	/* Too big for the builder's buffer: write the block by hand. */
+	size_t n = MB2_MAX_MMAP + 10, len = 8 + 16 + n * 24 + 8;
+	uint8_t *blk = calloc(1, len);
+	uint32_t hdr[4] = { MB2_TAG_MMAP, (uint32_t)(16 + n * 24), 24, 0 };
+	memcpy(blk + 8, hdr, 16);
+	for (size_t i = 0; i < n; i++)
+		memcpy(blk + 24 + i * 24, &r[i], 20);
+	uint32_t end[2] = { 0, 8 }, total = (uint32_t)len;
+	memcpy(blk + len - 8, end, 8);
+	memcpy(blk, &total, 4);
+	CHECK_EQ(mb2_parse(blk, len, &info), MB2_OK);
+	CHECK_EQ(info.mmap_len, MB2_MAX_MMAP);
+	CHECK_EQ(info.mmap_dropped, 10);
+	free(blk);
+}
+
+/* Random corruption of a valid block: never a crash, never an overread. */
+static void fuzz_corrupted_blocks(void)
+{
+	struct builder b;
+	build_typical(&b);
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	unsigned ok = 0;
+	for (int i = 0; i < 20000; i++) {
+		struct builder c = b;
+		int flips = 1 + i % 4;
+		for (int k = 0; k < flips; k++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			c.buf[s % c.len] = (uint8_t)(s >> 32);
+		}
+		size_t len = (i % 3) ? c.len : (s >> 40) % (c.len + 1);
+		ok += parse_exact(&c, len, &info) == MB2_OK;
+	}
+	printf("# fuzz: %u of 20000 corrupted blocks still parsed\n", ok);
+	CHECK(ok < 20000);
+}
+
+int main(void)
+{
+	RUN(typical_block_parses);
+	RUN(every_type_is_kept);
+	RUN(larger_entry_size_is_honoured);
+	RUN(bad_entry_sizes_rejected);
+	RUN(modules_and_efi_map);
+	RUN(unknown_tags_skipped);
+	RUN(truncated_block);
+	RUN(total_size_too_small);
+	RUN(tag_size_below_header);
+	RUN(tag_runs_past_end);
+	RUN(missing_end_tag);
+	RUN(unterminated_string);
+	RUN(long_command_line_truncated);
+	RUN(too_many_entries_counted);
+	RUN(fuzz_corrupted_blocks);
+	return check_finish();
+}
