@@ -64,6 +64,9 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	tsc_calibrate();
 	boot_report();
 	cpu_report();
+	mm_boot();
+	if (mode == MODE_RUN)
+		mm_report();
 
 	switch (mode) {
 	case MODE_TEST:

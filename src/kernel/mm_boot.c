@@ -1,0 +1,73 @@
+/*
+ * mm_boot.c - brings up the memory layers in order and tells each what
+ * boot left behind: which RAM is still in use (the kernel image, the boot
+ * stub's tables, the Multiboot2 block, modules) and which will come back.
+ */
+#include "kernel/kernel.h"
+#include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "mm/buddy/buddy.h"
+#include "lib/kprintf.h"
+
+/* The boot stub maps the first 64 GiB in the HHDM (boot.asm, HHDM_GIB). */
+#define BOOT_HHDM_LIMIT (64ULL << 30)
+
+static struct mem_range protect[4 + MB2_MAX_MODULES];
+static size_t nprotect;
+
+static void protect_range(uint64_t start, uint64_t end, uint32_t kind)
+{
+	if (end > start && nprotect < sizeof(protect) / sizeof(protect[0]))
+		protect[nprotect++] = (struct mem_range){ start, end - start, kind };
+}
+
+static const struct mem_range *find_protected(uint32_t kind)
+{
+	for (size_t i = 0; i < nprotect; i++)
+		if (protect[i].type == kind)
+			return &protect[i];
+	return 0;
+}
+
+static void collect_protected(void)
+{
+	uint64_t start = (uint64_t)kernel_phys_start, end = (uint64_t)kernel_phys_end;
+	uint64_t tables = (uint64_t)boot_tables_start, tables_end = (uint64_t)boot_tables_end;
+	protect_range(start, tables, PMM_PROTECT_KERNEL);
+	protect_range(tables, tables_end, PMM_PROTECT_BOOT_TABLES);
+	protect_range(tables_end, end, PMM_PROTECT_KERNEL);
+	protect_range(boot_info_pa, boot_info_pa + boot_info.total_size, PMM_PROTECT_BOOTINFO);
+	for (size_t i = 0; i < boot_info.modules_len; i++)
+		protect_range(boot_info.modules[i].start, boot_info.modules[i].end, PMM_PROTECT_MODULE);
+}
+
+/*
+ * Everything the kernel needs from the Multiboot2 block was copied into
+ * boot_info by read_boot_info(), so its frames can go back now.
+ */
+static void release_boot_info(void)
+{
+	const struct mem_range *r = find_protected(PMM_PROTECT_BOOTINFO);
+	if (r)
+		pmm_release(r);
+}
+
+void mm_boot(void)
+{
+	collect_protected();
+	struct pmm_boot pb = {
+		.map = boot_info.mmap, .map_len = boot_info.mmap_len,
+		.protect = protect, .protect_len = nprotect,
+		.reachable = BOOT_HHDM_LIMIT,
+	};
+	int e = pmm_init(&pb);
+	if (e)
+		panic("the physical memory manager cannot start (error %d)", e);
+	release_boot_info();
+	ktest_register_counter("free_frames", pmm_free_count);
+}
+
+void mm_report(void)
+{
+	pmm_report();
+}
