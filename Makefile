@@ -22,7 +22,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration
 	-fno-strict-aliasing -Isrc -I. $(EXTRA_CFLAGS)
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T src/boot/linker.ld
 
-KSRCS  := $(shell find src tests/kernel bench -name '*.c' 2>/dev/null | sort)
+KSRCS  := $(shell find src tests/kernel bench -path bench/host -prune -o -name '*.c' -print | sort)
 KASMS  := $(shell find src -name '*.asm' | sort)
 KOBJS  := $(KSRCS:%.c=$(B)/k/%.o) $(KASMS:%.asm=$(B)/k/%.o)
 
@@ -69,6 +69,20 @@ $(B)/host/test_$(1): $$(wildcard tests/host/$(1)/*.c) $$(HOST_$(1)) $$(HCOMMON) 
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
 
+# Host benchmarks: the layers' bench code, optimised and without sanitizers.
+BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRATA_HOST
+BCOMMON := src/lib/kprintf.c tests/host/common/fake_arch.c src/boot/bootinfo.c
+BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(wildcard src/mm/buddy/*.c)
+HOST_BENCHES := buddy
+BENCH_BINS := $(HOST_BENCHES:%=$(B)/host/bench_%)
+
+define host_bench_rule
+$(B)/host/bench_$(1): $$(BENCH_$(1)) $$(BCOMMON) $$(shell find src bench -name '*.h')
+	@mkdir -p $$(dir $$@)
+	$$(HOSTCC) $$(BCFLAGS) -o $$@ $$(BENCH_$(1)) $$(BCOMMON)
+endef
+$(foreach t,$(HOST_BENCHES),$(eval $(call host_bench_rule,$(t))))
+
 host-build: $(HOST_BINS)
 
 host-test: $(HOST_BINS)
@@ -87,8 +101,8 @@ test: deps
 	@$(PYTHON) scripts/harness.py test --host $(HOST_BINS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/strata.elf
-	@$(PYTHON) scripts/harness.py bench
+	@$(MAKE) --no-print-directory $(B)/strata.elf $(BENCH_BINS)
+	@$(PYTHON) scripts/harness.py bench --host $(BENCH_BINS)
 
 debug: deps
 	@$(MAKE) --no-print-directory $(B)/strata.iso

@@ -3,6 +3,8 @@
 #include "bench/bench.h"
 #include "lib/kprintf.h"
 
+void bench_buddy(void);
+
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
 {
@@ -17,4 +19,5 @@ void bench_run_all(void)
 {
 	kprintf("bench: TSC at %lu kHz\n", bench_tsc_khz());
 	bench_empty_loop();
+	bench_buddy();
 }

@@ -15,6 +15,18 @@ static void do_ud2(void *arg) { (void)arg; __asm__ volatile("ud2"); }
 static void do_read(void *arg) { (void)*(volatile uint64_t *)arg; }
 static void do_nothing(void *arg) { (void)arg; }
 
+/* Recurse until the stack runs into its guard page. */
+static unsigned long overflow(volatile unsigned long depth)
+{
+	volatile char pad[256];
+	if (depth > (1UL << 40))        /* never: the guard page comes first */
+		return 0;
+	pad[0] = (char)depth;
+	return overflow(depth + 1) + pad[0];
+}
+
+static void do_overflow(void *arg) { (void)arg; overflow(0); }
+
 KTEST(ktest, catches_invalid_opcode)
 {
 	struct fault_info f;
@@ -30,6 +42,18 @@ KTEST(ktest, catches_page_fault_on_stack_guard)
 	KT_EXPECT(!(f.error_code & PF_P));      /* not present */
 	KT_EXPECT(!(f.error_code & PF_W));      /* a read */
 	KT_EXPECT(!(f.error_code & PF_U));      /* from the kernel */
+}
+
+/*
+ * The #PF on the guard page cannot push its frame on the full stack, so
+ * the CPU raises #DF, which runs on its own IST stack: reported, not a
+ * triple fault.
+ */
+KTEST(ktest, stack_overflow_is_a_double_fault)
+{
+	struct fault_info f;
+	KT_ASSERT(ktest_expect_fault(VEC_DF, do_overflow, 0, &f) == 1);
+	KT_EXPECT(f.vector == VEC_DF);
 }
 
 KTEST(ktest, no_fault_means_no_catch)

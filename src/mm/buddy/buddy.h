@@ -41,7 +41,6 @@ enum pmm_error {
 	PMM_E_DOUBLE_FREE = -9,     /* frame is already free */
 	PMM_E_NOT_ALLOCATED = -10,  /* not the first frame of an allocated block */
 	PMM_E_WRONG_ORDER = -11,    /* freed with another order than it was allocated with */
-	PMM_E_NOT_PROTECTED = -12,  /* pmm_release: not one of the protect[] ranges */
 };
 
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
@@ -182,6 +181,8 @@ size_t memmap_sanitize(const struct mem_range *in, size_t n, struct mem_range *o
 #define PMM_MAX_PROTECT 32
 const struct pmm_boot *pmm_boot_info(void);
 const struct mem_range *pmm_sanitized_map(size_t *len);
+/* True once protect[i] of pmm_boot_info() was given back by pmm_release. */
+bool pmm_protect_released(size_t i);
 
 /*
  * Verify every invariant (free lists well linked and canonical, every

@@ -79,12 +79,33 @@ struct pmm {
 extern struct pmm pmm;
 
 #define PCP_HIGH  64    /* a CPU's cache holds at most this many pages */
-#define PCP_BATCH 16    /* and refills or drains this many at a time */
+#define PCP_BATCH_ORDER 4
+#define PCP_BATCH (1u << PCP_BATCH_ORDER)   /* and refills or drains this many at a time */
 struct pcp {
 	unsigned count;
 	uint64_t pfn[PCP_HIGH];
 };
 extern struct pcp pcps[ARCH_MAX_CPUS];
+
+/* section.c: the record of frame pfn, or NULL if the PMM does not manage it. */
+struct frame *pfn_frame_search(uint64_t pfn);
+extern size_t section_hint;
+
+/* Lookups cluster (a block, its buddy, the next page): try the last section hit first. */
+static inline struct frame *pfn_frame(uint64_t pfn)
+{
+	size_t h = __atomic_load_n(&section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	if (pfn - s->base_pfn < s->npages)
+		return &s->frames[pfn - s->base_pfn];
+	return pfn_frame_search(pfn);
+}
+
+static inline void mark_allocated(struct frame *f, unsigned order)
+{
+	f->state = FRAME_ALLOCATED, f->order = order, f->refs = 1, f->private = 0;
+}
 
 #define FIRST_MIB_PFN   (0x100000 >> PAGE_SHIFT)
 #define DMA_END_PFN     ((16ULL << 20) >> PAGE_SHIFT)
@@ -100,16 +121,18 @@ static inline enum zone_id pfn_zone(uint64_t pfn)
 	return pfn < DMA32_END_PFN ? ZONE_DMA32 : ZONE_NORMAL;
 }
 
-/* section.c */
-struct frame *pfn_frame(uint64_t pfn);
-
 /* buddy.c: the core, called with pmm.lock held */
 void area_push(uint64_t pfn, unsigned order);
 uint64_t core_alloc(unsigned order, unsigned flags);
 void core_free(uint64_t pfn, unsigned order);
 void core_free_range(uint64_t start, uint64_t end, bool merge);
-bool fail_injected(void);
-void mark_allocated(struct frame *f, unsigned order);
+bool fail_tick(void);
+
+/* Consume one tick of pmm_fail_nth; true for the allocation that must fail. */
+static inline bool fail_injected(void)
+{
+	return __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED) && fail_tick();
+}
 
 /* misuse.c */
 int check_freeable(uint64_t pa, unsigned order, const char *who);

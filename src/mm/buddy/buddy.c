@@ -1,0 +1,195 @@
+/*
+ * buddy.c - the buddy allocator's core: free lists per zone and order.
+ *
+ * A free block of 2^order pages sits on its zone's list for that order; its
+ * first frame's record says FREE and the order, and the list links are
+ * written into the block itself. To allocate, take the smallest free block
+ * big enough and split it, putting the upper halves back one order lower.
+ * To free, look at the buddy (the block's address with bit `order`
+ * flipped): while it is a free block of the same order in the same zone,
+ * take it off its list and merge; then put the result on its list. The
+ * functions ending in the core run with pmm.lock held.
+ */
+#include "mm/buddy/internal.h"
+#include "lib/kprintf.h"
+#include "lib/kstring.h"
+
+struct pmm pmm = { .lock = SPINLOCK_INIT("pmm") };
+
+static struct free_link *pfn_link(uint64_t pfn)
+{
+	return phys_to_virt(pfn_to_pa(pfn));
+}
+
+/* Put the block at pfn on its free list, marking its head FREE. */
+void area_push(uint64_t pfn, unsigned order)
+{
+	struct zone *z = &pmm.zones[pfn_zone(pfn)];
+	struct free_area *a = &z->area[order];
+	struct free_link *l = pfn_link(pfn);
+	struct frame *f = pfn_frame(pfn);
+
+	f->state = FRAME_FREE, f->order = order, f->refs = 0;
+	l->next = a->head.next, l->prev = &a->head;
+	a->head.next->prev = l;
+	a->head.next = l;
+	a->nr++;
+	z->free_pages += 1ULL << order;
+}
+
+/* Take the free block at pfn off its list; its head becomes a TAIL until someone says otherwise. */
+static void area_unlink(uint64_t pfn, struct frame *f)
+{
+	struct zone *z = &pmm.zones[pfn_zone(pfn)];
+	struct free_link *l = pfn_link(pfn);
+
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	z->area[f->order].nr--;
+	z->free_pages -= 1ULL << f->order;
+	f->state = FRAME_TAIL;
+}
+
+/* Smallest free block of at least 2^order in zone z, split down to 2^order. */
+static uint64_t zone_take(struct zone *z, unsigned order)
+{
+	for (unsigned o = order; o <= PMM_MAX_ORDER; o++) {
+		struct free_area *a = &z->area[o];
+		if (!a->nr)
+			continue;
+		uint64_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
+		area_unlink(pfn, pfn_frame(pfn));
+		while (o > order) {
+			o--;
+			area_push(pfn + (1ULL << o), o);
+		}
+		mark_allocated(pfn_frame(pfn), order);
+		return pfn;
+	}
+	return PMM_NO_FRAME;
+}
+
+/* A frame number of an allocated block of 2^order, or PMM_NO_FRAME. The zone preference is in buddy.h. */
+uint64_t core_alloc(unsigned order, unsigned flags)
+{
+	static const enum zone_id pref[] = { ZONE_NORMAL, ZONE_DMA32, ZONE_DMA };
+	unsigned first = (flags & PMM_DMA) ? 2 : (flags & PMM_DMA32) ? 1 : 0;
+
+	for (unsigned i = first; i < NR_ZONES; i++) {
+		uint64_t pfn = zone_take(&pmm.zones[pref[i]], order);
+		if (pfn != PMM_NO_FRAME)
+			return pfn;
+	}
+	return PMM_NO_FRAME;
+}
+
+/* Free the block at pfn, merging with free buddies of its zone. The caller has checked it. */
+void core_free(uint64_t pfn, unsigned order)
+{
+	enum zone_id z = pfn_zone(pfn);
+
+	pfn_frame(pfn)->state = FRAME_TAIL;
+	while (order < PMM_MAX_ORDER) {
+		uint64_t b = pfn ^ (1ULL << order);
+		struct frame *bf = pfn_frame(b);
+		if (!bf || bf->state != FRAME_FREE || bf->order != order || pfn_zone(b) != z)
+			break;
+		area_unlink(b, bf);
+		pfn &= ~(1ULL << order);
+		order++;
+	}
+	area_push(pfn, order);
+}
+
+/* The largest block that starts at pfn, ends by end and stays in one zone. */
+static unsigned block_order_at(uint64_t pfn, uint64_t end)
+{
+	uint64_t lim = pfn < DMA_END_PFN ? DMA_END_PFN : pfn < DMA32_END_PFN ? DMA32_END_PFN : end;
+	unsigned o = pfn ? (unsigned)__builtin_ctzll(pfn) : PMM_MAX_ORDER;
+
+	lim = lim < end ? lim : end;
+	o = o < PMM_MAX_ORDER ? o : PMM_MAX_ORDER;
+	while (pfn + (1ULL << o) > lim)
+		o--;
+	return o;
+}
+
+/*
+ * Free every frame of [start, end) (reserved frames, or the unused end of
+ * an allocated block) as the largest aligned blocks that fit. merge is
+ * false at init, where the blocks of one span are already as merged as
+ * they can be and nothing around them is free yet.
+ */
+void core_free_range(uint64_t start, uint64_t end, bool merge)
+{
+	for (uint64_t p = start; p < end; p++)
+		pfn_frame(p)->state = FRAME_TAIL;
+	while (start < end) {
+		unsigned o = block_order_at(start, end);
+		if (merge)
+			core_free(start, o);
+		else
+			area_push(start, o);
+		start += 1ULL << o;
+	}
+}
+
+/* fail_injected's slow path, taken only while a failure is armed. */
+bool fail_tick(void)
+{
+	unsigned n = __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED);
+	while (n)
+		if (__atomic_compare_exchange_n(&pmm.fail_countdown, &n, n - 1, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return n == 1;
+	return false;
+}
+
+void pmm_fail_nth(unsigned n)
+{
+	__atomic_store_n(&pmm.fail_countdown, n, __ATOMIC_RELAXED);
+}
+
+/* pmm_alloc: see buddy.h. */
+uint64_t pmm_alloc(unsigned order, unsigned flags)
+{
+	uint64_t pfn, irq;
+
+	if (order > PMM_MAX_ORDER) {
+		kprintf("pmm: alloc: order %u is above the largest, %u\n", order, PMM_MAX_ORDER);
+		return PMM_NO_FRAME;
+	}
+	if (!pmm.ready || fail_injected())
+		return PMM_NO_FRAME;
+	irq = spin_lock_irqsave(&pmm.lock);
+	pfn = core_alloc(order, flags);
+	spin_unlock_irqrestore(&pmm.lock, irq);
+	if (pfn == PMM_NO_FRAME)
+		return PMM_NO_FRAME;
+	if (flags & PMM_ZERO)
+		memset(phys_to_virt(pfn_to_pa(pfn)), 0, PAGE_SIZE << order);
+	return pfn_to_pa(pfn);
+}
+
+/* pmm_free: see buddy.h. */
+int pmm_free(uint64_t pa, unsigned order)
+{
+	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+	int r = check_freeable(pa, order, "free");
+
+	if (r == 0)
+		core_free(pa_to_pfn(pa), order);
+	spin_unlock_irqrestore(&pmm.lock, irq);
+	return r;
+}
+
+/* Free pages: on the lists and in every CPU's cache. A snapshot, not under the lock. */
+uint64_t pmm_free_count(void)
+{
+	uint64_t n = 0;
+	for (int z = 0; z < NR_ZONES; z++)
+		n += __atomic_load_n(&pmm.zones[z].free_pages, __ATOMIC_RELAXED);
+	for (int c = 0; c < ARCH_MAX_CPUS; c++)
+		n += __atomic_load_n(&pcps[c].count, __ATOMIC_RELAXED);
+	return n;
+}

@@ -1,0 +1,174 @@
+/*
+ * check.c - pmm_check(): every invariant of the layer, verified the slow way.
+ *
+ *  1. Each free list is a well-formed circular list of blocks whose head
+ *     record says FREE with the list's order, aligned, inside one zone.
+ *  2. No free block has a free buddy of its order in its zone (the lists
+ *     are fully merged: the free frames have exactly one shape).
+ *  3. Walking each section, every frame is a RESERVED or CACHED frame, or
+ *     the head of a free or allocated block followed by its TAIL frames.
+ *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
+ *  5. The counters agree with the walk: free + allocated + reserved = total.
+ */
+#include "mm/buddy/internal.h"
+#include "lib/kprintf.h"
+
+struct tally {
+	uint64_t free_pages, free_heads, alloc_pages, reserved, cached;
+};
+
+static unsigned problem(const char *what, uint64_t pfn, uint64_t detail)
+{
+	kprintf("pmm: check: %s at 0x%llx (%llu)\n", what,
+		(unsigned long long)pfn_to_pa(pfn), (unsigned long long)detail);
+	return 1;
+}
+
+static unsigned check_block(enum zone_id z, unsigned o, uint64_t pfn)
+{
+	struct frame *f = pfn_frame(pfn), *bf;
+	uint64_t last = pfn + (1ULL << o) - 1;
+
+	if (!f)
+		return problem("free list holds a frame that is not RAM", pfn, o);
+	if (f->state != FRAME_FREE || f->order != o)
+		return problem("free list holds a block whose record disagrees", pfn, f->state);
+	if (pfn & ((1ULL << o) - 1))
+		return problem("free block not aligned to its order", pfn, o);
+	if (pfn_zone(pfn) != z || pfn_zone(last) != z || !pfn_frame(last))
+		return problem("free block outside its zone or RAM", pfn, z);
+	bf = o < PMM_MAX_ORDER ? pfn_frame(pfn ^ (1ULL << o)) : NULL;
+	if (bf && bf->state == FRAME_FREE && bf->order == o && pfn_zone(pfn ^ (1ULL << o)) == z)
+		return problem("free block and its buddy both free: not merged", pfn, o);
+	return 0;
+}
+
+static unsigned check_list(enum zone_id z, unsigned o, struct tally *t)
+{
+	struct free_area *a = &pmm.zones[z].area[o];
+	struct free_link *l = a->head.next;
+	unsigned bad = 0;
+
+	for (uint64_t i = 0; i < a->nr; i++, l = l->next) {
+		uint64_t pfn = pa_to_pfn(virt_to_phys(l));
+		if (l == &a->head)
+			return bad + problem("free list shorter than its count", 0, a->nr);
+		if (l->next->prev != l)
+			return bad + problem("free list links broken", pfn, o);
+		if (check_block(z, o, pfn))
+			return bad + 1;
+		t->free_pages += 1ULL << o;
+		t->free_heads++;
+	}
+	if (l != &a->head)
+		bad += problem("free list longer than its count", 0, a->nr);
+	return bad;
+}
+
+/* A block's head at pfn in section s: its frames after the head must be TAILs. */
+static unsigned check_tails(const struct section *s, uint64_t pfn, const struct frame *f)
+{
+	uint64_t n = 1ULL << f->order;
+
+	if ((pfn & (n - 1)) || pfn + n > s->base_pfn + s->npages)
+		return problem("block misaligned or past its section", pfn, f->order);
+	for (uint64_t i = 1; i < n; i++)
+		if (s->frames[pfn - s->base_pfn + i].state != FRAME_TAIL)
+			return problem("frame inside a block is not a tail", pfn + i, f->order);
+	return 0;
+}
+
+static unsigned walk_section(const struct section *s, struct tally *t)
+{
+	unsigned bad = 0;
+
+	for (uint64_t p = s->base_pfn; p < s->base_pfn + s->npages; ) {
+		const struct frame *f = &s->frames[p - s->base_pfn];
+		switch (f->state) {
+		case FRAME_RESERVED: t->reserved++, p++; break;
+		case FRAME_CACHED:   t->cached++, p++; break;
+		case FRAME_FREE:
+		case FRAME_ALLOCATED:
+			if (check_tails(s, p, f))
+				return bad + 1;
+			if (f->state == FRAME_ALLOCATED)
+				t->alloc_pages += 1ULL << f->order;
+			else
+				t->free_pages += 1ULL << f->order, t->free_heads++;
+			p += 1ULL << f->order;
+			break;
+		default:
+			bad += problem("tail frame outside any block", p, f->state);
+			p++;
+		}
+	}
+	return bad;
+}
+
+static unsigned check_exclusions(const struct section *s)
+{
+	uint64_t cur = s->base_pfn, end = cur + s->npages, until;
+	unsigned bad = 0;
+
+	while (cur < end) {
+		if (!pfn_excluded(cur, &until)) {
+			cur = next_exclusion(cur, end);
+			continue;
+		}
+		for (; cur < until && cur < end; cur++)
+			if (s->frames[cur - s->base_pfn].state != FRAME_RESERVED)
+				bad += problem("protected frame is not reserved", cur,
+					       s->frames[cur - s->base_pfn].state);
+	}
+	return bad;
+}
+
+static unsigned check_counts(const struct tally *t, const struct tally *listed)
+{
+	uint64_t lists = 0, heads = 0, cached = 0;
+	unsigned bad = 0;
+
+	for (int z = 0; z < NR_ZONES; z++) {
+		lists += pmm.zones[z].free_pages;
+		for (int o = 0; o <= PMM_MAX_ORDER; o++)
+			heads += pmm.zones[z].area[o].nr;
+	}
+	for (int c = 0; c < ARCH_MAX_CPUS; c++) {
+		cached += pcps[c].count;
+		for (unsigned i = 0; i < pcps[c].count; i++) {
+			struct frame *f = pfn_frame(pcps[c].pfn[i]);
+			if (!f || f->state != FRAME_CACHED)
+				bad += problem("cached page is not marked cached", pcps[c].pfn[i], c);
+		}
+	}
+	if (listed->free_pages != lists || listed->free_heads != heads)
+		bad += problem("free counters disagree with the lists", 0, lists);
+	if (t->free_pages != lists || t->free_heads != heads)
+		bad += problem("free blocks in the records are not all on the lists", 0, t->free_heads);
+	if (t->cached != cached)
+		bad += problem("cached frames disagree with the caches", 0, cached);
+	if (t->reserved != pmm.reserved_pages)
+		bad += problem("reserved frames disagree with the counter", 0, t->reserved);
+	if (t->free_pages + t->cached + t->alloc_pages + t->reserved != pmm.total_pages)
+		bad += problem("free + allocated + reserved != total", 0, pmm.total_pages);
+	return bad;
+}
+
+/* pmm_check: see buddy.h. */
+unsigned pmm_check(void)
+{
+	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+	struct tally walked = { 0 }, listed = { 0 };
+	unsigned bad = 0;
+
+	for (int z = 0; z < NR_ZONES; z++)
+		for (unsigned o = 0; o <= PMM_MAX_ORDER; o++)
+			bad += check_list((enum zone_id)z, o, &listed);
+	for (size_t i = 0; i < pmm.nsec; i++) {
+		bad += walk_section(&pmm.sec[i], &walked);
+		bad += check_exclusions(&pmm.sec[i]);
+	}
+	bad += check_counts(&walked, &listed);
+	spin_unlock_irqrestore(&pmm.lock, irq);
+	return bad;
+}

@@ -1,0 +1,91 @@
+/*
+ * misuse.c - deciding whether a free is legal, and saying why not.
+ *
+ * Every check reads only the per-frame records, which live apart from the
+ * memory handed out, so a wrong free is caught before it touches a list.
+ */
+#include "mm/buddy/internal.h"
+#include "lib/kprintf.h"
+
+/*
+ * The free or allocated block that contains the TAIL frame pfn: try each
+ * aligned head below it, smallest block first. Returns its record, or NULL.
+ */
+static struct frame *enclosing_block(uint64_t pfn, uint64_t *head)
+{
+	for (unsigned o = 1; o <= PMM_MAX_ORDER; o++) {
+		uint64_t h = pfn & ~((1ULL << o) - 1);
+		struct frame *f = pfn_frame(h);
+		if (f && (f->state == FRAME_FREE || f->state == FRAME_ALLOCATED) && f->order >= o) {
+			*head = h;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static int tail_misuse(uint64_t pa, const char *who)
+{
+	uint64_t head;
+	struct frame *f = enclosing_block(pa_to_pfn(pa), &head);
+
+	if (f && f->state == FRAME_FREE) {
+		kprintf("pmm: %s 0x%llx: double free: inside the free block of order %u at 0x%llx\n",
+			who, (unsigned long long)pa, (unsigned)f->order,
+			(unsigned long long)pfn_to_pa(head));
+		return PMM_E_DOUBLE_FREE;
+	}
+	if (f) {
+		kprintf("pmm: %s 0x%llx: not the start of a block: inside the block of order %u allocated at 0x%llx\n",
+			who, (unsigned long long)pa, (unsigned)f->order,
+			(unsigned long long)pfn_to_pa(head));
+		return PMM_E_NOT_ALLOCATED;
+	}
+	kprintf("pmm: %s 0x%llx: frame was never allocated\n", who, (unsigned long long)pa);
+	return PMM_E_NOT_ALLOCATED;
+}
+
+/*
+ * 0 if pa is the head of a block allocated with this order; otherwise
+ * report what is wrong (who names the caller) and return the error.
+ * Called with pmm.lock held, or on a frame no other CPU can touch.
+ */
+int check_freeable(uint64_t pa, unsigned order, const char *who)
+{
+	unsigned long long a = pa;
+	struct frame *f;
+
+	if (order > PMM_MAX_ORDER) {
+		kprintf("pmm: %s 0x%llx: order %u is above the largest, %u\n", who, a, order, PMM_MAX_ORDER);
+		return PMM_E_BAD_ORDER;
+	}
+	if (pa & (PAGE_SIZE - 1)) {
+		kprintf("pmm: %s 0x%llx: address is not page aligned\n", who, a);
+		return PMM_E_MISALIGNED;
+	}
+	if (!(f = pfn_frame(pa_to_pfn(pa)))) {
+		kprintf("pmm: %s 0x%llx: not RAM the PMM manages\n", who, a);
+		return PMM_E_NOT_RAM;
+	}
+	if (pa_to_pfn(pa) & ((1ULL << order) - 1)) {
+		kprintf("pmm: %s 0x%llx: address is not aligned to order %u\n", who, a, order);
+		return PMM_E_MISALIGNED;
+	}
+	switch (f->state) {
+	case FRAME_ALLOCATED:
+		if (f->order == order)
+			return 0;
+		kprintf("pmm: %s 0x%llx: wrong order: allocated with order %u, freed with %u\n",
+			who, a, (unsigned)f->order, order);
+		return PMM_E_WRONG_ORDER;
+	case FRAME_FREE:
+	case FRAME_CACHED:
+		kprintf("pmm: %s 0x%llx: double free: frame is already free\n", who, a);
+		return PMM_E_DOUBLE_FREE;
+	case FRAME_RESERVED:
+		kprintf("pmm: %s 0x%llx: frame is reserved\n", who, a);
+		return PMM_E_RESERVED;
+	default:
+		return tail_misuse(pa, who);
+	}
+}

@@ -1,0 +1,155 @@
+/*
+ * report.c - statistics and the boot report.
+ *
+ * The tables fit an 80-column serial console. The MEMINFO line is for
+ * programs (the QEMU harness): its keys stay as they are.
+ */
+#include "mm/buddy/internal.h"
+#include "lib/kprintf.h"
+
+/*
+ * Bytes in the largest unit that holds them exactly: "3 GiB", "639 KiB";
+ * a size that is not whole KiB gets a tenth: "2120.8 KiB".
+ */
+void fmt_size(char *buf, size_t n, uint64_t bytes)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+
+	if (bytes >= 1024 && (bytes & 1023)) {
+		ksnprintf(buf, n, "%llu.%llu KiB", (unsigned long long)bytes >> 10,
+			  (unsigned long long)((bytes & 1023) * 10 >> 10));
+		return;
+	}
+	while (u < 4 && bytes && !(bytes & 1023))
+		bytes >>= 10, u++;
+	ksnprintf(buf, n, "%llu %s", (unsigned long long)bytes, unit[u]);
+}
+
+/* pmm_get_stats: see buddy.h. */
+void pmm_get_stats(struct pmm_stats *s)
+{
+	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+
+	*s = (struct pmm_stats){ 0 };
+	for (int z = 0; z < NR_ZONES; z++) {
+		s->zone_total[z] = pmm.zones[z].total_pages;
+		s->zone_free[z] = pmm.zones[z].free_pages;
+		for (int o = 0; o <= PMM_MAX_ORDER; o++)
+			s->free_blocks[o] += pmm.zones[z].area[o].nr;
+	}
+	for (int c = 0; c < ARCH_MAX_CPUS; c++)
+		for (unsigned i = 0; i < pcps[c].count; i++)
+			s->zone_free[pfn_zone(pcps[c].pfn[i])]++;
+	for (int z = 0; z < NR_ZONES; z++)
+		s->free_pages += s->zone_free[z];
+	s->total_pages = pmm.total_pages;
+	s->reserved_pages = pmm.reserved_pages;
+	s->allocated_pages = pmm.total_pages - s->free_pages - pmm.reserved_pages;
+	s->metadata_bytes = pmm.metadata_pages << PAGE_SHIFT;
+	s->kernel_pages = pmm.kernel_pages;
+	spin_unlock_irqrestore(&pmm.lock, irq);
+}
+
+static void print_map(const char *title, const struct mem_range *m, size_t n)
+{
+	uint64_t sum[6] = { 0 };
+	char sz[24];
+
+	kprintf("pmm: %s (%zu entries)\n", title, n);
+	kprintf("  %-18s %-18s %11s  %s\n", "base", "end", "size", "type");
+	for (size_t i = 0; i < n; i++) {
+		fmt_size(sz, sizeof(sz), m[i].len);
+		kprintf("  0x%016llx 0x%016llx %11s  %s\n", (unsigned long long)m[i].base,
+			(unsigned long long)(m[i].base + m[i].len), sz, mem_type_name(m[i].type));
+		sum[m[i].type < 6 ? m[i].type : 2] += m[i].len;
+	}
+	for (uint32_t t = 1; t < 6; t++) {
+		if (!sum[t])
+			continue;
+		fmt_size(sz, sizeof(sz), sum[t]);
+		kprintf("  total %-20s %11s\n", mem_type_name(t), sz);
+	}
+}
+
+static const char *protect_name(uint32_t kind)
+{
+	static const char *const name[] = { "other", "kernel", "multiboot2 info", "module", "boot tables" };
+	return kind < 5 ? name[kind] : "other";
+}
+
+static void print_protected(void)
+{
+	char sz[24];
+
+	kprintf("pmm: protected ranges (%zu)\n", pmm.boot.protect_len);
+	for (size_t i = 0; i < pmm.boot.protect_len; i++) {
+		const struct mem_range *r = &pmm.protect[i];
+		fmt_size(sz, sizeof(sz), r->len);
+		kprintf("  0x%016llx 0x%016llx %11s  %s%s\n", (unsigned long long)r->base,
+			(unsigned long long)(r->base + r->len), sz, protect_name(r->type),
+			pmm.released[i] ? " (released)" : "");
+	}
+}
+
+static void print_zones(void)
+{
+	static const char *const name[] = { "DMA", "DMA32", "NORMAL" };
+	struct pmm_stats s;
+	char t[24], f[24];
+
+	pmm_get_stats(&s);
+	kprintf("pmm: %-8s %12s %12s\n", "zone", "RAM", "free");
+	for (int z = 0; z < NR_ZONES; z++) {
+		fmt_size(t, sizeof(t), s.zone_total[z] << PAGE_SHIFT);
+		fmt_size(f, sizeof(f), s.zone_free[z] << PAGE_SHIFT);
+		kprintf("pmm: %-8s %12s %12s\n", name[z], t, f);
+	}
+	kprintf("pmm: free blocks per order (order:count, a block is 4 KiB << order)\n");
+	for (int o = 0; o <= PMM_MAX_ORDER; o++)
+		kprintf("%s%2d:%-6llu%s", o % 8 ? "" : " ", o, (unsigned long long)s.free_blocks[o],
+			o % 8 == 7 || o == PMM_MAX_ORDER ? "\n" : "");
+}
+
+static void print_totals(void)
+{
+	struct pmm_stats s;
+	uint64_t low = 0, ram;
+	char a[24], b[24], c[24];
+
+	pmm_get_stats(&s);
+	for (size_t i = 0; i < pmm.nsec; i++)
+		for (uint64_t p = pmm.sec[i].base_pfn; p < pmm.sec[i].base_pfn + pmm.sec[i].npages && p < FIRST_MIB_PFN; p++)
+			low++;
+	ram = s.total_pages << PAGE_SHIFT;
+	fmt_size(a, sizeof(a), s.reserved_pages << PAGE_SHIFT);
+	fmt_size(b, sizeof(b), low << PAGE_SHIFT);
+	fmt_size(c, sizeof(c), (s.reserved_pages - low - pmm.metadata_pages) << PAGE_SHIFT);
+	kprintf("pmm: reserved %s: first MiB %s, protected %s, ", a, b, c);
+	fmt_size(a, sizeof(a), s.metadata_bytes);
+	kprintf("records %s\n", a);
+	kprintf("pmm: metadata %s for %llu frames (%zu bytes each) = %llu.%03llu %% of RAM\n", a,
+		(unsigned long long)s.total_pages, sizeof(struct frame),
+		(unsigned long long)((s.metadata_bytes * 100000 + ram / 2) / ram / 1000),
+		(unsigned long long)((s.metadata_bytes * 100000 + ram / 2) / ram % 1000));
+	kprintf("MEMINFO usable_kib=%llu free_kib=%llu reserved_kib=%llu kernel_kib=%llu metadata_kib=%llu\n",
+		(unsigned long long)s.total_pages * 4, (unsigned long long)s.free_pages * 4,
+		(unsigned long long)s.reserved_pages * 4, (unsigned long long)s.kernel_pages * 4,
+		(unsigned long long)s.metadata_bytes / 1024);
+}
+
+/* pmm_report: see buddy.h. */
+void pmm_report(void)
+{
+	if (!pmm.nsec) {
+		kprintf("pmm: not initialised\n");
+		return;
+	}
+	print_map("firmware memory map", pmm.fw, pmm.boot.map_len);
+	if (pmm.fw_dropped)
+		kprintf("  ... and %zu more entries not shown\n", pmm.fw_dropped);
+	print_map("sanitized memory map", pmm.san, pmm.nsan);
+	print_protected();
+	print_zones();
+	print_totals();
+}

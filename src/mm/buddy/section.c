@@ -1,0 +1,38 @@
+/*
+ * section.c - from a frame number to its record.
+ *
+ * Records exist only for RAM: one array per sanitized range of RAM (a
+ * section), so the PCI hole or a reserved range at 1 TiB costs nothing.
+ * Sections are sorted by address; a binary search finds one, and the last
+ * hit is tried first because lookups cluster (a block, its buddy).
+ */
+#include "mm/buddy/internal.h"
+
+size_t section_hint;     /* always a valid index into pmm.sec (0 when there are none) */
+
+static struct frame *in_section(size_t i, uint64_t pfn)
+{
+	const struct section *s = &pmm.sec[i];
+	if (pfn - s->base_pfn < s->npages)
+		return &s->frames[pfn - s->base_pfn];
+	return NULL;
+}
+
+/* pfn_frame's slow path: a binary search of the sections. */
+struct frame *pfn_frame_search(uint64_t pfn)
+{
+	size_t lo = 0, hi = pmm.nsec;
+	struct frame *f;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pfn < pmm.sec[mid].base_pfn)
+			hi = mid;
+		else if ((f = in_section(mid, pfn))) {
+			__atomic_store_n(&section_hint, mid, __ATOMIC_RELAXED);
+			return f;
+		} else
+			lo = mid + 1;
+	}
+	return NULL;
+}

@@ -1,0 +1,70 @@
+/*
+ * fixture.h - shared set-up for the buddy tests: fake RAM, crafted maps,
+ * and the model's view of which pages may ever be handed out.
+ */
+#ifndef STRATA_TESTS_BUDDY_FIXTURE_H
+#define STRATA_TESTS_BUDDY_FIXTURE_H
+
+#include <stdbool.h>
+#include "check.h"
+#include "fake_arch.h"
+#include "mm/buddy/buddy.h"
+
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+/* Boot a PMM over fake RAM of ram bytes; reachable is the fake RAM's end. */
+int fixture_boot(size_t ram, const struct mem_range *map, size_t n,
+		 const struct mem_range *prot, size_t np);
+
+/* A 128 MiB machine: RAM with a hole, the usual low reserved bits, three protected ranges. */
+int fixture_small(void);
+extern const struct mem_range small_map[], small_prot[];
+extern const size_t small_map_len, small_prot_len;
+
+/* Every page a frame handed out may cover: available in map, in no other type, above 1 MiB, outside prot. */
+bool page_allowed(uint64_t pa, const struct mem_range *map, size_t n,
+		  const struct mem_range *prot, size_t np);
+
+/* True if every byte of [pg, pg+4K) is RAM in the raw map in and no other type (below limit). */
+bool page_ram_only(const struct mem_range *in, size_t n, uint64_t limit, uint64_t pg);
+uint64_t rnd(uint64_t *s);
+
+/*
+ * The console is captured: capture_count(s) counts s in what was printed
+ * since the last call (and forgets it). capture_echo also prints it as
+ * TAP comments.
+ */
+extern bool capture_echo;
+void capture_start(void);
+unsigned capture_count(const char *needle);
+const char *capture_text(void);
+
+/* Same free pages in the same blocks per order and zone (the lists' shape). */
+bool same_free_shape(const struct pmm_stats *a, const struct pmm_stats *b);
+
+/* Test entry points, one file each. */
+void test_sanitize_cases(void);
+void test_sanitize_thousands(void);
+void test_sanitize_truncates(void);
+void test_sanitize_fuzz(void);
+void test_init_small(void);
+void test_init_seabios_4g(void);
+void test_init_no_ram(void);
+void test_init_too_little(void);
+void test_init_fuzz(void);
+void test_misuse(void);
+void test_zero(void);
+void test_refcount(void);
+void test_private(void);
+void test_fail_nth(void);
+void test_aligned(void);
+void test_zone_flags(void);
+void test_exhaust(void);
+void test_release(void);
+void test_pcp(void);
+void test_report(void);
+void test_model(void);
+
+#endif

@@ -1,0 +1,30 @@
+/* The buddy layer's host tests: see fixture.h for what each file covers. */
+#include "fixture.h"
+
+int main(void)
+{
+	fake_ram_init(1 << 20);
+	RUN(test_sanitize_cases);
+	RUN(test_sanitize_thousands);
+	RUN(test_sanitize_truncates);
+	RUN(test_sanitize_fuzz);
+	RUN(test_init_small);
+	RUN(test_init_seabios_4g);
+	RUN(test_init_no_ram);
+	RUN(test_init_too_little);
+	RUN(test_misuse);
+	RUN(test_zero);
+	RUN(test_refcount);
+	RUN(test_private);
+	RUN(test_fail_nth);
+	RUN(test_aligned);
+	RUN(test_zone_flags);
+	RUN(test_exhaust);
+	RUN(test_release);
+	RUN(test_pcp);
+	RUN(test_report);
+	RUN(test_model);
+	RUN(test_init_fuzz);
+	fake_ram_free();
+	return check_finish();
+}

@@ -1,0 +1,153 @@
+/*
+ * buddy.c - the physical memory manager's self-tests on the real firmware map.
+ *
+ * pmm_init ran at boot. These tests take frames from the live allocator and
+ * check each against the firmware map as the firmware gave it (not the
+ * sanitized copy, which is what is under test) and against the protected
+ * ranges still in use. Each gives back everything it takes.
+ */
+#include "kernel/ktest.h"
+#include "mm/buddy/buddy.h"
+#include "mm/arch.h"
+
+#define PATTERN 0x5a17a5e3c0ffee00ULL
+
+/* True if the 4 KiB frame at pa is RAM by the firmware's own map and in no protected range. */
+static bool frame_allowed(uint64_t pa)
+{
+	const struct pmm_boot *b = pmm_boot_info();
+	uint64_t covered = 0;
+
+	if (pa < 0x100000)
+		return false;
+	for (size_t i = 0; i < b->map_len; i++) {
+		const struct mem_range *r = &b->map[i];
+		uint64_t end = r->base + r->len < r->base ? UINT64_MAX : r->base + r->len;
+		if (!r->len || end <= pa || r->base >= pa + PAGE_SIZE)
+			continue;
+		if (r->type != MEM_AVAILABLE)
+			return false;
+		uint64_t s = r->base > pa ? r->base : pa, e = end < pa + PAGE_SIZE ? end : pa + PAGE_SIZE;
+		covered += e - s;
+	}
+	for (size_t i = 0; i < b->protect_len; i++) {
+		const struct mem_range *r = &b->protect[i];
+		if (!pmm_protect_released(i) && r->len && r->base < pa + PAGE_SIZE && pa < r->base + r->len)
+			return false;
+	}
+	return covered >= PAGE_SIZE;
+}
+
+/* Stamp a frame with words only it can hold; the first word links it to the previous one. */
+static void stamp(uint64_t pa, uint64_t prev)
+{
+	uint64_t *w = phys_to_virt(pa);
+	w[0] = prev;
+	w[1] = pa ^ PATTERN;
+	w[256] = ~pa;
+	w[511] = pa * 0x9e3779b97f4a7c15ULL;
+}
+
+static bool stamp_intact(uint64_t pa)
+{
+	const uint64_t *w = phys_to_virt(pa);
+	return w[1] == (pa ^ PATTERN) && w[256] == ~pa && w[511] == pa * 0x9e3779b97f4a7c15ULL;
+}
+
+/*
+ * Every free frame, taken one by one and chained through its own first
+ * word: each must be allowed; each pattern must survive every other
+ * allocation; all go back and the count is as before.
+ */
+KTEST(buddy, every_free_frame)
+{
+	uint64_t before = pmm_free_count(), head = PMM_NO_FRAME, pa, n = 0, outside = 0, broken = 0;
+
+	KT_ASSERT(before > 0);
+	while ((pa = pmm_alloc_page(0)) != PMM_NO_FRAME) {
+		outside += !frame_allowed(pa);
+		stamp(pa, head);
+		head = pa;
+		n++;
+	}
+	KT_EXPECT(pmm_free_count() == 0);
+	for (pa = head; pa != PMM_NO_FRAME; pa = *(uint64_t *)phys_to_virt(pa))
+		broken += !stamp_intact(pa);
+	while (head != PMM_NO_FRAME) {
+		pa = head;
+		head = *(uint64_t *)phys_to_virt(pa);
+		KT_EXPECT(pmm_free_page(pa) == 0);
+	}
+	kprintf("# buddy: %llu frames taken, %llu outside firmware RAM or protected, %llu patterns broken\n",
+		(unsigned long long)n, (unsigned long long)outside, (unsigned long long)broken);
+	KT_EXPECT(n == before);
+	KT_EXPECT(outside == 0);
+	KT_EXPECT(broken == 0);
+	KT_EXPECT(pmm_free_count() == before);
+	KT_EXPECT(pmm_check() == 0);
+}
+
+/* Every order, zeroed, aligned, inside allowed RAM, with each zone limit. */
+KTEST(buddy, orders_and_zones)
+{
+	static const unsigned flags[] = { 0, PMM_DMA32, PMM_DMA };
+	uint64_t before = pmm_free_count();
+
+	for (unsigned f = 0; f < 3; f++)
+		for (unsigned o = 0; o <= 10; o++) {
+			uint64_t pa = pmm_alloc(o, flags[f] | PMM_ZERO), bad = 0;
+			if (pa == PMM_NO_FRAME)
+				continue;    /* a small machine may lack a block this big in DMA */
+			KT_EXPECT(pa % (PAGE_SIZE << o) == 0);
+			KT_EXPECT(!(flags[f] & PMM_DMA) || pa + (PAGE_SIZE << o) <= (16ULL << 20));
+			KT_EXPECT(!(flags[f] & PMM_DMA32) || pa + (PAGE_SIZE << o) <= (4ULL << 30));
+			for (uint64_t p = pa; p < pa + (PAGE_SIZE << o); p += PAGE_SIZE) {
+				const uint64_t *w = phys_to_virt(p);
+				bad += !frame_allowed(p) || w[0] || w[511];
+			}
+			KT_EXPECT(bad == 0);
+			KT_EXPECT(pmm_free(pa, o) == 0);
+		}
+	KT_EXPECT(pmm_free_count() == before);
+}
+
+/* Misuse is refused, reported, and changes nothing. */
+KTEST(buddy, misuse_is_refused)
+{
+	uint64_t before = pmm_free_count(), pa = pmm_alloc(1, 0);
+
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pmm_free(pa, 0) == PMM_E_WRONG_ORDER);
+	KT_EXPECT(pmm_free(pa + PAGE_SIZE, 0) == PMM_E_NOT_ALLOCATED);
+	KT_EXPECT(pmm_free(pa + 12, 1) == PMM_E_MISALIGNED);
+	int r = pmm_free(0x1000, 0);               /* the first MiB: reserved, or not RAM at all */
+	KT_EXPECT(r == PMM_E_RESERVED || r == PMM_E_NOT_RAM);
+	KT_EXPECT(pmm_free(pa, 1) == 0);
+	KT_EXPECT(pmm_free(pa, 1) == PMM_E_DOUBLE_FREE);
+	KT_EXPECT(pmm_free_count() == before);
+	KT_EXPECT(pmm_check() == 0);
+}
+
+KTEST(buddy, refcount_and_aligned)
+{
+	uint64_t before = pmm_free_count(), pa = pmm_alloc_page(0);
+
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pmm_frame_get(pa) == 2);
+	KT_EXPECT(pmm_frame_put(pa) == 1);
+	KT_EXPECT(pmm_frame_put(pa) == 0);
+	pa = pmm_alloc_aligned(3, 2ULL << 20, 0);
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pa % (2ULL << 20) == 0);
+	KT_EXPECT(pmm_free_count() == before - 3);
+	KT_EXPECT(pmm_free_aligned(pa, 3) == 0);
+	KT_EXPECT(pmm_free_count() == before);
+}
+
+KTEST(buddy, metadata_is_small)
+{
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	KT_EXPECT(s.free_pages + s.allocated_pages + s.reserved_pages == s.total_pages);
+	KT_EXPECT(s.metadata_bytes * 1000 <= s.total_pages * PAGE_SIZE * 2);
+}
