@@ -49,7 +49,7 @@ $(B)/strata.iso: $(B)/strata.elf grub.cfg
 HCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Isrc -I. -Itests/host/common \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -DSTRATA_HOST $(EXTRA_HOST_CFLAGS)
-HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c
+HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c src/lib/fmt_size.c
 
 # What each host test links from src/: the layer under test and those below.
 HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c
@@ -71,7 +71,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
 
 # Host benchmarks: the layers' bench code, optimised and without sanitizers.
 BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRATA_HOST
-BCOMMON := src/lib/kprintf.c tests/host/common/fake_arch.c src/boot/bootinfo.c
+BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c
 BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(wildcard src/mm/buddy/*.c)
 HOST_BENCHES := buddy
 BENCH_BINS := $(HOST_BENCHES:%=$(B)/host/bench_%)

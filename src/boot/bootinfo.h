@@ -28,4 +28,7 @@ struct mem_range {
 
 const char *mem_type_name(uint32_t type);
 
+/* A map as a table, with a total per type (sizes wrap where the map does). */
+void mem_map_print(const char *title, const struct mem_range *m, size_t n);
+
 #endif

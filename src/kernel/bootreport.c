@@ -2,25 +2,6 @@
 #include "kernel/kernel.h"
 #include "lib/kprintf.h"
 
-static void print_map(void)
-{
-	uint64_t avail = 0, other = 0;
-	kprintf("Memory map from the bootloader (%zu entries%s):\n", boot_info.mmap_len,
-		boot_info.mmap_dropped ? ", some dropped" : "");
-	kprintf("  %-18s  %-18s  %12s  %s\n", "base", "end", "size KiB", "type");
-	for (size_t i = 0; i < boot_info.mmap_len; i++) {
-		const struct mem_range *r = &boot_info.mmap[i];
-		kprintf("  0x%016lx  0x%016lx  %12lu  %s\n", r->base, r->base + r->len,
-			r->len >> 10, mem_type_name(r->type));
-		if (r->type == MEM_AVAILABLE)
-			avail += r->len;
-		else
-			other += r->len;
-	}
-	kprintf("mmap total: available %lu KiB (%lu MiB), other %lu KiB\n",
-		avail >> 10, avail >> 20, other >> 10);
-}
-
 void boot_report(void)
 {
 	kprintf("Bootloader: %s\n", boot_info.bootloader[0] ? boot_info.bootloader : "(not given)");
@@ -34,5 +15,7 @@ void boot_report(void)
 	for (size_t i = 0; i < boot_info.modules_len; i++)
 		kprintf("Module %zu: 0x%lx-0x%lx %s\n", i, boot_info.modules[i].start,
 			boot_info.modules[i].end, boot_info.modules[i].name);
-	print_map();
+	mem_map_print("Memory map from the bootloader", boot_info.mmap, boot_info.mmap_len);
+	if (boot_info.mmap_dropped)
+		kprintf("  ... %zu more entries dropped (more than %d)\n", boot_info.mmap_dropped, MB2_MAX_MMAP);
 }

@@ -10,10 +10,14 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Bytes in the largest unit that holds them exactly: "3 GiB", "639 KiB", "2120.8 KiB". */
+void fmt_size(char *buf, size_t n, uint64_t bytes);
 
 /* Where kprintf's characters go; set once at start-up. */
 void console_set_sink(void (*putc)(char c));

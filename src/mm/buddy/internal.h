@@ -144,6 +144,5 @@ bool next_free_span(uint64_t *cur, uint64_t end, struct pfn_range *out);
 int early_place_metadata(void);
 
 /* report.c */
-void fmt_size(char *buf, size_t n, uint64_t bytes);
 
 #endif

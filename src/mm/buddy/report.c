@@ -7,25 +7,6 @@
 #include "mm/buddy/internal.h"
 #include "lib/kprintf.h"
 
-/*
- * Bytes in the largest unit that holds them exactly: "3 GiB", "639 KiB";
- * a size that is not whole KiB gets a tenth: "2120.8 KiB".
- */
-void fmt_size(char *buf, size_t n, uint64_t bytes)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned u = 0;
-
-	if (bytes >= 1024 && (bytes & 1023)) {
-		ksnprintf(buf, n, "%llu.%llu KiB", (unsigned long long)bytes >> 10,
-			  (unsigned long long)((bytes & 1023) * 10 >> 10));
-		return;
-	}
-	while (u < 4 && bytes && !(bytes & 1023))
-		bytes >>= 10, u++;
-	ksnprintf(buf, n, "%llu %s", (unsigned long long)bytes, unit[u]);
-}
-
 /* pmm_get_stats: see buddy.h. */
 void pmm_get_stats(struct pmm_stats *s)
 {
@@ -49,27 +30,6 @@ void pmm_get_stats(struct pmm_stats *s)
 	s->metadata_bytes = pmm.metadata_pages << PAGE_SHIFT;
 	s->kernel_pages = pmm.kernel_pages;
 	spin_unlock_irqrestore(&pmm.lock, irq);
-}
-
-static void print_map(const char *title, const struct mem_range *m, size_t n)
-{
-	uint64_t sum[6] = { 0 };
-	char sz[24];
-
-	kprintf("pmm: %s (%zu entries)\n", title, n);
-	kprintf("  %-18s %-18s %11s  %s\n", "base", "end", "size", "type");
-	for (size_t i = 0; i < n; i++) {
-		fmt_size(sz, sizeof(sz), m[i].len);
-		kprintf("  0x%016llx 0x%016llx %11s  %s\n", (unsigned long long)m[i].base,
-			(unsigned long long)(m[i].base + m[i].len), sz, mem_type_name(m[i].type));
-		sum[m[i].type < 6 ? m[i].type : 2] += m[i].len;
-	}
-	for (uint32_t t = 1; t < 6; t++) {
-		if (!sum[t])
-			continue;
-		fmt_size(sz, sizeof(sz), sum[t]);
-		kprintf("  total %-20s %11s\n", mem_type_name(t), sz);
-	}
 }
 
 static const char *protect_name(uint32_t kind)
@@ -145,10 +105,10 @@ void pmm_report(void)
 		kprintf("pmm: not initialised\n");
 		return;
 	}
-	print_map("firmware memory map", pmm.fw, pmm.boot.map_len);
+	/* The firmware's map was printed by the boot report just before. */
 	if (pmm.fw_dropped)
-		kprintf("  ... and %zu more entries not shown\n", pmm.fw_dropped);
-	print_map("sanitized memory map", pmm.san, pmm.nsan);
+		kprintf("pmm: %zu firmware entries beyond %d were dropped\n", pmm.fw_dropped, PMM_MAX_MAP);
+	mem_map_print("pmm: sanitized memory map", pmm.san, pmm.nsan);
 	print_protected();
 	print_zones();
 	print_totals();
