@@ -4,6 +4,7 @@
 #include "lib/kprintf.h"
 
 void bench_buddy(void);
+void bench_paging(void);
 
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
@@ -20,4 +21,5 @@ void bench_run_all(void)
 	kprintf("bench: TSC at %lu kHz\n", bench_tsc_khz());
 	bench_empty_loop();
 	bench_buddy();
+	bench_paging();
 }

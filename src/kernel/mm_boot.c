@@ -6,7 +6,10 @@
 #include "kernel/kernel.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
+#include "mm/arch.h"
 #include "mm/buddy/buddy.h"
+#include "mm/paging/paging.h"
+#include "arch/x86_64/protect.h"
 #include "lib/kprintf.h"
 
 /* The boot stub maps the first 64 GiB in the HHDM (boot.asm, HHDM_GIB). */
@@ -52,6 +55,43 @@ static void release_boot_info(void)
 		pmm_release(r);
 }
 
+static uint64_t page_up(const char *p) { return ((uint64_t)p + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
+
+static struct kernel_section section(const char *start, const char *end, unsigned flags)
+{
+	return (struct kernel_section){
+		(uintptr_t)start, page_up(end), (uint64_t)start - PG_KERNEL_BASE, flags,
+	};
+}
+
+/*
+ * The final page tables: W^X kernel sections, the HHDM over all RAM, no
+ * identity map. Once CR3 points at them the stub's tables are garbage.
+ */
+static void paging_up(void)
+{
+	protect_init();
+	int e = paging_init(boot_cpu_flags & 2 ? 5 : 4);
+	if (e)
+		panic("paging_init: %s", pg_error_str(e));
+	struct kernel_layout k = {
+		.sect = {
+			section(kernel_text_start, kernel_text_end, PG_READ | PG_EXEC),
+			section(kernel_rodata_start, kernel_rodata_end, PG_READ),
+			section(kernel_data_start, kernel_data_end, PG_READ | PG_WRITE),
+		},
+		.nsect = 3,
+		.guard = { (uintptr_t)boot_stack_guard },
+		.nguard = 1,
+	};
+	e = paging_build_kernel(&k);
+	if (e)
+		panic("paging_build_kernel: %s", pg_error_str(e));
+	const struct mem_range *r = find_protected(PMM_PROTECT_BOOT_TABLES);
+	if (r)
+		pmm_release(r);
+}
+
 void mm_boot(void)
 {
 	collect_protected();
@@ -64,10 +104,13 @@ void mm_boot(void)
 	if (e)
 		panic("the physical memory manager cannot start (error %d)", e);
 	release_boot_info();
+	paging_up();
 	ktest_register_counter("free_frames", pmm_free_count);
 }
 
 void mm_report(void)
 {
 	pmm_report();
+	kprintf("paging: the kernel address space (root 0x%lx)\n", pg_kernel_root());
+	pg_dump(pg_kernel_root(), 0, 0);
 }

@@ -1,0 +1,53 @@
+/*
+ * init.c - what the CPU offers, read once: the level count, NX, 1 GiB
+ * pages, global pages, PCID and the physical address width.
+ */
+#include "mm/paging/internal.h"
+
+struct paging_features pg_feat = { .levels = 4, .phys_bits = 36 };
+struct spinlock pg_lock = SPINLOCK_INIT("paging");
+
+#define CPUID1_ECX_PCID    (1u << 17)
+#define CPUID1_EDX_PGE     (1u << 13)
+#define CPUIDX1_EDX_NX     (1u << 20)
+#define CPUIDX1_EDX_1GB    (1u << 26)
+
+int paging_init(unsigned levels)
+{
+	uint32_t r[4];
+	if (levels != 4 && levels != 5)
+		return PG_E_UNSUPPORTED;
+	pg_feat = (struct paging_features){ .levels = levels, .phys_bits = arch_phys_bits() };
+	arch_cpuid(1, 0, r);
+	pg_feat.pge = r[3] & CPUID1_EDX_PGE;
+	pg_feat.pcid = r[2] & CPUID1_ECX_PCID;
+	arch_cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000001) {
+		arch_cpuid(0x80000001, 0, r);
+		pg_feat.nx = r[3] & CPUIDX1_EDX_NX;
+		pg_feat.pdpe1gb = r[3] & CPUIDX1_EDX_1GB;
+	}
+	if (pg_feat.phys_bits < 32 || pg_feat.phys_bits > 52)
+		pg_feat.phys_bits = 36;
+	pg_kroot = 0;
+	return 0;
+}
+
+const struct paging_features *paging_features(void) { return &pg_feat; }
+
+/* Canonical: bits 63..47 (63..56 with 5 levels) all equal. */
+bool pg_va_canonical(uintptr_t va)
+{
+	unsigned bits = pg_feat.levels == 5 ? 57 : 48;
+	int64_t s = (int64_t)(va << (64 - bits)) >> (64 - bits);
+	return (uintptr_t)s == va;
+}
+
+const char *pg_error_str(int e)
+{
+	static const char *const s[] = {
+		"ok", "not aligned", "not canonical", "bad length", "already mapped",
+		"not mapped", "beyond physical address width", "out of memory", "unsupported",
+	};
+	return e <= 0 && e >= PG_E_UNSUPPORTED ? s[-e] : "?";
+}

@@ -1,0 +1,90 @@
+/*
+ * kernel.c - the kernel's final address space, built with the engine.
+ *
+ * The boot stub's tables identity-map the first 4 GiB and map 64 GiB of
+ * HHDM whatever the machine has. These replace them: the HHDM covers what
+ * the memory map calls RAM (and ACPI and NVS, which drivers read), in the
+ * largest pages that fit, and the kernel image is mapped section by
+ * section so that no page is both writable and executable.
+ */
+#include "mm/paging/internal.h"
+#include "mm/buddy/buddy.h"
+
+int kernel_half_init(uint64_t root);
+
+#define HHDM_FLAGS (PG_READ | PG_WRITE | PG_GLOBAL | PG_CACHE_WB)
+
+static bool hhdm_type(uint32_t type)
+{
+	return type == MEM_AVAILABLE || type == MEM_ACPI_RECLAIMABLE || type == MEM_NVS;
+}
+
+/*
+ * Map each RAM, ACPI and NVS range of the sanitized map at PG_HHDM_BASE
+ * + pa, rounded out to pages; done tracks what is mapped so that two
+ * ranges sharing a page map it once.
+ */
+static int map_hhdm(uint64_t root)
+{
+	size_t n;
+	const struct mem_range *m = pmm_sanitized_map(&n);
+	uint64_t done = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t start = m[i].base & ~(PAGE_SIZE - 1);
+		uint64_t end = (m[i].base + m[i].len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		if (!hhdm_type(m[i].type))
+			continue;
+		if (start < done)
+			start = done;
+		if (end <= start)
+			continue;
+		int err = pg_map(root, PG_HHDM_BASE + start, start, end - start, HHDM_FLAGS);
+		if (err)
+			return err;
+		done = end;
+	}
+	return 0;
+}
+
+static int map_sections(uint64_t root, const struct kernel_layout *k)
+{
+	for (unsigned i = 0; i < k->nsect; i++) {
+		const struct kernel_section *s = &k->sect[i];
+		int err = pg_map(root, s->va_start, s->pa_start, s->va_end - s->va_start,
+				 s->flags | PG_GLOBAL | PG_SIZE_4K);
+		if (err)
+			return err;
+	}
+	for (unsigned i = 0; i < k->nguard; i++) {
+		int err = pg_unmap(root, k->guard[i], PAGE_SIZE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int paging_build_kernel(const struct kernel_layout *k)
+{
+#ifndef STRATA_HOST
+	if (hhdm_offset != PG_HHDM_BASE)
+		PG_BUG("paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
+#endif
+	uint64_t root = pg_root_create(), old = pg_kroot;
+	if (root == PMM_NO_FRAME)
+		return PG_E_NO_MEMORY;
+	pg_kroot = root;            /* so that no unmap below frees a kernel-half table */
+	int err = kernel_half_init(root);
+	if (!err)
+		err = map_hhdm(root);
+	if (!err)
+		err = map_sections(root, k);
+	if (err) {
+		pg_kroot = 0;
+		pg_root_destroy(root);
+		pg_kroot = old;
+		return err;
+	}
+	pg_switch(root);
+	arch_flush_tlb_global();    /* the boot tables' global entries, if any, go too */
+	return 0;
+}

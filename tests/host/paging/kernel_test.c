@@ -1,0 +1,180 @@
+/*
+ * kernel_test.c - the kernel's tables, built on the host: HHDM over RAM
+ * only in the largest pages, sections with W^X, the guard unmapped, no
+ * identity map, the kernel half shared by user roots. Also pg_walk and
+ * pg_dump.
+ */
+#include <string.h>
+#include "fixture.h"
+
+#define KV(off) (PG_KERNEL_BASE + 0x100000 + (off))
+
+static void boot_with_map(size_t ram, const struct cpu_cfg *c)
+{
+	/* A PC-like map: low RAM, a reserved hole, RAM, ACPI tables, more RAM, a device. */
+	static struct mem_range map[6];
+	map[0] = (struct mem_range){ 0, 0x9fc00, MEM_AVAILABLE };
+	map[1] = (struct mem_range){ 0xf0000, 0x10000, MEM_RESERVED };
+	map[2] = (struct mem_range){ 1 * MiB, ram - 2 * MiB - 1 * MiB, MEM_AVAILABLE };
+	map[3] = (struct mem_range){ ram - 2 * MiB, 0x800, MEM_ACPI_RECLAIMABLE };
+	map[4] = (struct mem_range){ ram - 2 * MiB + 4096, 2 * MiB - 4096, MEM_AVAILABLE };
+	map[5] = (struct mem_range){ 0xfec00000, 0x1000, MEM_RESERVED };
+	fixture_boot(ram, c);
+	struct pmm_boot b = { map, 6, NULL, 0, 0 };
+	if (pmm_init(&b))
+		abort();
+}
+
+static struct kernel_layout layout(void)
+{
+	struct kernel_layout k = { .nsect = 3, .nguard = 1 };
+	k.sect[0] = (struct kernel_section){ KV(0), KV(0x20000), 0x100000, PG_READ | PG_EXEC };
+	k.sect[1] = (struct kernel_section){ KV(0x20000), KV(0x28000), 0x120000, PG_READ };
+	k.sect[2] = (struct kernel_section){ KV(0x28000), KV(0x40000), 0x128000, PG_READ | PG_WRITE };
+	k.guard[0] = KV(0x30000);
+	return k;
+}
+
+struct count { uint64_t leaves, bytes, big; };
+static void count_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+{
+	struct count *c = arg;
+	(void)va, (void)pa, (void)flags;
+	c->leaves++, c->bytes += size, c->big = size > c->big ? size : c->big;
+}
+
+static void check_kernel(size_t ram, bool gb)
+{
+	struct kernel_layout k = layout();
+	uint64_t free0 = pmm_free_count();
+	REQUIRE(paging_build_kernel(&k) == PG_OK);
+	uint64_t root = pg_kernel_root();
+	CHECK_EQ(fake_cpu.cr3, root);
+	unsigned top_entries = 256;
+	/* the root, the kernel half's tables, and what the maps below need */
+	CHECK(free0 - pmm_free_count() > top_entries);
+
+	uint64_t pa;
+	unsigned f;
+	size_t sz;
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 0x1000, &pa, &f, &sz), PG_OK);
+	CHECK_EQ(pa, 0x1000);
+	CHECK_EQ(f, expect_flags(PG_READ | PG_WRITE | PG_GLOBAL));
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 0xa0000, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 0xf0000, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 0xfec00000, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + ram - 2 * MiB, &pa, NULL, NULL), PG_OK); /* ACPI */
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + ram - 4096, &pa, NULL, NULL), PG_OK);
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + ram, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	if (ram > 2 * GiB) {
+		CHECK_EQ(pg_translate(root, PG_HHDM_BASE + GiB + 4096, NULL, NULL, &sz), PG_OK);
+		CHECK_EQ(sz, gb ? GiB : 2 * MiB);
+	}
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 2 * MiB, NULL, NULL, &sz), PG_OK);
+	CHECK_EQ(sz, 2 * MiB);
+
+	CHECK_EQ(pg_translate(root, KV(0x1000), &pa, &f, &sz), PG_OK);
+	CHECK(pa == 0x101000 && f == expect_flags(PG_READ | PG_EXEC | PG_GLOBAL) && sz == 4096);
+	CHECK_EQ(pg_translate(root, KV(0x21000), &pa, &f, NULL), PG_OK);
+	CHECK(pa == 0x121000 && f == expect_flags(PG_READ | PG_GLOBAL));
+	CHECK_EQ(pg_translate(root, KV(0x2f000), &pa, &f, NULL), PG_OK);
+	CHECK(pa == 0x12f000 && f == expect_flags(PG_READ | PG_WRITE | PG_GLOBAL));
+	CHECK_EQ(pg_translate(root, KV(0x30000), NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_translate(root, KV(0x31000), NULL, NULL, NULL), PG_OK);
+	CHECK_EQ(pg_translate(root, KV(0x40000), NULL, NULL, NULL), PG_E_NOT_MAPPED);
+
+	struct count low = { 0 }, hhdm = { 0 }, img = { 0 };
+	pg_walk(root, 0, 0, count_leaf, &low);
+	CHECK_EQ(low.leaves, 0);                                    /* no identity map */
+	pg_walk(root, PG_HHDM_BASE, ram, count_leaf, &hhdm);
+	CHECK_EQ(hhdm.bytes, ram - 0x60000 - 4096);                 /* holes at 0x9f000..1M; last ACPI page shared */
+	CHECK_EQ(hhdm.big, gb && ram > 2 * GiB ? GiB : 2 * MiB);
+	pg_walk(root, PG_KERNEL_BASE, 0, count_leaf, &img);
+	CHECK_EQ(img.bytes, 0x40000 - 4096);
+	CHECK_EQ(img.big, 4096);
+	pg_dump(root, PG_KERNEL_BASE, 0);
+
+	/* W^X everywhere in the kernel's space, checked with the tests' own walker. */
+	for (uint64_t off = 0; off < 0x40000; off += 4096) {
+		struct hw_xlate x = hw_walk(root, KV(off));
+		CHECK(!x.ok || !(x.w && !x.nx) || !paging_features()->nx);
+		CHECK(!x.ok || !x.bad_bits);
+	}
+	fake_cpu.cr3 = 0;
+}
+
+void test_kernel_build(void)
+{
+	boot_with_map(2 * GiB + 4 * MiB, &cpu_full);
+	check_kernel(2 * GiB + 4 * MiB, true);
+	boot_with_map(64 * MiB, &cpu_bare);
+	check_kernel(64 * MiB, false);
+}
+
+void test_kernel_build_la57(void)
+{
+	boot_with_map(2 * GiB + 4 * MiB, &cpu_la57);
+	check_kernel(2 * GiB + 4 * MiB, true);
+	/* The kernel half at the top level: PML5[256..511]. */
+	uint64_t *pml5 = (uint64_t *)(hhdm_offset + pg_kernel_root());
+	for (unsigned i = 256; i < 512; i++)
+		CHECK(pml5[i] & 1);
+	for (unsigned i = 0; i < 256; i++)
+		CHECK_EQ(pml5[i], 0);
+}
+
+/* Kernel mappings made after a user root was created appear in it; destroying it frees only its own. */
+void test_kernel_half_shared(void)
+{
+	boot_with_map(64 * MiB, &cpu_full);
+	struct kernel_layout k = layout();
+	REQUIRE(paging_build_kernel(&k) == PG_OK);
+	uint64_t kroot = pg_kernel_root(), free0 = pmm_free_count();
+	uint64_t user = pg_root_create_user();
+	REQUIRE(user != PMM_NO_FRAME);
+	CHECK_EQ(pg_map(kroot, 0xffffc90000000000ULL, 0x200000, 4096, PG_READ | PG_WRITE), PG_OK);
+	uint64_t pa;
+	CHECK_EQ(pg_translate(user, 0xffffc90000000000ULL, &pa, NULL, NULL), PG_OK);
+	CHECK_EQ(pa, 0x200000);
+	CHECK_EQ(pg_map(user, 0x400000, 0x300000, 8 * MiB, PG_READ | PG_USER), PG_OK);
+	CHECK_EQ(pg_translate(kroot, 0x400000, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_unmap(user, 0xffffc90000000000ULL, 4096), PG_OK);   /* through either root */
+	CHECK_EQ(pg_translate(kroot, 0xffffc90000000000ULL, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	uint64_t *top = (uint64_t *)(hhdm_offset + kroot);
+	CHECK(top[0x1ff & (0xffffc90000000000ULL >> 39)] & 1);          /* the shared table stays */
+	fake_cpu.cr3 = kroot;
+	pg_root_destroy(kroot);                                         /* refused */
+	CHECK_EQ(pg_kernel_root(), kroot);
+	pg_root_destroy(user);
+	CHECK_EQ(pmm_free_count(), free0);
+	fake_cpu.cr3 = 0;
+}
+
+struct rec { unsigned n; uintptr_t va[8]; size_t size[8]; };
+static void record(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+{
+	struct rec *r = arg;
+	(void)pa, (void)flags;
+	if (r->n < 8)
+		r->va[r->n] = va, r->size[r->n] = size;
+	r->n++;
+}
+
+void test_walk_dump(void)
+{
+	fixture_boot(64 * MiB, &cpu_full);
+	uint64_t root = pg_root_create();
+	CHECK_EQ(pg_map(root, 0x40000000, 0x40000000, GiB + 2 * MiB + 8192, PG_READ | PG_WRITE), PG_OK);
+	struct rec r = { 0 };
+	pg_walk(root, 0x40000000 + 4096, GiB + 2 * MiB, record, &r);
+	CHECK_EQ(r.n, 3);       /* whole leaves that overlap: 1G, 2M, 4K */
+	CHECK(r.va[0] == 0x40000000 && r.size[0] == GiB);
+	CHECK(r.va[1] == 0x80000000 && r.size[1] == 2 * MiB);
+	CHECK(r.va[2] == 0x80200000 && r.size[2] == 4096);
+	r.n = 0;
+	pg_walk(root, 0, 0, record, &r);
+	CHECK_EQ(r.n, 4);
+	pg_dump(root, 0, 0);
+	CHECK_EQ(pg_unmap(root, 0x40000000, GiB + 2 * MiB + 8192), PG_OK);
+	pg_root_destroy(root);
+}

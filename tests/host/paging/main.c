@@ -1,0 +1,23 @@
+/* The paging layer's host tests: see fixture.h for the shared pieces. */
+#include "fixture.h"
+
+int main(void)
+{
+	RUN(test_encoding);
+	RUN(test_errors);
+	RUN(test_errors_la57);
+	RUN(test_fail_injection);
+	RUN(test_split);
+	RUN(test_replace);
+	RUN(test_tlb);
+	RUN(test_pcid);
+	RUN(test_walk_dump);
+	RUN(test_kernel_build);
+	RUN(test_kernel_build_la57);
+	RUN(test_kernel_half_shared);
+	RUN(test_model_4level);
+	RUN(test_model_5level);
+	RUN(test_model_no_1g_no_nx);
+	fake_ram_free();
+	return check_finish();
+}
