@@ -73,7 +73,8 @@ $(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
 BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRATA_HOST
 BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c
 BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(wildcard src/mm/buddy/*.c)
-HOST_BENCHES := buddy
+BENCH_linux_fault := bench/host/linux_fault.c
+HOST_BENCHES := buddy linux_fault
 BENCH_BINS := $(HOST_BENCHES:%=$(B)/host/bench_%)
 
 define host_bench_rule

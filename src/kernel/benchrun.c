@@ -5,6 +5,7 @@
 
 void bench_buddy(void);
 void bench_paging(void);
+void bench_vmm(void);
 
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
@@ -22,4 +23,5 @@ void bench_run_all(void)
 	bench_empty_loop();
 	bench_buddy();
 	bench_paging();
+	bench_vmm();
 }

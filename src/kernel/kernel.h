@@ -23,6 +23,8 @@ extern uint32_t boot_cpu_flags;
 void boot_report(void);
 void mm_boot(void);
 void mm_report(void);
+void pagefault_init(void);
+void vmm_demo(void);
 int ktest_run_all(void);
 void bench_run_all(void);
 

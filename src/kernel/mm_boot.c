@@ -9,6 +9,7 @@
 #include "mm/arch.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
+#include "mm/vmm/vmm.h"
 #include "arch/x86_64/protect.h"
 #include "lib/kprintf.h"
 
@@ -105,6 +106,9 @@ void mm_boot(void)
 		panic("the physical memory manager cannot start (error %d)", e);
 	release_boot_info();
 	paging_up();
+	if (vmm_init())
+		panic("vmm_init: no memory for the kernel address space");
+	pagefault_init();
 	ktest_register_counter("free_frames", pmm_free_count);
 }
 
@@ -113,4 +117,6 @@ void mm_report(void)
 	pmm_report();
 	kprintf("paging: the kernel address space (root 0x%lx)\n", pg_kernel_root());
 	pg_dump(pg_kernel_root(), 0, 0);
+	vmm_report(vmm_kernel_space(), "kernel");
+	vmm_demo();
 }

@@ -24,18 +24,21 @@ const struct protect_state *protect_state(void);
 /*
  * SMAP faults any supervisor access to a user page. The few places that
  * must touch user memory (copy-in, copy-out) bracket it with these,
- * which set and clear EFLAGS.AC; without SMAP they do nothing.
+ * which set and clear EFLAGS.AC; without SMAP they do nothing. They use
+ * POPF rather than STAC/CLAC: the nested KVM this project is tested on
+ * stops the guest with an internal error on STAC, and POPF sets the same
+ * flag everywhere.
  */
 extern bool protect_smap_on;
 static inline void user_access_begin(void)
 {
 	if (protect_smap_on)
-		__asm__ volatile("stac" : : : "memory");
+		__asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq" : : : "memory", "cc");
 }
 static inline void user_access_end(void)
 {
 	if (protect_smap_on)
-		__asm__ volatile("clac" : : : "memory");
+		__asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" : : : "memory", "cc");
 }
 
 #endif

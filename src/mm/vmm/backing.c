@@ -1,0 +1,177 @@
+/*
+ * backing.c - what stands behind a region's addresses: frames taken and
+ * mapped, given back, re-protected. The only file of the VMM that edits
+ * page tables, always through the paging layer and its portable flags.
+ *
+ * VM_ANON and VM_DEMAND pages are single frames mapped with 4 KiB pages,
+ * so that any page can be freed alone; VM_MMIO ranges are mapped whole,
+ * with the largest pages paging can use.
+ */
+#include "mm/vmm/internal.h"
+#include "mm/buddy/buddy.h"
+#include "mm/paging/paging.h"
+
+static const unsigned cache_bits[] = {
+	[VM_CACHE_WB] = PG_CACHE_WB, [VM_CACHE_WT] = PG_CACHE_WT,
+	[VM_CACHE_UC] = PG_CACHE_UC, [VM_CACHE_WC] = PG_CACHE_WC,
+};
+
+/* The paging flags for pages of a region of s with these flags and cache type. */
+unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
+{
+	unsigned f = PG_READ | cache_bits[cache];
+	if (flags & VM_WRITE)
+		f |= PG_WRITE;
+	if (flags & VM_EXEC)
+		f |= PG_EXEC;
+	if (flags & VM_USER)
+		f |= PG_USER;
+	if (s->kernel)
+		f |= PG_GLOBAL;         /* the same in every space: keep it across CR3 loads */
+	return f;
+}
+
+static int vmm_err(int pg_err)
+{
+	return pg_err == PG_E_NO_MEMORY ? VMM_E_NO_MEMORY : VMM_E_INVAL;
+}
+
+/*
+ * Map one zeroed frame at va for region r. Returns 0, or VMM_E_NO_MEMORY
+ * with nothing taken.
+ */
+int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
+{
+	uint64_t pa = pmm_alloc_page(PMM_ZERO);
+	if (pa == PMM_NO_FRAME)
+		return VMM_E_NO_MEMORY;
+	int e = pg_map(s->root, va, pa, PAGE_SIZE, pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K);
+	if (e) {
+		pmm_free_page(pa);
+		return vmm_err(e);
+	}
+	r->resident++;
+	s->resident++;
+	return 0;
+}
+
+/*
+ * Back a new region (not yet in the tree): every frame of a VM_ANON one,
+ * the device range of a VM_MMIO one. Returns 0, or an error with nothing
+ * mapped and nothing taken.
+ */
+int back_populate(struct vm_space *s, struct vm_region *r)
+{
+	if (r->kind == VM_MMIO) {
+		int e = pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache));
+		return e ? vmm_err(e) : 0;
+	}
+	if (r->kind != VM_ANON)
+		return 0;
+	for (uintptr_t va = r->base; va < region_end(r); va += PAGE_SIZE) {
+		int e = back_page(s, r, va);
+		if (e) {
+			back_release(s, r, r->base, va - r->base);
+			return e;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The mapped pages of a window, gathered by pg_walk (which forbids edits
+ * while it runs) and then dealt with. A window of 64 pages keeps the
+ * buffer small enough for the kernel stack; empty tables cost the walk
+ * almost nothing, so sparse regions stay cheap.
+ */
+#define WINDOW_PAGES 64
+struct leaves {
+	unsigned n;
+	uintptr_t va[WINDOW_PAGES];
+	uint64_t pa[WINDOW_PAGES];
+};
+
+static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+{
+	struct leaves *l = arg;
+	(void)flags, (void)size;        /* anonymous pages are always 4 KiB */
+	if (l->n < WINDOW_PAGES)
+		l->va[l->n] = va, l->pa[l->n] = pa, l->n++;
+}
+
+/* Unmap runs of consecutive pages with one pg_unmap each, then free their frames. */
+static void release_window(struct vm_space *s, struct leaves *l)
+{
+	for (unsigned i = 0, j; i < l->n; i = j) {
+		for (j = i + 1; j < l->n && l->va[j] == l->va[j - 1] + PAGE_SIZE; j++)
+			;
+		int e = pg_unmap(s->root, l->va[i], (j - i) * PAGE_SIZE);
+		if (e)
+			VMM_BUG("back_release: pg_unmap %lx: %s\n", l->va[i], pg_error_str(e));
+	}
+	for (unsigned i = 0; i < l->n; i++)
+		pmm_free_page(l->pa[i]);
+}
+
+/*
+ * Take away the backing of [va, va + len) inside region r: unmap it (the
+ * tables it empties go too) and give anonymous frames back; an MMIO
+ * range's frames stay where they are. Returns 0, or VMM_E_NO_MEMORY with
+ * nothing changed if an MMIO huge page sticking out needed a table to split.
+ */
+int back_release(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len)
+{
+	if (r->kind == VM_MMIO) {
+		int e = pg_unmap(s->root, va, len);
+		return e ? vmm_err(e) : 0;
+	}
+	if (r->kind == VM_GUARD)
+		return 0;
+	for (uintptr_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
+		struct leaves l = { 0 };
+		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
+		pg_walk(s->root, w, wlen, gather, &l);
+		release_window(s, &l);
+		r->resident -= l.n;
+		s->resident -= l.n;
+	}
+	return 0;
+}
+
+static void count_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+{
+	(void)va, (void)pa, (void)flags;
+	*(uint64_t *)arg += size / PAGE_SIZE;
+}
+
+/* Mapped pages in [va, va + len) of s. */
+uint64_t back_count(struct vm_space *s, uintptr_t va, size_t len)
+{
+	uint64_t n = 0;
+	pg_walk(s->root, va, len, count_leaf, &n);
+	return n;
+}
+
+/*
+ * Give the mapped pages of [va, va + len) in region r the flags. Returns
+ * 0, or VMM_E_NO_MEMORY with nothing changed (MMIO huge page split).
+ * Anonymous pages are re-protected a window at a time; they are 4 KiB
+ * pages, so no split is needed and nothing can fail half way.
+ */
+int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len, unsigned flags)
+{
+	unsigned pf = pg_flags_for(s, flags, r->cache);
+	if (r->kind == VM_MMIO || r->kind == VM_ANON) {
+		int e = pg_protect(s->root, va, len, pf);
+		return e ? vmm_err(e) : 0;
+	}
+	for (uintptr_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
+		struct leaves l = { 0 };
+		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
+		pg_walk(s->root, w, wlen, gather, &l);
+		for (unsigned i = 0; i < l.n; i++)
+			if (pg_protect(s->root, l.va[i], PAGE_SIZE, pf))
+				VMM_BUG("back_protect: pg_protect %lx failed\n", l.va[i]);
+	}
+	return 0;
+}

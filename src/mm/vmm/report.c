@@ -1,0 +1,138 @@
+/*
+ * report.c - what an address space holds, for people (vmm_report) and for
+ * programs (vmm_stats, the VMM line); and the checks tests lean on.
+ */
+#include "mm/vmm/internal.h"
+#include "mm/paging/paging.h"
+
+static const char *const error_text[] = {
+	"ok", "invalid argument", "outside the bounds", "overlaps a region",
+	"out of virtual space", "out of memory", "no region holds the range",
+	"a guard region has no protection",
+};
+
+const char *vmm_error_str(int e)
+{
+	return e <= 0 && -e < (int)(sizeof(error_text) / sizeof(error_text[0])) ? error_text[-e] : "?";
+}
+
+/*
+ * Page tables below the root that hold a mapping: pg_walk gives leaves in
+ * address order, and a table is new whenever the bits above its span
+ * change. Paging frees tables an unmap leaves empty, so that is all of them.
+ */
+struct table_count {
+	unsigned levels;
+	uintptr_t last[5];
+	bool seen[5];
+	uint64_t n;
+};
+
+static void count_tables(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+{
+	struct table_count *t = arg;
+	(void)pa, (void)flags;
+	unsigned leaf = size >= (1UL << 30) ? 2 : size >= (1UL << 21) ? 1 : 0;
+	for (unsigned l = leaf; l + 1 < t->levels; l++) {
+		uintptr_t id = va >> (PAGE_SHIFT + 9 * (l + 1));
+		if (!t->seen[l] || t->last[l] != id)
+			t->n++;
+		t->seen[l] = true, t->last[l] = id;
+	}
+}
+
+static uint64_t tables_of(struct vm_space *s)
+{
+	struct table_count t = { .levels = paging_features()->levels };
+	pg_walk(s->root, s->lo, s->hi - s->lo, count_tables, &t);
+	return t.n + !s->kernel;        /* a process's root is its own */
+}
+
+static void stats_locked(struct vm_space *s, struct vm_stats *st)
+{
+	*st = (struct vm_stats){
+		.regions = s->nregions, .resident = s->resident,
+		.tables = tables_of(s),
+		.node_pages = s->pool.npages + s->own_page,
+		.faults = s->faults, .faults_resolved = s->resolved,
+	};
+	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
+	     r = rt_first_ending_after(s->tree, region_end(r)))
+		if (r->kind == VM_MMIO)
+			st->mmio_pages += r->len / PAGE_SIZE;
+}
+
+/* s's counters, read under its lock. */
+void vmm_stats(struct vm_space *s, struct vm_stats *st)
+{
+	uint64_t flags = spin_lock_irqsave(&s->lock);
+	stats_locked(s, st);
+	spin_unlock_irqrestore(&s->lock, flags);
+}
+
+void vmm_for_each(struct vm_space *s, void (*fn)(const struct vm_region *r, void *arg), void *arg)
+{
+	uint64_t flags = spin_lock_irqsave(&s->lock);
+	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
+	     r = rt_first_ending_after(s->tree, region_end(r))) {
+		struct vm_region copy = *r;
+		fn(&copy, arg);
+	}
+	spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void print_region(const struct vm_region *r, void *arg)
+{
+	static const char *const cache[] = { "wb", "wt", "uc", "wc" };
+	char fl[5];
+	(void)arg;
+	vmm_flags_str(r->flags, fl);
+	kprintf("  %016lx-%016lx %-6s %s %s %8lu KiB %7lu resident", r->base, region_end(r),
+		vmm_kind_name(r->kind), fl, cache[r->cache], r->len >> 10, r->resident);
+	if (r->kind == VM_MMIO)
+		kprintf("  pa %lx", r->pa);
+	kprintf("\n");
+}
+
+/* The regions of s and its counters, ending with one VMM line for programs. */
+void vmm_report(struct vm_space *s, const char *name)
+{
+	struct vm_stats st;
+	kprintf("vmm: address space %s [%lx, %lx), root %lx:\n", name, s->lo, s->hi, s->root);
+	if (!s->nregions)
+		kprintf("  (no regions)\n");
+	vmm_for_each(s, print_region, 0);
+	vmm_stats(s, &st);
+	kprintf("VMM space=%s regions=%lu resident=%lu mmio_pages=%lu tables=%lu node_pages=%lu faults=%lu resolved=%lu\n",
+		name, st.regions, st.resident, st.mmio_pages, st.tables, st.node_pages,
+		st.faults, st.faults_resolved);
+}
+
+/*
+ * The tree's invariants, and the counters against the page tables: each
+ * region's resident count is what is mapped in it, and they add up.
+ */
+unsigned vmm_check(struct vm_space *s)
+{
+	uint64_t flags = spin_lock_irqsave(&s->lock);
+	unsigned problems = rt_check(s->tree, s->lo, s->hi);
+	uint64_t total = 0, n = 0;
+	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
+	     r = rt_first_ending_after(s->tree, region_end(r)), n++) {
+		uint64_t mapped = back_count(s, r->base, r->len);
+		bool anon = r->kind == VM_ANON || r->kind == VM_DEMAND;
+		if ((anon && mapped != r->resident) || (r->kind == VM_ANON && mapped != r->len / PAGE_SIZE) ||
+		    (r->kind == VM_GUARD && mapped) || (r->kind == VM_MMIO && mapped != r->len / PAGE_SIZE)) {
+			kprintf("vmm: check: region %lx: %lu pages mapped, %lu counted\n", r->base, mapped, r->resident);
+			problems++;
+		}
+		total += anon ? r->resident : 0;
+	}
+	if (total != s->resident || n != s->nregions) {
+		kprintf("vmm: check: space counts %lu resident in %lu regions, regions hold %lu in %lu\n",
+			s->resident, s->nregions, total, n);
+		problems++;
+	}
+	spin_unlock_irqrestore(&s->lock, flags);
+	return problems;
+}

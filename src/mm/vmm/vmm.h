@@ -1,0 +1,268 @@
+/*
+ * vmm.h - the virtual memory manager: address spaces, their regions, and
+ * the page faults that fill them in.
+ *
+ * An address space is a root page table plus a tree of regions: ranges of
+ * virtual addresses that mean something (memory, a device, a guard). The
+ * VMM decides where a region goes and what backs it; the paging layer
+ * (mm/paging/paging.h) only writes the tables it is told to. Memory backed
+ * on demand gets its frames in vmm_fault(), one page at a time, when it is
+ * first touched. docs/vmm.md explains the design.
+ *
+ * The kernel's address space is the higher half; every process space
+ * shares it (its root copies the kernel half) and owns its lower half:
+ *
+ *  0xffffffffffffffff +------------------------------+
+ *                     | kernel image                 |  paging layer
+ *  0xffffffff80000000 +------------------------------+
+ *                     | (unused)                     |
+ *  0xfffff00000000000 +------------------------------+ VMM_KMMIO_END = VMM_KERNEL_END
+ *                     | MMIO: devices, 16 TiB        |  VM_MMIO regions
+ *  0xffffe00000000000 +------------------------------+ VMM_KMMIO_BASE
+ *                     | large kernel allocations     |  16 TiB
+ *  0xffffd00000000000 +------------------------------+ VMM_KLARGE_BASE
+ *                     | kernel heap area, 16 TiB     |  for the slab layer
+ *  0xffffc00000000000 +------------------------------+ VMM_KHEAP_BASE = VMM_KERNEL_BASE
+ *                     | HHDM: all RAM, up to 64 TiB  |  paging layer
+ *  0xffff800000000000 +------------------------------+
+ *                     | non-canonical hole           |
+ *  0x0000800000000000 +------------------------------+ VMM_USER_END
+ *                     | process regions              |  one tree per process
+ *  0x0000000000010000 +------------------------------+ VMM_USER_BASE
+ *                     | never mapped: null pointers  |
+ *  0x0000000000000000 +------------------------------+
+ *
+ * Every call takes the space's lock; none sleeps. Errors are negative
+ * enum vmm_error values and leave the space exactly as it was.
+ */
+#ifndef STRATA_MM_VMM_H
+#define STRATA_MM_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_USER_BASE   0x0000000000010000UL
+#define VMM_USER_END    0x0000800000000000UL   /* 47 bits, with 4 or 5 levels */
+#define VMM_KHEAP_BASE  0xffffc00000000000UL
+#define VMM_KLARGE_BASE 0xffffd00000000000UL
+#define VMM_KMMIO_BASE  0xffffe00000000000UL
+#define VMM_KMMIO_END   0xfffff00000000000UL
+#define VMM_KERNEL_BASE VMM_KHEAP_BASE
+#define VMM_KERNEL_END  VMM_KMMIO_END
+
+/* What a region allows: the paging layer's portable flags, by another name. */
+#define VM_READ   (1u << 0)         /* required: x86 has no write-only page */
+#define VM_WRITE  (1u << 1)
+#define VM_EXEC   (1u << 2)
+#define VM_USER   (1u << 3)         /* user mode may touch it */
+#define VM_PROT   (VM_READ | VM_WRITE | VM_EXEC | VM_USER)
+
+/* Cache types for MMIO regions (anonymous memory is always write-back). */
+enum vm_cache { VM_CACHE_WB, VM_CACHE_WT, VM_CACHE_UC, VM_CACHE_WC };
+
+enum vm_kind {
+	VM_ANON,        /* anonymous, zeroed, every frame taken at allocation */
+	VM_DEMAND,      /* anonymous, zeroed, each frame taken at its first touch */
+	VM_MMIO,        /* a given physical range; its frames are not the buddy's */
+	VM_GUARD,       /* reserved addresses that are never mapped: touching one is a bug */
+};
+
+enum vmm_error {
+	VMM_OK = 0,
+	VMM_E_INVAL = -1,       /* zero length, misaligned, bad flags, kind or alignment */
+	VMM_E_BOUNDS = -2,      /* not inside the space's bounds (or the asked-for window) */
+	VMM_E_OVERLAP = -3,     /* a fixed allocation overlaps a region */
+	VMM_E_NO_SPACE = -4,    /* no gap large enough: out of virtual space */
+	VMM_E_NO_MEMORY = -5,   /* out of frames (for pages, tables or region nodes) */
+	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
+	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
+};
+const char *vmm_error_str(int e);
+
+/*
+ * A region: [base, base + len), page aligned. Read it, never write it: the
+ * fields after the first block belong to the tree (region_tree.c).
+ */
+struct vm_region {
+	uintptr_t base;
+	size_t len;
+	unsigned flags;         /* VM_READ ... */
+	enum vm_kind kind;
+	enum vm_cache cache;    /* VM_MMIO only */
+	uint64_t pa;            /* VM_MMIO only: physical address of base */
+	uint64_t resident;      /* pages mapped now */
+
+	struct vm_region *left, *right;
+	int height;             /* AVL: leaves are 1 */
+	uintptr_t min_base;     /* lowest base in this subtree */
+	uintptr_t max_end;      /* highest end in this subtree */
+	size_t max_gap;         /* largest hole between two regions of this subtree */
+};
+
+struct vm_space;            /* opaque: made by vmm_space_create, or the kernel's */
+
+/* What to allocate. Zeroes mean: align a page, window the whole space. */
+struct vm_req {
+	size_t len;             /* bytes, a multiple of PAGE_SIZE */
+	size_t align;           /* a power of two; vmm_alloc only */
+	enum vm_kind kind;
+	unsigned flags;         /* VM_PROT bits; ignored for VM_GUARD */
+	enum vm_cache cache;    /* VM_MMIO */
+	uint64_t pa;            /* VM_MMIO: page aligned */
+	uintptr_t lo, hi;       /* vmm_alloc: search only [lo, hi) of the space */
+};
+
+/* ---- address spaces --------------------------------------------------- */
+
+/*
+ * Start the VMM on the kernel's tables (paging_build_kernel must have run):
+ * the kernel space covers [VMM_KERNEL_BASE, VMM_KERNEL_END). Returns 0, or
+ * VMM_E_NO_MEMORY if the first page for region nodes could not be had.
+ */
+int vmm_init(void);
+
+/* The kernel's address space. */
+struct vm_space *vmm_kernel_space(void);
+
+/*
+ * A new process address space: a root table that shares the kernel half
+ * and an empty lower half [VMM_USER_BASE, VMM_USER_END). Costs two frames
+ * (the root, and a page holding the space and its first region nodes).
+ * Returns NULL if they cannot be had.
+ */
+struct vm_space *vmm_space_create(void);
+
+/*
+ * Give back everything the space holds: every frame its regions took,
+ * every table of its lower half, its region nodes and itself. MMIO frames
+ * are left alone. Must not be the current space; the kernel's space is
+ * refused with a report.
+ */
+void vmm_space_destroy(struct vm_space *s);
+
+/* Load s's root into CR3 (with its PCID where the CPU has one). */
+void vmm_switch(struct vm_space *s);
+
+/* The space whose root is in CR3 (the kernel's if none of ours is). */
+struct vm_space *vmm_current(void);
+
+/* The root table's physical address, for code that must name it (tests). */
+uint64_t vmm_space_root(const struct vm_space *s);
+
+/* ---- regions ------------------------------------------------------------ */
+
+/*
+ * Allocate a region anywhere in [r->lo, r->hi) (the space's bounds when
+ * both are 0): the lowest gap that holds r->len at any alignment offset
+ * (r->len + r->align - PAGE_SIZE bytes), the address aligned up. VM_ANON
+ * takes and maps every frame now; VM_MMIO maps r->pa; VM_DEMAND and
+ * VM_GUARD map nothing. Sets *va and returns 0, or a negative vmm_error.
+ */
+int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va);
+
+/* As vmm_alloc, at exactly va. VMM_E_OVERLAP if any byte is taken. */
+int vmm_alloc_fixed(struct vm_space *s, uintptr_t va, const struct vm_req *r);
+
+/*
+ * Free [va, va + len), which must lie inside one region: its frames go
+ * back to the buddy (not an MMIO region's), its mappings and the tables
+ * they leave empty go. A part of a region leaves one or two regions behind.
+ * Returns 0, VMM_E_NO_REGION, or VMM_E_NO_MEMORY (a node for a split, or a
+ * table to split a huge MMIO page).
+ */
+int vmm_free(struct vm_space *s, uintptr_t va, size_t len);
+
+/*
+ * Give [va, va + len), inside one region, the VM_PROT flags; the region
+ * splits around it if needed and its mapped pages change at once. Returns
+ * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL or VMM_E_NO_MEMORY.
+ */
+int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned flags);
+
+/*
+ * A copy of the region holding va into *out. Returns true, or false if va
+ * lies in no region.
+ */
+bool vmm_lookup(struct vm_space *s, uintptr_t va, struct vm_region *out);
+
+/* ---- page faults --------------------------------------------------------- */
+
+/* What the faulting access was (the #PF glue translates PF_* bits). */
+#define VM_ACC_WRITE   (1u << 0)
+#define VM_ACC_EXEC    (1u << 1)
+#define VM_ACC_USER    (1u << 2)    /* from user mode */
+#define VM_ACC_PRESENT (1u << 3)    /* the page was mapped: a protection fault */
+
+enum vm_fault_why {
+	VMF_RESOLVED,           /* a frame was mapped (or the mapping was already there) */
+	VMF_NO_REGION,          /* the address lies in no region */
+	VMF_GUARD,              /* a guard region */
+	VMF_WRITE_RO,           /* write to a region without VM_WRITE */
+	VMF_EXEC_NX,            /* instruction fetch from a region without VM_EXEC */
+	VMF_USER_KERNEL,        /* user mode touched a region without VM_USER */
+	VMF_KERNEL_USER,        /* the kernel touched a user page it may not (SMAP) */
+	VMF_NOT_DEMAND,         /* not-present page in a region that is not on demand */
+	VMF_NO_FRAME,           /* on demand, but the buddy is out of frames */
+	VMF_MISMATCH,           /* mapped, allowed by the region, refused by the tables: a bug */
+};
+
+/* The explanation vmm_fault gives for a fault it could not resolve. */
+struct vm_fault {
+	uintptr_t addr;
+	unsigned access;        /* VM_ACC_* */
+	enum vm_fault_why why;
+	bool in_region;
+	struct vm_region region;        /* a copy, if in_region */
+};
+
+/*
+ * Handle a page fault at addr in space s. Addresses in the kernel half are
+ * looked up in the kernel's space whatever s is, since every space shares
+ * those tables. In a VM_DEMAND region whose flags allow the access, a
+ * zeroed frame is mapped (and up to vmm_fault_around pages after it that
+ * are not mapped yet). Returns VMF_RESOLVED, or another vm_fault_why with
+ * *f filled in (f may be NULL). Counted in s's (or the kernel's) faults.
+ */
+enum vm_fault_why vmm_fault(struct vm_space *s, uintptr_t addr, unsigned access, struct vm_fault *f);
+
+/* Write one line explaining f into buf ("vmm: write to read-only ..."). */
+void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size);
+
+/*
+ * How many further pages a demand fault maps after the one touched, if
+ * they are in the region, unmapped, and frames are to be had. 0 by default:
+ * bench/vmm.c measures what more buys.
+ */
+extern unsigned vmm_fault_around;
+
+/* ---- reports ---------------------------------------------------------------- */
+
+struct vm_stats {
+	uint64_t regions;
+	uint64_t resident;      /* pages mapped by VM_ANON and VM_DEMAND regions */
+	uint64_t mmio_pages;    /* pages of VM_MMIO regions */
+	uint64_t tables;        /* page tables holding mappings in the space's bounds (and the root) */
+	uint64_t node_pages;    /* frames holding region nodes (and the space) */
+	uint64_t faults;        /* every fault handed to vmm_fault */
+	uint64_t faults_resolved;
+};
+void vmm_stats(struct vm_space *s, struct vm_stats *st);
+
+/*
+ * Print s's regions, one a line (base, end, kind, flags, size, resident
+ * pages), and its counters, ending with the line
+ *   VMM space=<name> regions=.. resident=.. tables=.. faults=.. resolved=..
+ */
+void vmm_report(struct vm_space *s, const char *name);
+
+/*
+ * Call fn for each region of s in address order, with a copy; fn must not
+ * call into the VMM for s.
+ */
+void vmm_for_each(struct vm_space *s, void (*fn)(const struct vm_region *r, void *arg), void *arg);
+
+/* Check every invariant of s's tree; prints each problem, returns how many. */
+unsigned vmm_check(struct vm_space *s);
+
+#endif
