@@ -6,6 +6,7 @@
 void bench_buddy(void);
 void bench_paging(void);
 void bench_vmm(void);
+void bench_slab(void);
 
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
@@ -24,4 +25,5 @@ void bench_run_all(void)
 	bench_buddy();
 	bench_paging();
 	bench_vmm();
+	bench_slab();
 }

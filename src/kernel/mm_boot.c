@@ -10,6 +10,8 @@
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
 #include "mm/vmm/vmm.h"
+#include "mm/slab/slab.h"
+#include "kernel/cmdline.h"
 #include "arch/x86_64/protect.h"
 #include "lib/kprintf.h"
 
@@ -109,7 +111,11 @@ void mm_boot(void)
 	if (vmm_init())
 		panic("vmm_init: no memory for the kernel address space");
 	pagefault_init();
+	slab_debug_set((unsigned)cmdline_int("slab.debug", 0));
+	slab_init();
+	slab_trace_set(cmdline_int("slab.trace", 0) == 1);
 	ktest_register_counter("free_frames", pmm_free_count);
+	ktest_register_counter("heap_objects", slab_live_objects);
 }
 
 void mm_report(void)
@@ -119,4 +125,6 @@ void mm_report(void)
 	pg_dump(pg_kernel_root(), 0, 0);
 	vmm_report(vmm_kernel_space(), "kernel");
 	vmm_demo();
+	slab_trace_demo();
+	slab_report();
 }

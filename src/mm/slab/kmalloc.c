@@ -1,0 +1,185 @@
+/*
+ * kmalloc.c - allocations by size, over 36 size classes.
+ *
+ * Classes go by 8 bytes up to 64, then four to each doubling (64, 80, 96,
+ * 112, 128, 160, ...): a request wastes at most a fifth of its object
+ * (about a tenth on average), where powers of two alone waste up to half.
+ * Above 8 KiB a request takes whole pages (large.c). docs/slab.md has the
+ * table with each class's waste.
+ *
+ * The class of a size up to 1 KiB is one table look-up; above, a short
+ * scan of the twelve larger classes.
+ */
+#include "mm/slab/internal.h"
+#include "lib/kprintf.h"
+#include "lib/kstring.h"
+
+#define RET_ADDR __builtin_return_address(0)
+
+static const uint16_t class_size[] = {
+	8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256,
+	320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048,
+	2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+};
+#define NCLASSES   (sizeof(class_size) / sizeof(class_size[0]))
+#define SMALL_MAX  1024
+#define FIRST_BIG  23           /* class_size[23] == 1024 */
+#define KMALLOC_MAX 8192
+
+static struct cache classes[NCLASSES];
+static char names[NCLASSES][16];
+static uint8_t small_index[SMALL_MAX / 8 + 1];
+
+/* The largest power of two dividing the class size: each object lands on it. */
+static size_t class_align(size_t sz)
+{
+	size_t a = sz & -sz;
+	return a > PAGE_SIZE ? PAGE_SIZE : a;
+}
+
+/* kmalloc's caches, with the debug flags in force now. */
+void kmalloc_init(void)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < NCLASSES; i++) {
+		ksnprintf(names[i], sizeof(names[i]), "kmalloc-%u", class_size[i]);
+		cache_setup(&classes[i], names[i], class_size[i], class_align(class_size[i]), NULL, CF_STATIC);
+	}
+	for (unsigned i = NCLASSES; i-- > 0;)
+		cache_link(&classes[i]);
+	for (unsigned s = 0; s <= SMALL_MAX / 8; s++) {
+		while (class_size[k] < s * 8)
+			k++;
+		small_index[s] = (uint8_t)k;
+	}
+}
+
+/* The class cache for size (1..KMALLOC_MAX). */
+static inline struct cache *class_for(size_t size)
+{
+	if (size <= SMALL_MAX)
+		return &classes[small_index[(size + 7) >> 3]];
+	unsigned i = FIRST_BIG;
+	while (class_size[i] < size)
+		i++;
+	return &classes[i];
+}
+
+struct cache *kmalloc_cache(size_t size)
+{
+	return size && size <= KMALLOC_MAX ? class_for(size) : NULL;
+}
+
+static void *kmalloc_caller(size_t size, void *caller)
+{
+	void *p;
+
+	if (!size || fail_injected())
+		return NULL;
+	if (slab_tracing)
+		kprintf("  kmalloc(%zu): %s\n", size, size > KMALLOC_MAX ? "above the largest class: whole pages"
+			: class_for(size)->name);
+	if (size > KMALLOC_MAX)
+		p = large_alloc(size, caller);
+	else
+		p = cache_alloc_caller(class_for(size), caller, size);
+	if (slab_tracing)
+		kprintf("  kmalloc(%zu) -> %p\n", size, p);
+	return p;
+}
+
+/* kmalloc: see slab.h. */
+void *kmalloc(size_t size)
+{
+	return kmalloc_caller(size, RET_ADDR);
+}
+
+/* kzalloc: see slab.h. */
+void *kzalloc(size_t size)
+{
+	void *p = kmalloc_caller(size, RET_ADDR);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+/* kcalloc: see slab.h. */
+void *kcalloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return NULL;
+	p = kmalloc_caller(bytes, RET_ADDR);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+/* kfree: see slab.h. */
+void kfree(void *p)
+{
+	if (!p)
+		return;
+	if (slab_tracing)
+		kprintf("  kfree(%p)\n", p);
+	cache_free_checked(NULL, p, "kfree");
+}
+
+/* ksize: see slab.h. With redzones, the bytes asked for: one more is an overrun. */
+size_t ksize(const void *p)
+{
+	unsigned idx;
+	struct slab *s = p ? slab_of(NULL, p, &idx, "ksize") : NULL;
+
+	if (!s)
+		return 0;
+	if (!s->cache)
+		return (size_t)s->npages << PAGE_SHIFT;
+	if (s->cache->flags & CF_REDZONE)
+		return obj_trailer(s->cache, (void *)p)->asked;
+	return s->cache->size;
+}
+
+/* krealloc: see slab.h. Shrinking in place keeps the object; redzoned ones move to keep the size asked exact. */
+void *krealloc(void *p, size_t size)
+{
+	size_t old;
+	void *n;
+
+	if (!p)
+		return kmalloc_caller(size, RET_ADDR);
+	if (!size) {
+		kfree(p);
+		return NULL;
+	}
+	old = ksize(p);
+	if (!old)
+		return NULL;
+	if (size <= old && !(slab_debug & SLAB_DEBUG_REDZONE) && size > old / 4)
+		return p;
+	n = kmalloc_caller(size, RET_ADDR);
+	if (!n)
+		return NULL;
+	memcpy(n, p, size < old ? size : old);
+	kfree(p);
+	return n;
+}
+
+/* kmalloc_aligned: see slab.h. Only classes whose every object lands on align qualify. */
+void *kmalloc_aligned(size_t size, size_t align)
+{
+	if (!align || (align & (align - 1)) || align > PAGE_SIZE)
+		return NULL;
+	if (!size || size > KMALLOC_MAX)
+		return kmalloc_caller(size, RET_ADDR);     /* whole pages are page aligned */
+	if (fail_injected())
+		return NULL;
+	for (struct cache *c = class_for(size); c < classes + NCLASSES; c++)
+		if (c->align >= align && c->size >= size)
+			return cache_alloc_caller(c, RET_ADDR, size);
+	return large_alloc(size, RET_ADDR);
+}

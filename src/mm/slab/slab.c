@@ -1,0 +1,306 @@
+/*
+ * slab.c - one cache's slabs: made, carved, emptied, given back.
+ *
+ * A slab is 2^order pages and a descriptor. The descriptor's bitmap says
+ * which objects are out; taking an object sets a bit, putting it back
+ * clears it, and the slab moves between the cache's three lists:
+ *
+ *   empty (inuse 0) <-> partial (0 < inuse < nobj) <-> full (inuse nobj)
+ *
+ * Allocation prefers partial slabs, so empty ones stay empty and can go
+ * back; at most SLAB_EMPTY_KEEP empty slabs are kept, to damp the cost of
+ * a workload that hovers at a slab boundary.
+ */
+#include "mm/slab/internal.h"
+#include "lib/kprintf.h"
+#include "lib/kstring.h"
+
+struct slab_list *list_of(struct cache *c, uint8_t which)
+{
+	return which == LIST_PARTIAL ? &c->partial : which == LIST_EMPTY ? &c->empty : &c->full;
+}
+
+void list_add(struct slab_list *l, struct slab *s, uint8_t which)
+{
+	if (!l->head) {
+		s->next = s->prev = s;
+		l->head = s;
+	} else {
+		s->next = l->head, s->prev = l->head->prev;
+		s->prev->next = s, l->head->prev = s;
+		l->head = s;            /* most recently used first */
+	}
+	s->list = which;
+	l->nr++;
+}
+
+void list_del(struct cache *c, struct slab *s)
+{
+	struct slab_list *l = list_of(c, s->list);
+
+	if (s->next == s)
+		l->head = NULL;
+	else {
+		s->prev->next = s->next, s->next->prev = s->prev;
+		if (l->head == s)
+			l->head = s->next;
+	}
+	s->next = s->prev = NULL;
+	s->list = LIST_NONE;
+	l->nr--;
+}
+
+static void list_move(struct cache *c, struct slab *s, uint8_t which)
+{
+	list_del(c, s);
+	list_add(list_of(c, which), s, which);
+}
+
+static uint8_t list_for(const struct slab *s)
+{
+	return s->inuse == 0 ? LIST_EMPTY : s->inuse == s->nobj ? LIST_FULL : LIST_PARTIAL;
+}
+
+/* The descriptor: at the end of the slab, or from the descriptor cache. */
+static struct slab *desc_place(struct cache *c, uintptr_t base, size_t bytes)
+{
+	if (!(c->flags & CF_OFFSLAB))
+		return (struct slab *)((base + bytes - c->desc_size) & ~(uintptr_t)(SLAB_DESC_ALIGN - 1));
+	void *d = NULL;
+	if (!slab_alloc_bulk(desc_cache, &d, 1, NULL, 0))
+		return NULL;
+	return d;
+}
+
+static void trace_grow(struct cache *c, struct slab *s)
+{
+	kprintf("  slab:   cache %s has no free object: grows by a slab of %u page(s) at %p\n",
+		c->name, s->npages, (void *)s->base);
+	backing_explain((void *)s->base, s->npages);
+	kprintf("  slab:   carved %u objects of %zu bytes (slot %zu) at %p..%p, descriptor %s at %p\n",
+		s->nobj, c->size, c->stride, (void *)s->base,
+		(void *)(s->base + (uintptr_t)s->nobj * c->stride), c->flags & CF_OFFSLAB ? "off-slab" : "on-slab",
+		(void *)s);
+}
+
+/*
+ * A new slab for c, on no list, every object free and constructed, or
+ * NULL if the pages or an off-slab descriptor could not be had.
+ */
+struct slab *slab_create(struct cache *c)
+{
+	size_t npages = 1UL << c->order;
+	void *va = backing_alloc(npages);
+	struct slab *s;
+
+	if (!va)
+		return NULL;
+	s = desc_place(c, (uintptr_t)va, npages << PAGE_SHIFT);
+	if (!s) {
+		backing_free(va, npages);
+		return NULL;
+	}
+	memset(s, 0, c->desc_size);
+	s->magic = slab_magic(s);
+	s->cache = c, s->base = (uintptr_t)va, s->npages = (uint32_t)npages;
+	s->nobj = (uint16_t)c->nobj;
+	for (unsigned i = 0; c->ctor && i < c->nobj; i++)
+		c->ctor(slab_obj(c, s, i));
+	debug_on_create(c, s);
+	backing_set_owner(va, npages, s);
+	if (slab_tracing)
+		trace_grow(c, s);
+	return s;
+}
+
+/* Give s's pages (and off-slab descriptor) back. s is empty and on no list. */
+void slab_destroy(struct cache *c, struct slab *s)
+{
+	void *va = (void *)s->base;
+	size_t npages = s->npages;
+
+	if (slab_tracing)
+		kprintf("  slab:   cache %s gives back an empty slab of %zu page(s) at %p\n", c->name, npages, va);
+	backing_set_owner(va, npages, NULL);
+	s->magic = 0;
+	if (c->flags & CF_OFFSLAB)
+		cache_free_checked(desc_cache, s, "slab_destroy");
+	backing_free(va, npages);
+}
+
+/* The first free object of s (which has one): its bit set, lists updated. */
+void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
+{
+	unsigned w = s->hint;
+
+	while (s->map[w] == ~0ULL)
+		w++;
+	unsigned i = w * 64 + (unsigned)__builtin_ctzll(~s->map[w]);
+	s->hint = (uint16_t)w;
+	map_set(s->map, i);
+	s->inuse++;
+	c->out++;
+	if (list_for(s) != s->list)
+		list_move(c, s, list_for(s));
+	*idx = i;
+	return slab_obj(c, s, i);
+}
+
+/* Object idx of s back to s: its bit cleared, lists updated. */
+void slab_put(struct cache *c, struct slab *s, unsigned idx)
+{
+	map_clear(s->map, idx);
+	if (idx / 64 < s->hint)
+		s->hint = (uint16_t)(idx / 64);
+	s->inuse--;
+	c->out--;
+	if (list_for(s) != s->list)
+		list_move(c, s, list_for(s));
+}
+
+/* The slab to take from: partial first, so empty slabs stay empty. */
+static struct slab *slab_pick(struct cache *c)
+{
+	return c->partial.head ? c->partial.head : c->empty.head;
+}
+
+/* slab_alloc_bulk: see internal.h. */
+unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked)
+{
+	unsigned got = 0, idx;
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+
+	while (got < n) {
+		struct slab *s = slab_pick(c);
+		if (!s) {
+			/* Grow without the lock: the layers below take their own. */
+			spin_unlock_irqrestore(&c->lock, irq);
+			s = slab_create(c);
+			irq = spin_lock_irqsave(&c->lock);
+			if (!s)
+				break;
+			c->nslabs++, c->grows++;
+			list_add(&c->empty, s, LIST_EMPTY);
+			continue;
+		}
+		out[got] = slab_take(c, s, &idx);
+		debug_on_alloc(c, s, idx, out[got], caller, asked);
+		got++;
+	}
+	spin_unlock_irqrestore(&c->lock, irq);
+	return got;
+}
+
+/* Empty slabs worth keeping: one, if it is a single page (bigger ones cost too much idle). */
+static uint64_t empty_keep(const struct cache *c)
+{
+	return c->order == 0 ? SLAB_EMPTY_KEEP : 0;
+}
+
+/* Unlink up to max empty slabs beyond keep into *out (a NULL-ended chain). Lock held. */
+static struct slab *detach_empties(struct cache *c, uint64_t keep)
+{
+	struct slab *chain = NULL;
+
+	while (c->empty.nr > keep) {
+		struct slab *s = c->empty.head->prev;   /* the coldest */
+		list_del(c, s);
+		c->nslabs--, c->reaps++;
+		s->next = chain;
+		chain = s;
+	}
+	return chain;
+}
+
+static void destroy_chain(struct cache *c, struct slab *s)
+{
+	while (s) {
+		struct slab *next = s->next;
+		slab_destroy(c, s);
+		s = next;
+	}
+}
+
+/* slab_free_bulk: see internal.h. The objects are known to be c's and out. */
+void slab_free_bulk(struct cache *c, void *const *objs, unsigned n)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct slab *chain;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct slab *s = backing_owner(objs[i]);
+		slab_put(c, s, (unsigned)slab_obj_index(c, s, (uintptr_t)objs[i]));
+	}
+	chain = detach_empties(c, empty_keep(c));
+	spin_unlock_irqrestore(&c->lock, irq);
+	destroy_chain(c, chain);
+}
+
+/*
+ * slab_free_one: see internal.h. The object's bit is the truth about it:
+ * clear means it is free already, whatever the caller thinks.
+ */
+void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct slab *chain = NULL;
+	bool twice = !map_test(s->map, idx);
+
+	if (!twice) {
+		debug_on_free(c, s, idx, obj);
+		slab_put(c, s, idx);
+		chain = detach_empties(c, empty_keep(c));
+	}
+	spin_unlock_irqrestore(&c->lock, irq);
+	if (twice)
+		slab_error(SLAB_E_DOUBLE_FREE, c, obj, "object is already free");
+	destroy_chain(c, chain);
+}
+
+/* slab_trim: see internal.h. */
+void slab_trim(struct cache *c, uint64_t keep)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct slab *chain = detach_empties(c, keep);
+
+	spin_unlock_irqrestore(&c->lock, irq);
+	destroy_chain(c, chain);
+}
+
+/*
+ * slab_of: see internal.h. expect NULL accepts any cache and large
+ * allocations (idx 0 then).
+ */
+struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const char *who)
+{
+	struct slab *s = backing_owner(obj);
+	long i;
+
+	if (!s) {
+		slab_error(SLAB_E_FOREIGN, expect, obj, who);
+		return NULL;
+	}
+	if (!slab_sound(s)) {
+		slab_error(SLAB_E_CORRUPT, expect, obj, "slab descriptor fails its check");
+		return NULL;
+	}
+	if (!s->cache) {
+		if (expect || (uintptr_t)obj != s->base) {
+			slab_error(expect ? SLAB_E_WRONG_CACHE : SLAB_E_FOREIGN, expect, obj, who);
+			return NULL;
+		}
+		*idx = 0;
+		return s;
+	}
+	if (expect && s->cache != expect) {
+		slab_error(SLAB_E_WRONG_CACHE, expect, obj, who);
+		return NULL;
+	}
+	i = slab_obj_index(s->cache, s, (uintptr_t)obj);
+	if (i < 0) {
+		slab_error(SLAB_E_FOREIGN, s->cache, obj, "not the start of an object");
+		return NULL;
+	}
+	*idx = (unsigned)i;
+	return s;
+}
