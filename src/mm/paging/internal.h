@@ -74,4 +74,8 @@ int check_prot(unsigned flags);
 bool range_mapped(uint64_t root, uintptr_t va, size_t len);
 bool end_in_half(uintptr_t va, size_t len);
 
+/* pg_unmap and pg_protect: check, split the edges, apply to [va, last], flush (edit.c). */
+typedef void (*edit_fn)(uint64_t root, uintptr_t va, uintptr_t last, struct tlb_batch *b, void *arg);
+int edit_range(uint64_t root, uintptr_t va, size_t len, edit_fn apply, void *arg);
+
 #endif

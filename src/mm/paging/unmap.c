@@ -50,32 +50,14 @@ static void clear_range(pte_t *t, unsigned l, uintptr_t va, uintptr_t last, stru
 	}
 }
 
+static void clear_leaves(uint64_t root, uintptr_t va, uintptr_t last, struct tlb_batch *b, void *arg)
+{
+	(void)arg;
+	clear_range(table_at(root), top_level(), va, last, b);
+}
+
 int pg_unmap(uint64_t root, uintptr_t va, size_t len)
 {
 	int err = check_range(va, len);
-	if (err)
-		return err;
-
-	bool end_edge = end_in_half(va, len);
-	struct reserve r;
-	struct tlb_batch b;
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
-	if (!range_mapped(root, va, len))
-		err = PG_E_NOT_MAPPED;
-	size_t need_lo = err ? 0 : edge_need(root, va);
-	size_t need_hi = err || !end_edge ? 0 : edge_need(root, va + len);
-	if (!err)
-		err = reserve_fill(&r, need_lo + need_hi);
-	if (!err) {
-		tlb_begin(&b, root);
-		if (need_lo)
-			edge_split(root, va, &r, &b);
-		if (need_hi)
-			edge_split(root, va + len, &r, &b);
-		clear_range(table_at(root), top_level(), va, va + len - 1, &b);
-		tlb_finish(&b);
-		reserve_drain(&r);
-	}
-	spin_unlock_irqrestore(&pg_lock, irq);
-	return err;
+	return err ? err : edit_range(root, va, len, clear_leaves, 0);
 }
