@@ -11,16 +11,23 @@ import tempfile
 import textwrap
 import unittest
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ in the tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import harness  # noqa: E402
 
 PASS, FAIL = harness.EXIT_PASS, harness.EXIT_FAIL
 
 
+# One line for each of harness.REQUIRED_RUN_LINES, as a mode=run boot prints them.
+RUN_REPORT = ("Strata 0.1\r\nCommand line: mode=run\r\n  total available  127 MiB\r\n"
+              "PROTECT nx=1\r\nMEMINFO usable_kib=1\r\nVMMDEMO free_before=1 free_after=1\r\n"
+              "SLABINFO caches=1\r\n")
+
+
 def log(s):
     """A crafted serial log: dedented, with some boot chatter in front and
     CRLF line ends as a UART gives them."""
-    body = "Strata 0.1\r\nmmap total 127 MiB\r\n" + textwrap.dedent(s).lstrip("\n")
+    body = RUN_REPORT + textwrap.dedent(s).lstrip("\n")
     return body.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
@@ -227,10 +234,10 @@ class JudgeOthers(unittest.TestCase):
     def test_run(self):
         self.assertTrue(harness.judge_run(PASS, False, log("")).ok)
         v = harness.judge_run(PASS, False, "Strata 0.1\n")
-        self.assertEqual(v.kinds, ("missing",))
-        self.assertIn("mmap total", v.reason)
+        self.assertEqual(v.kinds, ("missing",) * (len(harness.REQUIRED_RUN_LINES) - 1))
+        self.assertIn("total available", v.reason)
         # The banner must start its line.
-        self.assertFalse(harness.judge_run(PASS, False, " Strata\nmmap total 1\n").ok)
+        self.assertFalse(harness.judge_run(PASS, False, " " + RUN_REPORT).ok)
         self.assertEqual(harness.judge_run(0, False, log("")).kinds, ("no_result",))
         self.assertIn("panic", harness.judge_run(FAIL, False, log("PANIC: x\n")).kinds)
 
@@ -243,10 +250,17 @@ class JudgeOthers(unittest.TestCase):
 class PickAddresses(unittest.TestCase):
     def test_rip_and_frames(self):
         self.assertEqual(harness.pick_addresses(PANIC),
-                         ["0xffffffff80104a2c", "0xffffffff80200f40", "0xffffffff80101200"])
+                         ["0xffffffff80104a2c", "0xffffffff80200f40", "0xffffffff801011ff"])
+
+    def test_kernel_trap_format(self):
+        # As src/arch/x86_64/trap.c prints it.
+        text = ("  RIP=0xffffffff80102f10 CS=0x8 RFLAGS=0x10086 RSP=0xffff800000a0ff88 SS=0x10\n"
+                "  backtrace:\n  [0] 0xffffffff80102f10\n  [1] 0xffffffff80100a7b\n")
+        # Frame [1] is a return address: the call is the byte before it.
+        self.assertEqual(harness.pick_addresses(text), ["0xffffffff80102f10", "0xffffffff80100a7a"])
 
     def test_hash_frames_and_dedup(self):
-        text = "#0 0xFFFFFFFF80100010 in x\n#1 0xffffffff80100010\n"
+        text = "#0 0xFFFFFFFF80100010 in x\n#1 0xffffffff80100011\n#2 0xffffffff80100011\n"
         self.assertEqual(harness.pick_addresses(text), ["0xffffffff80100010"])
 
     def test_ignores_other_lines_and_addresses(self):
@@ -275,6 +289,19 @@ class Resolve(unittest.TestCase):
 
     def test_nothing_to_resolve(self):
         self.assertEqual(harness.resolve([], "/nonexistent"), [])
+
+
+class Timeouts(unittest.TestCase):
+    def test_mem_gib(self):
+        self.assertEqual(harness.mem_gib("128M"), 0.125)
+        self.assertEqual(harness.mem_gib("8G"), 8)
+        self.assertEqual(harness.mem_gib("512"), 0.5)
+
+    def test_grows_with_memory(self):
+        small = harness.Boot("a", mem="128M").effective_timeout()
+        big = harness.Boot("b", mem="8G").effective_timeout()
+        self.assertGreater(big, small)
+        self.assertEqual(harness.Boot("c", timeout=7).effective_timeout(), 7)
 
 
 class IsoTag(unittest.TestCase):
