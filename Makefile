@@ -104,6 +104,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(BENCH_BINS)
 	@$(PYTHON) scripts/harness.py bench --host $(BENCH_BINS)
+	@scripts/bench_alloc.sh 3
 
 debug: deps
 	@$(MAKE) --no-print-directory $(B)/strata.iso

@@ -719,13 +719,40 @@ def resolve_accel(want):
     return want
 
 
+BENCH_NS_RE = re.compile(r"^BENCH name=(\S+) .*\bns_per_op=([0-9.]+)")
+
+# Pairs measured on the same work in one run: (ours, theirs, what).
+BENCH_PAIRS = [
+    ("vmm_demand_fault", "linux_first_touch_fault", "a demand-zero fault, Strata vs the host Linux"),
+]
+
+
+def bench_ns(lines):
+    """{name: ns_per_op} from BENCH lines."""
+    out = {}
+    for l in lines:
+        m = BENCH_NS_RE.match(l)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def print_comparisons(ns):
+    for ours, theirs, what in BENCH_PAIRS:
+        if ours in ns and theirs in ns and ns[theirs] > 0:
+            print(f"COMPARE {ours}/{theirs} ratio={ns[ours] / ns[theirs]:.2f}"
+                  f" ours_ns={ns[ours]:.2f} theirs_ns={ns[theirs]:.2f}  # {what}")
+
+
 def cmd_bench(args):
+    seen = []
     for path in args.host or []:
         ok, reason, out = run_host_binary(path)
         print(f"# host {os.path.basename(path)}" + ("" if ok else f" failed: {reason}"))
         for l in out.splitlines():
             if l.startswith("BENCH") or not ok:
                 print(l)
+                seen.append(l)
     accel = args.accel or ("kvm" if kvm_usable() else "tcg")
     # A failed KVM boot (this host's nested KVM can stop with "KVM internal
     # error") is retried under TCG; only a boot that never gives numbers fails.
@@ -739,7 +766,9 @@ def cmd_bench(args):
             for l in r.log.splitlines():
                 if l.startswith("BENCH"):
                     print(l.rstrip("\r"))
+                    seen.append(l.rstrip("\r"))
         if v.ok:
+            print_comparisons(bench_ns(seen))
             return 0
         print(f"# bench boot failed: {v.reason}")
         for l in failure_details(r):

@@ -3,6 +3,8 @@ which kernel addresses get resolved. Run with
     /usr/bin/python3 -m unittest discover tests/harness
 """
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -309,6 +311,25 @@ class IsoTag(unittest.TestCase):
         self.assertEqual(harness.iso_tag("mode=test"), "mode-test")
         self.assertEqual(harness.iso_tag("mode=test ktest.fail=1"), "mode-test_ktest.fail-1")
         self.assertNotEqual(harness.iso_tag("mode=run a=b"), harness.iso_tag("mode=run a-b"))
+
+
+class BenchCompare(unittest.TestCase):
+    def test_ratio_of_a_pair(self):
+        ns = harness.bench_ns([
+            "BENCH name=vmm_demand_fault ops=10 ns_per_op=600.00 cycles_per_op=1.00",
+            "BENCH name=linux_first_touch_fault ops=10 ns_per_op=1200.00 cycles_per_op=2",
+            "not a bench line"])
+        self.assertEqual(ns, {"vmm_demand_fault": 600.0, "linux_first_touch_fault": 1200.0})
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            harness.print_comparisons(ns)
+        self.assertIn("ratio=0.50", out.getvalue())
+
+    def test_missing_side_prints_nothing(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            harness.print_comparisons({"vmm_demand_fault": 1.0})
+        self.assertEqual(out.getvalue(), "")
 
 
 if __name__ == "__main__":
