@@ -116,6 +116,9 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector < 32 && handlers[f->vector] && handlers[f->vector](f))
 		return;
+	static int reporting;
+	if (reporting++)        /* the report itself faulted: say the least */
+		panic("exception %lu at rip 0x%lx while reporting another", f->vector, f->rip);
 	report(f);
 	panic_at("trap.c", 0, "unhandled CPU exception %lu (%s)", f->vector, names[f->vector & 31]);
 }
