@@ -65,17 +65,40 @@ int main(void)
 #include <stdlib.h>
 #include "fake_arch.h"
 #include "mm/buddy/buddy.h"
+#include "mm/paging/paging.h"
+#include "mm/vmm/vmm.h"
 #include "mm/slab/slab.h"
 
-/* 1 GiB of fake RAM, the buddy, a fresh heap: what the kernel has at boot. */
+/* The software MMU's walk of the current tables (as in the host tests). */
+static int mmu_translate(uintptr_t va, uint64_t *pa, bool *writable)
+{
+	unsigned flags;
+	if (pg_translate(pg_current_root(), va, pa, &flags, NULL))
+		return -1;
+	*writable = flags & PG_WRITE;
+	return 0;
+}
+
+/*
+ * 1 GiB of fake RAM, the buddy, the kernel's tables, the VMM and a fresh
+ * heap: the kernel's stack at boot, the heap's pages reached through the
+ * software MMU like the host tests.
+ */
 int main(void)
 {
 	static struct mem_range map[1];
 	size_t ram = 1UL << 30;
+	struct kernel_layout k = { .nsect = 0 };
 	fake_ram_init(ram);
 	map[0] = (struct mem_range){ 1 << 20, ram - (1 << 20), MEM_AVAILABLE };
 	struct pmm_boot b = { map, 1, NULL, 0, 0 };
 	if (pmm_init(&b))
+		abort();
+	fake_cpuid_set(0x80000000, 0x80000008, 0, 0, 0);
+	fake_cpuid_set(1, 0, 0, 0, 1u << 13);
+	fake_cpuid_set(0x80000001, 0, 0, 0, 1u << 20);
+	fake_mmu_init(VMM_KERNEL_BASE, VMM_KERNEL_END, mmu_translate);
+	if (paging_init(4) || paging_build_kernel(&k) || vmm_init())
 		abort();
 	slab_init();
 	bench_tsc_khz();

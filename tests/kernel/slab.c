@@ -7,6 +7,7 @@
 #include "mm/slab/slab.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
+#include "mm/vmm/vmm.h"
 #include "mm/arch.h"
 #include "lib/kstring.h"
 
@@ -117,8 +118,9 @@ KTEST(slab, debug_aids)
 {
 	unsigned was = slab_debug_get(), e = slab_error_count();
 	slab_debug_set(SLAB_DEBUG_ALL);
+	void *keep = kmalloc(64);               /* holds the slab: an empty one is unmapped at once */
 	uint8_t *p = kmalloc(64);
-	KT_ASSERT(p);
+	KT_ASSERT(keep && p);
 	KT_EXPECT(p[0] == SLAB_FILL_ALLOC);
 	kfree(p);
 	KT_EXPECT(p[0] == SLAB_POISON_FREE);
@@ -129,6 +131,7 @@ KTEST(slab, debug_aids)
 	kfree(q);
 	kfree(q);                                /* double free */
 	KT_EXPECT(slab_last_error().kind == SLAB_E_DOUBLE_FREE);
+	kfree(keep);
 	struct cache *c = cache_create("ktest-rz", 40, 0, NULL);   /* made now: has redzones */
 	KT_ASSERT(c);
 	uint8_t *o = cache_alloc(c);
@@ -161,24 +164,53 @@ KTEST(slab, failure_injection)
 	slab_reap();
 }
 
-/* The alloc(5) path, layer by layer: the heap grew, the buddy gave a frame, the page is mapped in the kernel half. */
+/*
+ * The alloc(5) path, layer by layer: the heap grew through the VMM (a new
+ * anonymous region in the heap area), the buddy gave a frame, the page is
+ * mapped in the kernel half; and all of it goes back.
+ */
 KTEST(slab, alloc5_path)
 {
+	struct vm_stats st0, st1;
+	struct vm_region r;
 	slab_reap();
+	vmm_stats(vmm_kernel_space(), &st0);
 	uint64_t free_before = pmm_free_count();
 	uint8_t *p = kmalloc(5);
 	KT_ASSERT(p);
 	KT_EXPECT(ksize(p) == 8);
 	KT_EXPECT(pmm_free_count() < free_before);              /* frames were taken */
-	KT_EXPECT((uintptr_t)p >= PG_HHDM_BASE);                 /* kernel half */
+	vmm_stats(vmm_kernel_space(), &st1);
+	KT_EXPECT(st1.regions > st0.regions);   /* the VMM grew the heap (a magazine may need a slab too) */
+	KT_EXPECT((uintptr_t)p >= VMM_KHEAP_BASE && (uintptr_t)p < VMM_KLARGE_BASE);
+	KT_ASSERT(vmm_lookup(vmm_kernel_space(), (uintptr_t)p, &r));
+	KT_EXPECT(r.kind == VM_ANON && r.flags == (VM_READ | VM_WRITE) && r.resident == r.len / PAGE_SIZE);
 	uint64_t pa = 0;
 	unsigned flags = 0;
 	KT_ASSERT(pg_translate(kernel_root(), (uintptr_t)p, &pa, &flags, NULL) == 0);
 	KT_EXPECT((flags & (PG_READ | PG_WRITE)) == (PG_READ | PG_WRITE));
-	KT_EXPECT(!(flags & PG_USER));
+	KT_EXPECT(!(flags & PG_USER) && !(flags & PG_EXEC));
 	KT_EXPECT(pmm_is_ram(pa));
-	KT_EXPECT(pmm_frame_private(pa & ~0xfffULL) != 0);       /* the frame names its slab */
+	KT_EXPECT(pmm_frame_refcount(pa & ~0xfffULL) == 1);      /* a frame the buddy handed out */
 	kfree(p);
 	slab_reap();
+	KT_EXPECT(!vmm_lookup(vmm_kernel_space(), (uintptr_t)p, &r));
+	KT_EXPECT(pg_translate(kernel_root(), (uintptr_t)p, NULL, NULL, NULL) != 0);
 	KT_EXPECT(pmm_free_count() == free_before);
+}
+
+/* Above the classes: whole pages in the large area, mapped, and unmapped by kfree. */
+KTEST(slab, large_through_vmm)
+{
+	struct vm_region r;
+	uint8_t *p = kmalloc(40000);
+	KT_ASSERT(p);
+	KT_EXPECT((uintptr_t)p >= VMM_KLARGE_BASE && (uintptr_t)p < VMM_KMMIO_BASE);
+	KT_ASSERT(vmm_lookup(vmm_kernel_space(), (uintptr_t)p, &r));
+	KT_EXPECT(r.base == (uintptr_t)p && r.len == 10 * PAGE_SIZE);
+	memset(p, 0x3c, 40000);
+	KT_EXPECT(p[39999] == 0x3c);
+	kfree(p);
+	KT_EXPECT(pg_translate(kernel_root(), (uintptr_t)p, NULL, NULL, NULL) != 0);
+	slab_reap();
 }

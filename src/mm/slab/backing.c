@@ -5,71 +5,159 @@
  * kernel memory" and for "the slab descriptor of this address". To lift the
  * heap into another kernel, rewrite this file and nothing else.
  *
- * Today's backing: pages from the buddy, reached through the HHDM (the VMM,
- * which is to own the kernel heap area, is not written yet). The owner of a
- * page is kept in the buddy's per-frame private word, encoded in 32 bits as
- * the descriptor's offset from the HHDM base in SLAB_DESC_ALIGN units, plus
- * one so that 0 (what the buddy puts in every frame it hands out) means
- * "no owner": 2^32 x 64 bytes covers 256 GiB of RAM.
+ * A slab is a VM_ANON region of the kernel's address space, in the heap
+ * area [VMM_KHEAP_BASE, VMM_KLARGE_BASE): the VMM picks the address, takes
+ * a zeroed frame from the buddy for each page and has paging map it. A
+ * large allocation is the same in the large area [VMM_KLARGE_BASE,
+ * VMM_KMMIO_BASE). Only the first OWNER_SPAN bytes of each area are asked
+ * for, which the owner table (internal.h) covers; the VMM hands out the
+ * lowest hole, so the heap stays packed at the bottom of its area.
+ *
+ * Slabs are aligned to their size rounded up to a power of two, so one
+ * never straddles two leaves of the owner table; a large allocation may,
+ * and holds every leaf it covers.
  */
 #include "mm/slab/internal.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
 #include "lib/kprintf.h"
+#include "lib/kstring.h"
 
-static uintptr_t owner_base(void) { return hhdm_offset; }
+struct owner_area owner_heap = { .base = VMM_KHEAP_BASE };
+struct owner_area owner_large = { .base = VMM_KLARGE_BASE };
+static struct spinlock owner_lock = SPINLOCK_INIT("slab owners"); /* leaf[] and held[] writers */
 
-/* backing_alloc: see internal.h. */
-void *backing_alloc(size_t npages)
+static struct owner_area *area_of(uintptr_t va)
 {
-	uint64_t pa = npages == 1 ? pmm_alloc_page(0) : pmm_alloc_aligned(npages, 0, 0);
-
-	if (pa == PMM_NO_FRAME)
-		return NULL;
-	return phys_to_virt(pa);
+	return va - VMM_KHEAP_BASE < OWNER_SPAN ? &owner_heap : &owner_large;
 }
 
-/* backing_free: see internal.h. A refusal by the buddy is reported there. */
-void backing_free(void *va, size_t npages)
+/* Take back n holds from the leaves of [va, va + npages pages). Lock held. */
+static void unhold(struct owner_area *a, uintptr_t va, size_t npages)
 {
-	uint64_t pa = virt_to_phys(va);
+	size_t first = (va - a->base) >> PAGE_SHIFT;
 
-	if (npages == 1)
-		pmm_free_page(pa);
-	else
-		pmm_free_aligned(pa, npages);
-}
-
-static uint32_t encode(const struct slab *owner)
-{
-	return owner ? (uint32_t)((((uintptr_t)owner - owner_base()) / SLAB_DESC_ALIGN) + 1) : 0;
-}
-
-/* backing_set_owner: see internal.h. */
-void backing_set_owner(void *va, size_t npages, const struct slab *owner)
-{
-	uint64_t pa = virt_to_phys(va);
-
-	for (size_t i = 0; i < npages; i++)
-		pmm_frame_set_private(pa + i * PAGE_SIZE, encode(owner));
+	for (size_t i = first; i < first + npages; i++)
+		a->held[i / OWNER_SLOTS]--;
 }
 
 /*
- * backing_owner: see internal.h. Any address may arrive here (kfree of a
- * stack pointer), so check it is RAM before asking for its frame's word.
+ * Make sure a leaf covers each page of [va, va + npages pages) and count
+ * the pages as held, so no reap frees those leaves. Returns false (with
+ * nothing held) if a leaf page could not be had.
  */
-struct slab *backing_owner(const void *va)
+static bool hold(struct owner_area *a, uintptr_t va, size_t npages)
 {
-	uintptr_t v = (uintptr_t)va;
-	uint64_t pa = v - hhdm_offset;
-	uint32_t tag;
+	size_t first = (va - a->base) >> PAGE_SHIFT, i;
+	uint64_t irq = spin_lock_irqsave(&owner_lock);
 
-	if (v < hhdm_offset || !pmm_is_ram(pa))
+	for (i = first; i < first + npages; i++) {
+		uint32_t *leaf = &a->leaf[i / OWNER_SLOTS];
+		if (!*leaf) {
+			uint64_t pa = pmm_alloc_page(PMM_ZERO);
+			if (pa == PMM_NO_FRAME)
+				break;
+			__atomic_store_n(leaf, (uint32_t)(pa >> PAGE_SHIFT), __ATOMIC_RELEASE);
+		}
+		a->held[i / OWNER_SLOTS]++;
+	}
+	if (i < first + npages)
+		unhold(a, va, i - first);
+	spin_unlock_irqrestore(&owner_lock, irq);
+	return i == first + npages;
+}
+
+static size_t pow2_up(size_t x)
+{
+	size_t p = PAGE_SIZE;
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+/* backing_alloc: see internal.h. */
+void *backing_alloc(size_t npages, bool large)
+{
+	struct owner_area *a = large ? &owner_large : &owner_heap;
+	size_t len = npages << PAGE_SHIFT;
+	struct vm_req r = { .len = len, .align = large ? 0 : pow2_up(len), .kind = VM_ANON,
+			    .flags = VM_READ | VM_WRITE, .lo = a->base, .hi = a->base + OWNER_SPAN };
+	uintptr_t va;
+
+	if (slab_tracing)
+		kprintf("  slab:   asks the VMM for %zu page(s) of the kernel %s area [%lx, %lx)\n",
+			npages, large ? "large" : "heap", (unsigned long)r.lo, (unsigned long)r.hi);
+	if (vmm_alloc(vmm_kernel_space(), &r, &va))
 		return NULL;
-	tag = pmm_frame_private(pa);
-	if (!tag)
+	if (!hold(a, va, npages)) {
+		vmm_free(vmm_kernel_space(), va, len);
 		return NULL;
-	return (struct slab *)(owner_base() + (uintptr_t)(tag - 1) * SLAB_DESC_ALIGN);
+	}
+	return (void *)va;
+}
+
+/* backing_free: see internal.h. A refusal by the VMM is a bug in the heap: said loudly. */
+void backing_free(void *va, size_t npages)
+{
+	struct owner_area *a = area_of((uintptr_t)va);
+	uint64_t irq = spin_lock_irqsave(&owner_lock);
+	int e;
+
+	unhold(a, (uintptr_t)va, npages);
+	spin_unlock_irqrestore(&owner_lock, irq);
+	e = vmm_free(vmm_kernel_space(), (uintptr_t)va, npages << PAGE_SHIFT);
+	if (e)
+		kprintf("slab: BUG: backing_free: vmm_free %p: %s\n", va, vmm_error_str(e));
+}
+
+static uint32_t *slot_of(struct owner_area *a, uintptr_t va)
+{
+	size_t i = (va - a->base) >> PAGE_SHIFT;
+	uint32_t *leaf = phys_to_virt((uint64_t)a->leaf[i / OWNER_SLOTS] << PAGE_SHIFT);
+	return &leaf[i % OWNER_SLOTS];
+}
+
+/* backing_set_owner: see internal.h. The pages are held, so their leaves exist. */
+void backing_set_owner(void *va, size_t npages, const struct slab *owner)
+{
+	struct owner_area *a = area_of((uintptr_t)va);
+	uint32_t tag = owner ? (uint32_t)(((uintptr_t)owner - VMM_KHEAP_BASE) / SLAB_DESC_ALIGN + 1) : 0;
+
+	for (size_t i = 0; i < npages; i++)
+		__atomic_store_n(slot_of(a, (uintptr_t)va + i * PAGE_SIZE), tag, __ATOMIC_RELEASE);
+}
+
+static void reset_area(struct owner_area *a)
+{
+	memset(a->leaf, 0, sizeof(a->leaf));
+	memset(a->held, 0, sizeof(a->held));
+}
+
+/* backing_reset: see internal.h. The buddy started over: the old leaves are not ours. */
+void backing_reset(void)
+{
+	reset_area(&owner_heap);
+	reset_area(&owner_large);
+}
+
+static void trim_area(struct owner_area *a)
+{
+	for (size_t t = 0; t < OWNER_TOP; t++)
+		if (a->leaf[t] && !a->held[t]) {
+			uint64_t pa = (uint64_t)a->leaf[t] << PAGE_SHIFT;
+			__atomic_store_n(&a->leaf[t], 0, __ATOMIC_RELEASE);
+			pmm_free_page(pa);
+		}
+}
+
+/* backing_trim: see internal.h. */
+void backing_trim(void)
+{
+	uint64_t irq = spin_lock_irqsave(&owner_lock);
+
+	trim_area(&owner_heap);
+	trim_area(&owner_large);
+	spin_unlock_irqrestore(&owner_lock, irq);
 }
 
 static const char *zone_name(uint64_t pa)
@@ -78,32 +166,34 @@ static const char *zone_name(uint64_t pa)
 	return pa < (16ULL << 20) ? "DMA" : pa < (4ULL << 30) ? "DMA32" : "NORMAL";
 }
 
-static unsigned order_of(size_t npages)
-{
-	unsigned o = 0;
-	while ((1UL << o) < npages)
-		o++;
-	return o;
-}
-
 /*
- * backing_explain: see internal.h. The HHDM is mapped with the largest
- * pages, so the translation shows a 1 GiB or 2 MiB leaf, not a new PTE.
+ * backing_explain: see internal.h. The VMM has said what it did (under
+ * mm_trace); this reads it back from the layers below, after the fact:
+ * the region, each page's frame, and the PTE in the kernel's PML4.
  */
 void backing_explain(const void *va, size_t npages)
 {
-	uint64_t pa = virt_to_phys(va), tpa = 0;
-	uint64_t root = pg_kernel_root() ? pg_kernel_root() : arch_read_cr3() & ~0xfffULL;
-	unsigned flags = 0;
-	size_t psz = 0;
+	uint64_t root = vmm_space_root(vmm_kernel_space());
+	struct vm_region r;
 
-	kprintf("  vmm:    (no VMM yet) slab pages come straight from the buddy, reached by the HHDM\n");
-	kprintf("  buddy:  %zu page(s) = order %u, zone %s, pa 0x%llx, refcount %u\n", npages,
-		order_of(npages), zone_name(pa), (unsigned long long)pa, pmm_frame_refcount(pa));
-	if (pg_translate(root, (uintptr_t)va, &tpa, &flags, &psz) == 0)
-		kprintf("  paging: PML4 at 0x%llx maps va %p -> pa 0x%llx in a %zu KiB leaf, %s%s%s (HHDM, mapped at boot)\n",
-			(unsigned long long)root, va, (unsigned long long)tpa, psz >> 10,
-			flags & PG_READ ? "r" : "-", flags & PG_WRITE ? "w" : "-", flags & PG_EXEC ? "x" : "-");
-	else
-		kprintf("  paging: va %p not found in the tables at 0x%llx\n", va, (unsigned long long)root);
+	if (vmm_lookup(vmm_kernel_space(), (uintptr_t)va, &r))
+		kprintf("  vmm:    region %lx-%lx of the kernel space, anon rw-, %llu page(s) resident\n",
+			(unsigned long)r.base, (unsigned long)(r.base + r.len), (unsigned long long)r.resident);
+	for (size_t i = 0; i < npages; i++) {
+		uintptr_t v = (uintptr_t)va + i * PAGE_SIZE;
+		uint64_t pa = 0;
+		unsigned flags = 0;
+		size_t psz = 0;
+		if (pg_translate(root, v, &pa, &flags, &psz)) {
+			kprintf("  paging: va %lx not mapped in the PML4 at 0x%llx\n", (unsigned long)v,
+				(unsigned long long)root);
+			continue;
+		}
+		kprintf("  buddy:  frame pa 0x%llx: order 0, zone %s, refcount %u\n", (unsigned long long)pa,
+			zone_name(pa), pmm_frame_refcount(pa));
+		kprintf("  paging: PML4 at 0x%llx: PTE for va %lx -> pa 0x%llx, %zu KiB page, %s%s%s%s\n",
+			(unsigned long long)root, (unsigned long)v, (unsigned long long)pa, psz >> 10,
+			flags & PG_READ ? "r" : "-", flags & PG_WRITE ? "w" : "-", flags & PG_EXEC ? "x" : "-",
+			flags & PG_GLOBAL ? " global" : "");
+	}
 }

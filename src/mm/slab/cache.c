@@ -4,17 +4,18 @@
  *
  * Layout, decided once at creation:
  *
- *   on-slab (slot < 512 B)                 off-slab (slot >= 512 B)
+ *   on-slab (slot < 512 B, or slack       off-slab (slot >= 512 B)
+ *            that holds the descriptor)
  *   +-----+-----+-----+-- ... --+------+   +----------+----------+---+
  *   | obj | obj | obj |         | desc |   |   obj    |   obj    |   |
  *   +-----+-----+-----+-- ... --+------+   +----------+----------+---+
  *                                 ^ end of the slab            desc: from
  *                                                              the descriptor cache
  *
- * The slab order (1..8 pages) is the smallest that wastes at most 1/8 of
- * the slab, or else the least wasteful one (Bonwick's rule). With
- * CF_REDZONE a slot is the object, its tail up to 8 bytes, and a struct
- * trailer, rounded up to the alignment.
+ * The slab (1..8 pages, not only powers of two) is the smallest that
+ * wastes at most 1/8 of itself, or else the least wasteful (Bonwick's
+ * rule). With CF_REDZONE a slot is the object, its tail up to 8 bytes,
+ * and a struct trailer, rounded up to the alignment.
  */
 #include "mm/slab/internal.h"
 #include "lib/kprintf.h"
@@ -43,23 +44,30 @@ static unsigned fit(const struct cache *c, size_t bytes)
 	return (unsigned)n;
 }
 
-static void choose_order(struct cache *c)
+/*
+ * The slab size: the fewest pages (1..SLAB_MAX_PAGES, any count: the VMM
+ * maps single frames) whose objects waste at most 1/8 of the slab, or
+ * else the least wasteful. Small slabs matter most for big objects: a
+ * class with a few live 6 KiB objects should hold 3 pages each two of
+ * them, not 8 pages for five.
+ */
+static void choose_pages(struct cache *c)
 {
 	size_t best_waste = 0, best_bytes = 1;
-	unsigned best = SLAB_MAX_ORDER + 1;
+	unsigned best = 0;
 
-	for (unsigned o = 0; o <= SLAB_MAX_ORDER; o++) {
-		size_t bytes = PAGE_SIZE << o, n = fit(c, bytes);
+	for (unsigned np = 1; np <= SLAB_MAX_PAGES; np++) {
+		size_t bytes = PAGE_SIZE * np, n = fit(c, bytes);
 		size_t waste = bytes - n * c->stride;
 		if (!n)
 			continue;
-		if (best > SLAB_MAX_ORDER || waste * best_bytes < best_waste * bytes)
-			best = o, best_waste = waste, best_bytes = bytes;
+		if (!best || waste * best_bytes < best_waste * bytes)
+			best = np, best_waste = waste, best_bytes = bytes;
 		if (waste * 8 <= bytes)
 			break;
 	}
-	c->order = best;
-	c->nobj = fit(c, PAGE_SIZE << best);
+	c->npages = best;
+	c->nobj = best ? fit(c, PAGE_SIZE * best) : 0;
 }
 
 /*
@@ -95,9 +103,12 @@ int cache_setup(struct cache *c, const char *name, size_t size, size_t align,
 	if (c->stride >= PAGE_SIZE / 8)
 		flags |= CF_OFFSLAB;
 	c->flags = flags;
-	choose_order(c);
-	if (c->order > SLAB_MAX_ORDER)
+	choose_pages(c);
+	if (!c->npages)
 		return -1;
+	/* Off the slab only if the descriptor would cost an object: slack that holds it is free. */
+	if ((c->flags & CF_OFFSLAB) && PAGE_SIZE * c->npages - (size_t)c->nobj * c->stride >= desc_bytes(c->nobj))
+		c->flags &= ~CF_OFFSLAB;
 	c->words = (c->nobj + 63) / 64;
 	c->desc_size = desc_bytes(c->nobj);
 	c->recip = (uint32_t)(((1ULL << 32) + c->stride - 1) / c->stride);
@@ -160,6 +171,11 @@ void *cache_alloc_caller(struct cache *c, void *caller, size_t asked)
 /* cache_alloc: see slab.h. */
 void *cache_alloc(struct cache *c)
 {
+	if (__builtin_expect(c && !slab_slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
+		void *obj = mag_pop(c);
+		if (obj)
+			return obj;
+	}
 	if (!c || fail_injected())
 		return NULL;
 	return cache_alloc_caller(c, __builtin_return_address(0), c->size);
@@ -203,6 +219,8 @@ void cache_free(struct cache *c, void *obj)
 		slab_error(SLAB_E_WRONG_CACHE, NULL, obj, "cache_free with no cache");
 		return;
 	}
+	if (free_fast(c, obj))
+		return;
 	cache_free_checked(c, obj, "cache_free");
 }
 

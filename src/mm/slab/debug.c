@@ -28,6 +28,7 @@ static uint64_t fail_seed;
 void slab_debug_set(unsigned flags)
 {
 	slab_debug = flags & SLAB_DEBUG_ALL;
+	slab_slowpath_update();
 	if (!slab_debug)
 		return;
 	for (struct cache *c = cache_list; c; c = c->next)
@@ -63,12 +64,25 @@ void slab_errors_reset(void)
 	last = (struct slab_error){ 0 };
 }
 
-void slab_fail_nth(unsigned n) { __atomic_store_n(&fail_countdown, n, __ATOMIC_RELAXED); }
+unsigned slab_slowpath = 1;    /* until slab_init has run */
+
+/* slab_slowpath: see internal.h. */
+void slab_slowpath_update(void)
+{
+	slab_slowpath = slab_debug || slab_tracing || fail_countdown || fail_per_mille;
+}
+
+void slab_fail_nth(unsigned n)
+{
+	__atomic_store_n(&fail_countdown, n, __ATOMIC_RELAXED);
+	slab_slowpath_update();
+}
 
 void slab_fail_random(uint64_t seed, unsigned per_mille)
 {
 	fail_seed = seed ? seed : 1;
 	fail_per_mille = per_mille > 1000 ? 1000 : per_mille;
+	slab_slowpath_update();
 }
 
 /* Whether this allocation is to fail; each public allocation asks once. */

@@ -23,6 +23,7 @@ void slab_init(void)
 
 	cache_list = NULL;
 	large_reset();
+	backing_reset();
 	slab_errors_reset();
 	/* Not a cryptographic secret: enough that a stray pointer rarely passes slab_sound(). */
 	slab_secret = (uint32_t)(t ^ (t >> 29) ^ 0x9e3779b9u);
@@ -35,4 +36,5 @@ void slab_init(void)
 	cache_link(mag_cache);
 	cache_link(cache_cache);
 	kmalloc_init();
+	slab_slowpath_update();
 }

@@ -2,30 +2,31 @@
  * internal.h - what the files of the slab layer share. Not an interface:
  * nothing outside src/mm/slab/ includes it.
  *
- *   cache ──► cpu[0..7]: loaded, prev magazine     (interrupts off, no lock)
+ *   cache ──► cpu[0..7]: loaded, prev magazine     (no lock; busy word, see mag_pop)
  *     │
  *     ├─► depot: full and empty magazines          (cache lock)
  *     │
  *     └─► slabs: partial ─ empty ─ full lists      (cache lock)
  *           └─► slab descriptor: bitmap of live objects, first object
- *                 └─► objects, in 1..8 pages from backing.c
+ *                 └─► objects, in 1..8 pages from backing.c (the VMM)
  */
 #ifndef STRATA_MM_SLAB_INTERNAL_H
 #define STRATA_MM_SLAB_INTERNAL_H
 
 #include "mm/slab/slab.h"
 #include "mm/arch.h"
+#include "mm/vmm/vmm.h"
 #include "lib/spinlock.h"
 
 #ifndef SLAB_DEBUG
 #define SLAB_DEBUG 0            /* build-time debug flags (slab.h SLAB_DEBUG_*) */
 #endif
 
-#define SLAB_MAX_ORDER   3      /* a slab is 1, 2, 4 or 8 pages */
+#define SLAB_MAX_PAGES   8      /* a slab is 1 to 8 pages */
 #define SLAB_MIN_ALIGN   8
-#define SLAB_EMPTY_KEEP  1      /* empty slabs a cache keeps before giving back */
-#define SLAB_MAG_MAX     62     /* rounds in the biggest magazine: 64 words with the header */
-#define SLAB_MAG_BYTES   8192   /* and about this many bytes of objects in one */
+#define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
+#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 32 words with the header */
+#define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
 
 /* Cache flags; CF_REDZONE and CF_OFFSLAB fix the layout at creation. */
@@ -41,9 +42,14 @@ struct magazine {
 	void *obj[];            /* cache->mag_size slots */
 };
 
-/* One CPU's magazines for one cache, on a cache line of its own. */
+/*
+ * One CPU's magazines for one cache, on a cache line of its own. busy is
+ * set while the inlined fast path (below) works on them with interrupts
+ * on: an interrupt handler that finds it set leaves them alone.
+ */
 struct cpu_mags {
 	struct magazine *loaded, *prev;
+	unsigned busy;
 } __attribute__((aligned(64)));
 
 struct slab_list {
@@ -91,7 +97,7 @@ struct cache {
 	size_t align;
 	void (*ctor)(void *obj);
 	unsigned flags;
-	unsigned order, nobj, words;    /* slab order, objects a slab, bitmap words */
+	unsigned npages, nobj, words;   /* pages a slab, objects a slab, bitmap words */
 	unsigned desc_size;
 	uint32_t recip;         /* ceil(2^32 / stride): object index without a division */
 	unsigned mag_size;
@@ -103,6 +109,14 @@ struct cache {
 	uint64_t grows, reaps;
 	struct cache *next;     /* every cache, for reports */
 };
+
+/*
+ * Non-zero when an allocation or free must take the full path: debugging,
+ * tracing or failure injection is on. The inlined fast paths test this one
+ * word; slab_slowpath_update (debug.c) recomputes it whenever one changes.
+ */
+extern unsigned slab_slowpath;
+void slab_slowpath_update(void);
 
 /* ---- invariants: small, always on, because a corrupt heap must stop ---- */
 
@@ -123,14 +137,18 @@ static inline uintptr_t slab_end(const struct slab *s)
 	return s->base + ((uintptr_t)s->npages << PAGE_SHIFT);
 }
 
-/* Index of the object at p in s, or -1 if p is not the start of one. */
+/*
+ * Index of the object at p in s, or -1 if p is not the start of one. For
+ * the start of an object, off < nobj * stride, where the reciprocal gives
+ * the exact quotient. For any other p (below base, off wraps to a huge
+ * value) the quotient may be anything, and then fails i * stride == off:
+ * one check covers both bounds.
+ */
 static inline long slab_obj_index(const struct cache *c, const struct slab *s, uintptr_t p)
 {
 	uintptr_t off = p - s->base;
-	if (p < s->base || off >= (uintptr_t)c->nobj * c->stride)
-		return -1;
-	uintptr_t i = (uintptr_t)(((uint64_t)off * c->recip) >> 32);
-	return i * c->stride == off ? (long)i : -1;
+	uintptr_t i = (uintptr_t)((off * c->recip) >> 32);
+	return i < c->nobj && i * c->stride == off ? (long)i : -1;
 }
 
 static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
@@ -149,16 +167,67 @@ static inline struct trailer *obj_trailer(const struct cache *c, void *obj)
 
 /* ---- backing.c: the one file that calls the layer below ---- */
 
-/* npages of mapped kernel memory (page aligned, not zeroed), or NULL. */
-void *backing_alloc(size_t npages);
+/*
+ * npages of mapped kernel memory (page aligned) from the VMM, or NULL: a
+ * slab (1..SLAB_MAX_PAGES, aligned to its size rounded up to a power of two) in the heap area, or
+ * with large, whole pages in the large area.
+ */
+void *backing_alloc(size_t npages, bool large);
 /* Give back what backing_alloc returned, with the same npages. */
 void backing_free(void *va, size_t npages);
 /* Record owner (a descriptor, SLAB_DESC_ALIGN aligned) for each page; NULL clears. */
 void backing_set_owner(void *va, size_t npages, const struct slab *owner);
-/* The descriptor recorded for va's page, or NULL if va is not heap memory. */
-struct slab *backing_owner(const void *va);
-/* Print what the layers below know of va: pa, frame, PTE. For traces. */
+/* Print what the layers below know of va: region, frame, PTE. For traces. */
 void backing_explain(const void *va, size_t npages);
+/* Forget the owner table (slab_init), or give back its pages that own nothing (reap). */
+void backing_reset(void);
+void backing_trim(void);
+
+/*
+ * The owner table: the slab descriptor of every page of the two areas the
+ * heap takes from the VMM, found in O(1) without a lock, so kfree can ask
+ * it on every call. Two levels per area: a fixed array of leaf pages
+ * (their frame numbers, 0 = none) and, in each leaf, one 32-bit slot per
+ * page: the descriptor's offset from VMM_KHEAP_BASE in SLAB_DESC_ALIGN
+ * units, plus one, so that 0 (a zeroed leaf) means "no owner". Every
+ * descriptor lives in the heap area (on its slab, or from the descriptor
+ * cache), which this encoding covers 2^32 x 64 bytes of.
+ *
+ * Leaves come from the buddy as the areas grow and go back at reap time
+ * when no page of theirs is held. A lookup reads them through the HHDM, so
+ * even a stale leaf is memory that can be read; what it says is checked
+ * (slab_sound) before it is believed.
+ */
+#define OWNER_SPAN  (64UL << 30)                /* bytes of each area the heap uses */
+
+#define OWNER_SLOTS (PAGE_SIZE / sizeof(uint32_t))
+#define OWNER_TOP   (OWNER_SPAN / PAGE_SIZE / OWNER_SLOTS)
+struct owner_area {
+	uintptr_t base;
+	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none */
+	uint16_t held[OWNER_TOP];       /* pages of the leaf's range the heap holds */
+};
+extern struct owner_area owner_heap, owner_large;
+
+/* The descriptor recorded for va's page, or NULL if va is not heap memory. */
+static inline struct slab *backing_owner(const void *va)
+{
+	uintptr_t v = (uintptr_t)va;
+	const struct owner_area *a = &owner_heap;
+	uint32_t pfn, tag;
+
+	if (__builtin_expect(v - VMM_KHEAP_BASE >= OWNER_SPAN, 0)) {
+		if (v - VMM_KLARGE_BASE >= OWNER_SPAN)
+			return NULL;
+		a = &owner_large;
+	}
+	v = (v - (a == &owner_heap ? VMM_KHEAP_BASE : VMM_KLARGE_BASE)) >> PAGE_SHIFT;
+	pfn = __atomic_load_n(&a->leaf[v / OWNER_SLOTS], __ATOMIC_ACQUIRE);
+	if (!pfn)
+		return NULL;
+	tag = ((const uint32_t *)phys_to_virt((uint64_t)pfn << PAGE_SHIFT))[v % OWNER_SLOTS];
+	return tag ? (struct slab *)(VMM_KHEAP_BASE - SLAB_DESC_ALIGN + (uintptr_t)tag * SLAB_DESC_ALIGN) : NULL;
+}
 
 /* ---- slab.c: slabs of one cache, called with c->lock held unless said ---- */
 
@@ -179,6 +248,76 @@ struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj);
 /* Give back empty slabs beyond keep. Lock not held. */
 void slab_trim(struct cache *c, uint64_t keep);
+
+/* ---- the fast paths, inlined into kmalloc and kfree ---- */
+
+/*
+ * Pop an object from this CPU's loaded magazine, or NULL if it is empty
+ * or busy: the caller then takes the full path. No interrupt masking:
+ * busy keeps an interrupt handler off these magazines for the few
+ * instructions the pop takes (it finds busy set and goes to the slabs),
+ * and a handler that ran before busy was set has finished before we read
+ * anything. No preemption in the kernel keeps us on this CPU.
+ */
+static inline void *mag_pop(struct cache *c)
+{
+	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct magazine *l;
+	void *obj = NULL;
+
+	if (__builtin_expect(m->busy, 0))
+		return NULL;
+	m->busy = 1;
+	__asm__ volatile("" ::: "memory");
+	l = m->loaded;
+	if (__builtin_expect(l && l->rounds, 1))
+		obj = l->obj[--l->rounds];
+	__asm__ volatile("" ::: "memory");
+	m->busy = 0;
+	return obj;
+}
+
+/* Push obj on this CPU's loaded magazine; false if it is full or busy (take the full path). */
+static inline bool mag_push(struct cache *c, void *obj)
+{
+	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct magazine *l;
+	bool ok = false;
+
+	if (__builtin_expect(m->busy, 0))
+		return false;
+	m->busy = 1;
+	__asm__ volatile("" ::: "memory");
+	l = m->loaded;
+	if (__builtin_expect(l && l->rounds < c->mag_size, 1)) {
+		l->obj[l->rounds++] = obj;
+		ok = true;
+	}
+	__asm__ volatile("" ::: "memory");
+	m->busy = 0;
+	return ok;
+}
+
+/*
+ * The free fast path: obj is the start of an allocated object of a cache
+ * with magazines (expect's, if not NULL), and went into one. false: take
+ * the full path, which checks again and reports any misuse.
+ */
+static inline bool free_fast(struct cache *expect, void *obj)
+{
+	struct slab *s = backing_owner(obj);
+	struct cache *c;
+	long i;
+
+	if (__builtin_expect(!s || slab_slowpath || !slab_sound(s), 0))
+		return false;
+	c = s->cache;
+	if (__builtin_expect(!c || (expect && c != expect), 0))
+		return false;
+	/* Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one: the push fails. */
+	i = slab_obj_index(c, s, (uintptr_t)obj);
+	return i >= 0 && map_test(s->map, (unsigned)i) && mag_push(c, obj);
+}
 
 /* ---- magazine.c ---- */
 void *mag_alloc(struct cache *c);

@@ -26,7 +26,7 @@ void *large_alloc(size_t size, void *caller)
 	npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	if (!slab_alloc_bulk(desc_cache, &d, 1, NULL, 0))
 		return NULL;
-	if (!(va = backing_alloc(npages))) {
+	if (!(va = backing_alloc(npages, true))) {
 		cache_free_checked(desc_cache, d, "large_alloc");
 		return NULL;
 	}

@@ -2,8 +2,12 @@
  * magazine.c - per-CPU magazines and the depot (Bonwick and Adams, 2001).
  *
  * A magazine is a stack of up to mag_size free objects. Each CPU holds two
- * per cache, loaded and prev, and works on them with its interrupts off:
- * no lock, no line another CPU writes. The algorithm:
+ * per cache, loaded and prev: no lock, no line another CPU writes. The
+ * common pop and push are inlined into kmalloc and kfree (internal.h,
+ * mag_pop/mag_push: a busy word instead of masking interrupts); this file
+ * is the rest, run with interrupts off. A busy word found set here means
+ * an interrupt landed inside the inlined path: leave the magazines alone.
+ * The algorithm:
  *
  *   alloc: pop loaded. If loaded is empty and prev is full, swap them and
  *          pop. Else trade prev for a full magazine from the depot (prev
@@ -15,14 +19,18 @@
  *          object goes straight to its slab: free never fails.
  *
  * Keeping two magazines means a CPU that alternates alloc and free at a
- * magazine boundary does not go to the depot on every call. The depot
- * keeps at most DEPOT_FULL_MAX full magazines per cache; more go back to
- * the slabs, so a burst of frees does not pin memory in magazines.
+ * magazine boundary does not go to the depot on every call. Caches of big
+ * objects have magazines of one round (SLAB_MAG_BYTES): they keep just the
+ * loaded one, no prev and nothing in the depot, since each object parked
+ * there can pin a slab of several pages. The depot
+ * keeps at most DEPOT_FULL_MAX full magazines and one empty one per cache;
+ * more go back to the slabs and to the magazine cache, so a burst of frees
+ * does not pin memory in magazines.
  */
 #include "mm/slab/internal.h"
 #include "lib/kprintf.h"
 
-#define DEPOT_FULL_MAX 2
+#define DEPOT_FULL_MAX 1
 
 static void swap(struct cpu_mags *m)
 {
@@ -58,12 +66,14 @@ static void mag_release(struct magazine *mag)
 static bool depot_take_full(struct cache *c, struct cpu_mags *m)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
-	struct magazine *f = c->depot_full;
+	struct magazine *f = c->depot_full, *spare = NULL;
 
 	if (f) {
 		c->depot_full = f->next;
 		c->depot_rounds -= f->rounds;
-		if (m->prev) {
+		if (m->prev && c->depot_empty)
+			spare = m->prev;        /* one empty in the depot is enough */
+		else if (m->prev) {
 			m->prev->next = c->depot_empty;
 			c->depot_empty = m->prev;
 		}
@@ -71,6 +81,8 @@ static bool depot_take_full(struct cache *c, struct cpu_mags *m)
 		m->loaded = f;
 	}
 	spin_unlock_irqrestore(&c->lock, irq);
+	if (spare)
+		mag_release(spare);
 	return f != NULL;
 }
 
@@ -106,6 +118,12 @@ void *mag_alloc(struct cache *c)
 	struct magazine *l = m->loaded;
 	void *obj;
 
+	if (m->busy) {          /* an interrupt inside mag_pop/mag_push: leave them be */
+		arch_irq_restore(irq);
+		obj = NULL;
+		slab_alloc_bulk(c, &obj, 1, NULL, c->size);
+		return obj;
+	}
 	if (__builtin_expect(l && l->rounds, 1))
 		obj = l->obj[--l->rounds];
 	else
@@ -154,8 +172,8 @@ static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj)
 	else if (!m->loaded) {
 		if (!(m->loaded = empty_mag(c)))
 			return false;
-	} else if (!depot_put_full(c, m))
-		return false;
+	} else if (c->mag_size == 1 || !depot_put_full(c, m))
+		return false;           /* one-round caches keep no prev and no depot: see above */
 	m->loaded->obj[m->loaded->rounds++] = obj;
 	return true;
 }
@@ -171,7 +189,9 @@ bool mag_free(struct cache *c, void *obj)
 	struct magazine *l = m->loaded;
 	bool ok = true;
 
-	if (__builtin_expect(l && l->rounds < c->mag_size, 1))
+	if (m->busy)            /* an interrupt inside mag_pop/mag_push: to the slab */
+		ok = false;
+	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
 		l->obj[l->rounds++] = obj;
 	else
 		ok = mag_free_slow(c, m, obj);

@@ -20,7 +20,7 @@ void slab_get_stats(struct slab_stats *s)
 	*s = (struct slab_stats){ 0 };
 	for (struct cache *c = cache_list; c; c = c->next) {
 		s->caches++;
-		s->slab_pages += c->nslabs << c->order;
+		s->slab_pages += c->nslabs * c->npages;
 		if (c->flags & CF_INTERNAL)
 			continue;
 		s->live_objects += cache_live(c);
@@ -54,8 +54,8 @@ void slab_report(void)
 		}
 		kprintf("slab: %-16s %7zu %8llu %8llu %6llu %6llu %4u %s%s\n", c->name, c->size,
 			(unsigned long long)cache_live(c), (unsigned long long)(c->nslabs * c->nobj),
-			(unsigned long long)c->nslabs, (unsigned long long)(c->nslabs << c->order),
-			1u << c->order, c->flags & CF_OFFSLAB ? "off-slab" : "on-slab",
+			(unsigned long long)c->nslabs, (unsigned long long)(c->nslabs * c->npages),
+			c->npages, c->flags & CF_OFFSLAB ? "off-slab" : "on-slab",
 			c->flags & CF_REDZONE ? ",redzone" : "");
 	}
 	slab_get_stats(&st);
@@ -76,6 +76,7 @@ void slab_reap(void)
 	slab_trim(mag_cache, 0);
 	slab_trim(cache_cache, 0);
 	slab_trim(desc_cache, 0);
+	backing_trim();
 }
 
 /* slab_leak_report: see slab.h. */

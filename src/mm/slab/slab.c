@@ -1,15 +1,15 @@
 /*
  * slab.c - one cache's slabs: made, carved, emptied, given back.
  *
- * A slab is 2^order pages and a descriptor. The descriptor's bitmap says
+ * A slab is 1..8 pages and a descriptor. The descriptor's bitmap says
  * which objects are out; taking an object sets a bit, putting it back
  * clears it, and the slab moves between the cache's three lists:
  *
  *   empty (inuse 0) <-> partial (0 < inuse < nobj) <-> full (inuse nobj)
  *
  * Allocation prefers partial slabs, so empty ones stay empty and can go
- * back; at most SLAB_EMPTY_KEEP empty slabs are kept, to damp the cost of
- * a workload that hovers at a slab boundary.
+ * back; at most SLAB_EMPTY_KEEP (2) empty slabs are kept (see
+ * empty_keep).
  */
 #include "mm/slab/internal.h"
 #include "lib/kprintf.h"
@@ -89,8 +89,8 @@ static void trace_grow(struct cache *c, struct slab *s)
  */
 struct slab *slab_create(struct cache *c)
 {
-	size_t npages = 1UL << c->order;
-	void *va = backing_alloc(npages);
+	size_t npages = c->npages;
+	void *va = backing_alloc(npages, false);
 	struct slab *s;
 
 	if (!va)
@@ -146,6 +146,20 @@ void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
 	return slab_obj(c, s, i);
 }
 
+/*
+ * A partial slab that has become sparse goes to the back of the list, so
+ * allocation (from the front) fills the fuller ones and the sparse ones
+ * drain and go back: a cheap form of Solaris's partial slabs sorted by use.
+ */
+static void sink_if_sparse(struct cache *c, struct slab *s)
+{
+	if (s->list != LIST_PARTIAL || s->inuse * 2 > s->nobj || c->partial.head->prev == s)
+		return;
+	list_del(c, s);
+	list_add(&c->partial, s, LIST_PARTIAL);
+	c->partial.head = s->next;      /* added at the front; the front moves past it: now last */
+}
+
 /* Object idx of s back to s: its bit cleared, lists updated. */
 void slab_put(struct cache *c, struct slab *s, unsigned idx)
 {
@@ -156,6 +170,8 @@ void slab_put(struct cache *c, struct slab *s, unsigned idx)
 	c->out--;
 	if (list_for(s) != s->list)
 		list_move(c, s, list_for(s));
+	else
+		sink_if_sparse(c, s);
 }
 
 /* The slab to take from: partial first, so empty slabs stay empty. */
@@ -191,10 +207,16 @@ unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, 
 	return got;
 }
 
-/* Empty slabs worth keeping: one, if it is a single page (bigger ones cost too much idle). */
+/*
+ * Empty slabs worth keeping: SLAB_EMPTY_KEEP (2). Each one kept per class
+ * is memory idle at the heap's peak; each one given back is a VMM round
+ * trip when the class grows again. bench/slab.c measures both sides
+ * (docs/slab.md has the numbers); the magazines absorb a hot loop's churn.
+ */
 static uint64_t empty_keep(const struct cache *c)
 {
-	return c->order == 0 ? SLAB_EMPTY_KEEP : 0;
+	(void)c;
+	return SLAB_EMPTY_KEEP;
 }
 
 /* Unlink up to max empty slabs beyond keep into *out (a NULL-ended chain). Lock held. */

@@ -3,22 +3,20 @@
  * alloc(5) demonstration of mode=run.
  *
  * The layers below print their own part when the memory layers' shared
- * switch, mm_trace, is on. It is declared weak here so this file links
- * before the lower layers define it (proposed home: src/mm/trace.h, with
- * the definition in the buddy, the lowest layer every build links).
+ * switch, mm_trace (mm/trace.h), is on; this one prints the heap's.
  */
 #include "mm/slab/internal.h"
+#include "mm/trace.h"
 #include "lib/kprintf.h"
 
 bool slab_tracing;
-extern int mm_trace __attribute__((weak));
 
 /* slab_trace_set: see slab.h. */
 void slab_trace_set(bool on)
 {
 	slab_tracing = on;
-	if (&mm_trace)
-		mm_trace = on;
+	mm_trace = on;
+	slab_slowpath_update();
 }
 
 static uint64_t free_in_slabs(struct cache *c)

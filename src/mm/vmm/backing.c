@@ -10,6 +10,7 @@
 #include "mm/vmm/internal.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
+#include "mm/trace.h"
 
 static const unsigned cache_bits[] = {
 	[VM_CACHE_WB] = PG_CACHE_WB, [VM_CACHE_WT] = PG_CACHE_WT,
@@ -52,6 +53,9 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 	}
 	r->resident++;
 	s->resident++;
+	if (mm_trace)
+		kprintf("  vmm:    page %lx <- frame pa 0x%llx from the buddy (zeroed), mapped by paging\n",
+			va, (unsigned long long)pa);
 	return 0;
 }
 

@@ -92,8 +92,8 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, uintptr
  */
 enum vm_fault_why vmm_fault(struct vm_space *s, uintptr_t addr, unsigned access, struct vm_fault *f)
 {
-	if (addr >> 63)
-		s = vmm_kernel_space();
+	if (addr >> 63 || (addr >= VMM_KERNEL_BASE && addr < VMM_KERNEL_END))
+		s = vmm_kernel_space();     /* the second test: the host's window (vmm.h) */
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	s->faults++;
 	struct vm_region *r = rt_find(s->tree, addr);

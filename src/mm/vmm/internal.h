@@ -20,6 +20,8 @@ struct node_pool {
 	uint64_t pages;         /* physical address of the newest grown page, 0 if none */
 	unsigned npages;        /* grown pages */
 	unsigned nfree;
+	unsigned nidle;         /* grown pages none of whose nodes is in use */
+	uintptr_t seed;         /* the page pool_seed gave (not a grown page), 0 if none */
 };
 
 struct vm_space {
@@ -71,5 +73,6 @@ struct vm_region *pool_get(struct node_pool *p);
 void pool_put(struct node_pool *p, struct vm_region *n);
 bool pool_reserve(struct node_pool *p, unsigned n);
 void pool_release(struct node_pool *p);
+void pool_trim(struct node_pool *p);
 
 #endif

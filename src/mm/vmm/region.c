@@ -11,6 +11,7 @@
 #include "mm/vmm/internal.h"
 #include "mm/buddy/buddy.h"
 #include "lib/kstring.h"
+#include "mm/trace.h"
 
 static bool page_aligned(uintptr_t x) { return !(x & (PAGE_SIZE - 1)); }
 
@@ -54,9 +55,15 @@ static int region_add(struct vm_space *s, uintptr_t va, const struct vm_req *r)
 	n->flags = r->kind == VM_GUARD ? 0 : r->flags;
 	n->cache = r->kind == VM_MMIO ? r->cache : VM_CACHE_WB;
 	n->pa = r->kind == VM_MMIO ? r->pa : 0;
+	if (mm_trace)
+		kprintf("  vmm:    %s space: region %lx-%lx (%s, %zu KiB) created at va %lx\n",
+			s->kernel ? "kernel" : "process", va, va + r->len, vmm_kind_name(r->kind),
+			r->len >> 10, va);
 	int e = back_populate(s, n);
 	if (e) {
 		pool_put(&s->pool, n);
+		if (mm_trace)
+			kprintf("  vmm:    ... not created: %s\n", vmm_error_str(e));
 		return e;
 	}
 	rt_insert(&s->tree, n);
@@ -88,6 +95,7 @@ int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va)
 		e = VMM_E_NO_SPACE;
 	else if (!(e = region_add(s, at, r)))
 		*va = at;
+	pool_trim(&s->pool);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }
@@ -108,6 +116,7 @@ int vmm_alloc_fixed(struct vm_space *s, uintptr_t va, const struct vm_req *r)
 		e = VMM_E_OVERLAP;
 	else
 		e = region_add(s, va, r);
+	pool_trim(&s->pool);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }
@@ -186,7 +195,11 @@ int vmm_free(struct vm_space *s, uintptr_t va, size_t len)
 		return VMM_E_INVAL;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	int e = free_locked(s, va, len);
+	pool_trim(&s->pool);
 	spin_unlock_irqrestore(&s->lock, flags);
+	if (mm_trace && !e)
+		kprintf("  vmm:    %s space: %lx-%lx freed: unmapped, frames back to the buddy\n",
+			s->kernel ? "kernel" : "process", va, va + len);
 	return e;
 }
 
@@ -218,6 +231,7 @@ int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned prot)
 		return VMM_E_INVAL;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	int e = protect_locked(s, va, len, prot);
+	pool_trim(&s->pool);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }

@@ -44,10 +44,25 @@
 
 #define VMM_USER_BASE   0x0000000000010000UL
 #define VMM_USER_END    0x0000800000000000UL   /* 47 bits, with 4 or 5 levels */
+#ifndef STRATA_HOST
 #define VMM_KHEAP_BASE  0xffffc00000000000UL
 #define VMM_KLARGE_BASE 0xffffd00000000000UL
 #define VMM_KMMIO_BASE  0xffffe00000000000UL
 #define VMM_KMMIO_END   0xfffff00000000000UL
+#else
+/*
+ * The host tests run the heap over the VMM and touch what it maps, and a
+ * Linux process cannot touch the upper half. So on the host the kernel
+ * areas are a window of the process's own half, 1 TiB each, that the test
+ * fixture reserves and backs with a software MMU (tests/host/common/
+ * fake_arch.c). Same order and alignment as in the kernel; the kernel's
+ * values above are what the hardware sees and do not change.
+ */
+#define VMM_KHEAP_BASE  0x0000500000000000UL
+#define VMM_KLARGE_BASE 0x0000510000000000UL
+#define VMM_KMMIO_BASE  0x0000520000000000UL
+#define VMM_KMMIO_END   0x0000530000000000UL
+#endif
 #define VMM_KERNEL_BASE VMM_KHEAP_BASE
 #define VMM_KERNEL_END  VMM_KMMIO_END
 

@@ -4,10 +4,21 @@
  * fake_ram_init() maps a block of host memory and makes it physical
  * addresses [0, size): phys_to_virt() then lands inside the block, so the
  * memory layers read and write "RAM" exactly as they do in the kernel.
+ * The block is a memfd, so a frame can also be mapped at a second address.
+ *
+ * The software MMU (fake_mmu_*) uses that to make the VMM's kernel window
+ * (vmm.h: a lower-half window on the host) behave like mapped memory: the
+ * window is reserved with no access; a touch faults (SIGSEGV), the handler
+ * asks the test's translate hook what the current page tables say and, if
+ * the page is mapped, maps the frame there with the PTE's protection and
+ * lets the access retry. arch_invlpg and the TLB flushes take the pages
+ * away again. It is a TLB: what the heap touches, the tables must map, and
+ * what the layers unmap, they must invalidate.
  */
 #ifndef STRATA_TESTS_FAKE_ARCH_H
 #define STRATA_TESTS_FAKE_ARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mm/arch.h"
@@ -29,5 +40,22 @@ struct fake_cpu {
 	int irq_disabled;
 };
 extern struct fake_cpu fake_cpu;
+
+/*
+ * The translate hook: 0 and *pa, *writable for a mapped va in the current
+ * address space, non-zero if it is not mapped. Set by the test (e.g. over
+ * pg_translate on fake_cpu.cr3): fake_arch links no paging code itself.
+ */
+typedef int (*fake_translate_fn)(uintptr_t va, uint64_t *pa, bool *writable);
+
+/*
+ * Reserve [lo, hi) (page aligned, no access) and install the fault handler,
+ * chaining to the previous one (ASan's) for every fault it does not own.
+ * Calling it again with the same window only changes the hook. Exits on
+ * failure: a test that cannot set up must not pass.
+ */
+void fake_mmu_init(uintptr_t lo, uintptr_t hi, fake_translate_fn translate);
+/* Pages the MMU has loaded ("TLB fills") since fake_mmu_init. */
+extern uint64_t fake_mmu_fills;
 
 #endif

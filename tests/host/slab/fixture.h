@@ -26,5 +26,7 @@ void cache_tests(void);
 void kmalloc_tests(void);
 void debug_tests(void);
 void inject_tests(void);
+void backing_tests(void);
+void fastpath_tests(void);
 
 #endif

@@ -129,7 +129,8 @@ static void fault_refusals_explained(void)
 
 	struct vm_stats st;
 	vmm_stats(s, &st);
-	CHECK_EQ(st.faults, 8);
+	/* On the host (vmm.h) the page below the kernel window is the process's: one more here. */
+	CHECK_EQ(st.faults, VMM_KHEAP_BASE >> 63 ? 8 : 9);
 	CHECK_EQ(st.faults_resolved, 1);
 	CHECK_EQ(vmm_check(s), 0);
 	vmm_space_destroy(s);

@@ -1,0 +1,84 @@
+/*
+ * fastpath_test.c - the inlined magazine path (internal.h): what an
+ * interrupt handler that allocates inside it sees, and the one switch that
+ * sends every call the full way.
+ */
+#include "fixture.h"
+#include "mm/slab/internal.h"
+
+/*
+ * busy set, as when an interrupt lands inside mag_pop or mag_push: the
+ * handler's kmalloc and kfree must leave this CPU's magazines alone and
+ * work on the slabs, and still be correct.
+ */
+static void busy_magazines_are_left_alone(void)
+{
+	slab_boot(32, 0);
+	void *warm = kmalloc(64);
+	REQUIRE(warm);
+	kfree(warm);                            /* the loaded magazine holds it */
+	struct cache *c = kmalloc_cache(64);
+	struct magazine *l = c->cpu[0].loaded;
+	REQUIRE(l && l->rounds);
+	unsigned rounds = l->rounds;
+	c->cpu[0].busy = 1;
+	void *p = kmalloc(64);
+	REQUIRE(p);
+	CHECK(p != l->obj[rounds - 1]);         /* not the magazine's top object */
+	CHECK_EQ(l->rounds, rounds);
+	kfree(p);
+	CHECK_EQ(l->rounds, rounds);
+	CHECK_EQ(slab_error_count(), 0);
+	c->cpu[0].busy = 0;
+	CHECK_EQ(slab_live_objects(), 0);
+	expect_all_back();
+}
+
+/* Hot pairs take the inlined path: the same object again, nothing from the slabs. */
+static void hot_pair_reuses_the_magazine(void)
+{
+	slab_boot(32, 0);
+	struct cache *c = kmalloc_cache(100);
+	void *p = kmalloc(100);
+	REQUIRE(p);
+	kfree(p);
+	uint64_t out = c->out, grows = c->grows;
+	for (int i = 0; i < 1000; i++) {
+		void *q = kmalloc(100);
+		CHECK(q == p);
+		kfree(q);
+	}
+	CHECK_EQ(c->out, out);                  /* no trip to the slabs */
+	CHECK_EQ(c->grows, grows);
+	expect_all_back();
+}
+
+/* Anything switched on sends every call the full way, where it is seen. */
+static void switches_take_the_full_path(void)
+{
+	slab_boot(32, 0);
+	CHECK_EQ(slab_slowpath, 0);
+	slab_fail_nth(5);
+	CHECK(slab_slowpath);
+	slab_fail_nth(0);
+	slab_trace_set(true);
+	CHECK(slab_slowpath);
+	slab_trace_set(false);
+	slab_debug_set(SLAB_DEBUG_CHECK);
+	CHECK(slab_slowpath);
+	void *keep = kmalloc(24), *p = kmalloc(24);  /* keep holds the slab */
+	kfree(p);
+	kfree(p);                               /* with magazines bypassed, the slab sees it */
+	CHECK_EQ(slab_last_error().kind, SLAB_E_DOUBLE_FREE);
+	kfree(keep);
+	slab_debug_set(0);
+	CHECK_EQ(slab_slowpath, 0);
+	expect_all_back();
+}
+
+void fastpath_tests(void)
+{
+	RUN(busy_magazines_are_left_alone);
+	RUN(hot_pair_reuses_the_magazine);
+	RUN(switches_take_the_full_path);
+}
