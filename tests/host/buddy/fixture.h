@@ -29,7 +29,6 @@ bool page_allowed(uint64_t pa, const struct mem_range *map, size_t n,
 
 /* True if every byte of [pg, pg+4K) is RAM in the raw map in and no other type (below limit). */
 bool page_ram_only(const struct mem_range *in, size_t n, uint64_t limit, uint64_t pg);
-uint64_t rnd(uint64_t *s);
 
 /*
  * The console is captured: capture_count(s) counts s in what was printed

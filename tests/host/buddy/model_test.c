@@ -74,16 +74,16 @@ static uint64_t *tag_at(const struct live *l, int last)
 
 static unsigned random_flags(void)
 {
-	unsigned r = rnd(&seed) % 100, f = r < 60 ? 0 : r < 85 ? PMM_DMA32 : PMM_DMA;
-	return f | (rnd(&seed) % 10 == 0 ? PMM_ZERO : 0);
+	unsigned r = rnd_next(&seed) % 100, f = r < 60 ? 0 : r < 85 ? PMM_DMA32 : PMM_DMA;
+	return f | (rnd_next(&seed) % 10 == 0 ? PMM_ZERO : 0);
 }
 
 static unsigned random_order(void)
 {
-	unsigned r = rnd(&seed) % 100;
+	unsigned r = rnd_next(&seed) % 100;
 	if (r < 50)
-		return rnd(&seed) % 3;
-	return r < 85 ? 3 + rnd(&seed) % 6 : 9 + rnd(&seed) % 10;
+		return rnd_next(&seed) % 3;
+	return r < 85 ? 3 + rnd_next(&seed) % 6 : 9 + rnd_next(&seed) % 10;
 }
 
 /* No block of at least 2^order on any list, so a flag-free allocation had to fail. */
@@ -100,7 +100,7 @@ static bool nothing_free_from(unsigned order)
 static unsigned step_alloc(void)
 {
 	struct live l = { 0 };
-	unsigned flags = random_flags(), r = rnd(&seed) % 100;
+	unsigned flags = random_flags(), r = rnd_next(&seed) % 100;
 	uint64_t align = 4096;
 
 	if (nlive == sizeof(live) / sizeof(live[0]))
@@ -113,8 +113,8 @@ static unsigned step_alloc(void)
 		l.pa = pmm_alloc(l.order, flags);
 		align = 4096ULL << l.order;
 	} else {
-		l.kind = K_ALIGNED, l.npages = 1 + rnd(&seed) % (rnd(&seed) % 4 ? 40 : 3000);
-		align = 4096ULL << (rnd(&seed) % 12);
+		l.kind = K_ALIGNED, l.npages = 1 + rnd_next(&seed) % (rnd_next(&seed) % 4 ? 40 : 3000);
+		align = 4096ULL << (rnd_next(&seed) % 12);
 		l.pa = pmm_alloc_aligned(l.npages, align, flags);
 	}
 	if (l.pa == PMM_NO_FRAME) {
@@ -124,12 +124,12 @@ static unsigned step_alloc(void)
 			need++;
 		return flags & (PMM_DMA | PMM_DMA32) ? 0 : !nothing_free_from(need);
 	}
-	if (l.kind == K_ALLOC && l.order == 0 && rnd(&seed) % 4 == 0)
+	if (l.kind == K_ALLOC && l.order == 0 && rnd_next(&seed) % 4 == 0)
 		l.kind = K_REF;
 	unsigned bad = check_block(l.pa, l.npages, align, flags);
 	if (bad)
 		return bad;
-	l.tag = rnd(&seed);
+	l.tag = rnd_next(&seed);
 	*tag_at(&l, 0) = l.tag, *tag_at(&l, 1) = ~l.tag;
 	n_ok++;
 	live[nlive++] = l;
@@ -142,7 +142,7 @@ static unsigned step_free(void)
 {
 	if (!nlive)
 		return 0;
-	size_t i = rnd(&seed) % nlive;
+	size_t i = rnd_next(&seed) % nlive;
 	struct live l = live[i];
 	unsigned bad = *tag_at(&l, 0) != l.tag || *tag_at(&l, 1) != ~l.tag;   /* nobody wrote into it */
 	int r = 0;
@@ -153,8 +153,8 @@ static unsigned step_free(void)
 	if (i < nlive)
 		own(&live[i], (uint32_t)i + 1);
 	switch (l.kind) {
-	case K_PAGE:    r = rnd(&seed) % 8 ? pmm_free_page(l.pa) : pmm_free(l.pa, 0); break;
-	case K_ALLOC:   r = l.order == 0 && rnd(&seed) % 8 == 0 ? pmm_free_page(l.pa) : pmm_free(l.pa, l.order); break;
+	case K_PAGE:    r = rnd_next(&seed) % 8 ? pmm_free_page(l.pa) : pmm_free(l.pa, 0); break;
+	case K_ALLOC:   r = l.order == 0 && rnd_next(&seed) % 8 == 0 ? pmm_free_page(l.pa) : pmm_free(l.pa, l.order); break;
 	case K_ALIGNED: r = pmm_free_aligned(l.pa, l.npages); break;
 	case K_REF:
 		bad += pmm_frame_get(l.pa) != 2 || pmm_frame_put(l.pa) != 1 || pmm_frame_put(l.pa) != 0;
@@ -176,7 +176,7 @@ void test_model(void)
 	uint64_t reserved = s0.reserved_pages, total = s0.total_pages;
 	for (int step = 0; step < STEPS && !bad; step++) {
 		bool filling = (step / 3000) % 2 == 0;
-		bool alloc = rnd(&seed) % 100 < (filling ? 70u : 30u);
+		bool alloc = rnd_next(&seed) % 100 < (filling ? 70u : 30u);
 		unsigned b = alloc ? step_alloc() : step_free();
 		pmm_get_stats(&s);
 		unsigned c = s.free_pages + owned_pages + reserved != total || s.allocated_pages != owned_pages ||
@@ -208,12 +208,12 @@ void test_model(void)
 static void random_boot_map(struct mem_range *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint64_t r = rnd(&seed);
-		m[i].base = (rnd(&seed) % (72 * 256)) * 4096 + (r & 1 ? rnd(&seed) % 4096 : 0);
-		m[i].len = (rnd(&seed) % (r & 2 ? 16 * 256 : 64)) * 4096 + (r & 4 ? rnd(&seed) % 4096 : 0);
-		m[i].type = r & 8 ? MEM_AVAILABLE : (uint32_t)(rnd(&seed) % 7);
+		uint64_t r = rnd_next(&seed);
+		m[i].base = (rnd_next(&seed) % (72 * 256)) * 4096 + (r & 1 ? rnd_next(&seed) % 4096 : 0);
+		m[i].len = (rnd_next(&seed) % (r & 2 ? 16 * 256 : 64)) * 4096 + (r & 4 ? rnd_next(&seed) % 4096 : 0);
+		m[i].type = r & 8 ? MEM_AVAILABLE : (uint32_t)(rnd_next(&seed) % 7);
 		if ((r >> 8) % 32 == 0)
-			m[i].len = UINT64_MAX - rnd(&seed) % 4096;
+			m[i].len = UINT64_MAX - rnd_next(&seed) % 4096;
 	}
 }
 
@@ -225,10 +225,10 @@ void test_init_fuzz(void)
 	static uint64_t got[256];
 
 	for (int it = 0; it < 2000 && !bad; it++) {
-		size_t n = 1 + rnd(&seed) % 30, np = rnd(&seed) % 4;
+		size_t n = 1 + rnd_next(&seed) % 30, np = rnd_next(&seed) % 4;
 		random_boot_map(map, n);
 		for (size_t i = 0; i < np; i++)
-			prot[i] = (struct mem_range){ rnd(&seed) % (64 * MiB), rnd(&seed) % (4 * MiB), PMM_PROTECT_MODULE };
+			prot[i] = (struct mem_range){ rnd_next(&seed) % (64 * MiB), rnd_next(&seed) % (4 * MiB), PMM_PROTECT_MODULE };
 		int r = fixture_boot(64 * MiB, map, n, prot, np);
 		capture_count("");
 		if (r) {
@@ -241,7 +241,7 @@ void test_init_fuzz(void)
 		bad += pmm_check();
 		size_t k = 0;
 		for (; k < 256; k++) {
-			unsigned order = rnd(&seed) % 6;
+			unsigned order = rnd_next(&seed) % 6;
 			uint64_t pa = pmm_alloc(order, 0);
 			if (pa == PMM_NO_FRAME)
 				break;

@@ -173,14 +173,6 @@ void test_sanitize_truncates(void)
 
 /* ---- fuzz ---- */
 
-uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 static uint64_t end_of(const struct mem_range *r, uint64_t limit)
 {
 	return r->len > limit - r->base ? limit : r->base + r->len;
@@ -233,14 +225,14 @@ bool page_ram_only(const struct mem_range *in, size_t n, uint64_t limit, uint64_
 static void random_map(uint64_t *s, struct mem_range *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint64_t r = rnd(s);
-		in[i].base = (rnd(s) % 64) * 0x800 + (r & 1 ? rnd(s) % 0x800 : 0);
-		in[i].len = (rnd(s) % 24) * 0x800 + (r & 2 ? rnd(s) % 0x800 : 0);
-		in[i].type = r & 4 ? A : (uint32_t)(rnd(s) % 8);
+		uint64_t r = rnd_next(s);
+		in[i].base = (rnd_next(s) % 64) * 0x800 + (r & 1 ? rnd_next(s) % 0x800 : 0);
+		in[i].len = (rnd_next(s) % 24) * 0x800 + (r & 2 ? rnd_next(s) % 0x800 : 0);
+		in[i].type = r & 4 ? A : (uint32_t)(rnd_next(s) % 8);
 		if ((r >> 8) % 16 == 0)
-			in[i].len = UINT64_MAX - (rnd(s) % 0x10000);      /* wraps */
+			in[i].len = UINT64_MAX - (rnd_next(s) % 0x10000);      /* wraps */
 		if ((r >> 8) % 16 == 1)
-			in[i].base = UINT64_MAX - (rnd(s) % 0x100000);   /* far above */
+			in[i].base = UINT64_MAX - (rnd_next(s) % 0x100000);   /* far above */
 	}
 }
 
@@ -264,7 +256,7 @@ static unsigned check_sanitized(const struct mem_range *in, size_t n, const stru
 	/* Probe addresses: boundaries of the input, and random points. */
 	for (size_t k = 0; k < 4 * n + 16; k++) {
 		uint64_t p = k < 2 * n ? (k % 2 ? in[k / 2].base : in[k / 2].base + in[k / 2].len - 1)
-				       : rnd(s) % (64 * 0x800 + 24 * 0x800);
+				       : rnd_next(s) % (64 * 0x800 + 24 * 0x800);
 		bool ram, other;
 		if (p >= limit)
 			continue;
@@ -287,7 +279,7 @@ void test_sanitize_fuzz(void)
 	unsigned failures = 0;
 
 	for (int it = 0; it < 4000; it++) {
-		size_t n = rnd(&s) % 40;
+		size_t n = rnd_next(&s) % 40;
 		unsigned bits = it % 3 ? 46 : 16;     /* 16 bits: the limit cuts through the maps */
 		random_map(&s, in, n);
 		size_t m = memmap_sanitize(in, n, out, 128, bits);

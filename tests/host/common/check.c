@@ -1,6 +1,11 @@
 #include "check.h"
 
 int check_failed_in_test;
+
+static uint64_t rnd_state = 1;
+
+uint64_t rnd(void) { return rnd_next(&rnd_state); }
+void rnd_seed(uint64_t seed) { rnd_state = seed * 0x9E3779B97F4A7C15ULL | 1; }
 int check_tests_run, check_tests_failed;
 
 void check_run(const char *name, void (*fn)(void))

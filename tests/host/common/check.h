@@ -32,6 +32,19 @@ extern int check_tests_run, check_tests_failed;
 /* Stop the current test at the first failure of a precondition. */
 #define REQUIRE(c) do { CHECK(c); if (check_failed_in_test) return; } while (0)
 
+/* Seeded pseudo-random numbers (xorshift64*): the same sequence on every run. */
+static inline uint64_t rnd_next(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* One shared stream of them, for tests that need no stream of their own. */
+uint64_t rnd(void);
+void rnd_seed(uint64_t seed);
+
 void check_run(const char *name, void (*fn)(void));
 int check_finish(void);
 

@@ -5,14 +5,6 @@ const struct cpu_cfg cpu_full = { 4, true, true, true, false };
 const struct cpu_cfg cpu_bare = { 4, false, false, false, false };
 const struct cpu_cfg cpu_la57 = { 5, true, true, true, false };
 
-uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 void fixture_boot(size_t ram, const struct cpu_cfg *c)
 {
 	static struct mem_range map[1];

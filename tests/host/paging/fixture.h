@@ -40,7 +40,6 @@ uint64_t hw_leaf(uint64_t root, uint64_t va, unsigned *level);
 /* Portable flags the engine should report for a map with flags f on this CPU. */
 unsigned expect_flags(unsigned f);
 
-uint64_t rnd(uint64_t *s);
 
 void test_encoding(void);
 void test_errors(void);

@@ -20,11 +20,11 @@ static unsigned done[4];                        /* maps, unmaps, protects that s
 
 static uint64_t pick_len(uint64_t *s)
 {
-	switch (rnd(s) % 8) {
+	switch (rnd_next(s) % 8) {
 	case 0: return GiB;
-	case 1: case 2: return (1 + rnd(s) % 4) * 2 * MiB;
-	case 3: return (1 + rnd(s) % 1100) * 4096;
-	default: return (1 + rnd(s) % 24) * 4096;
+	case 1: case 2: return (1 + rnd_next(s) % 4) * 2 * MiB;
+	case 3: return (1 + rnd_next(s) % 1100) * 4096;
+	default: return (1 + rnd_next(s) % 24) * 4096;
 	}
 }
 
@@ -32,24 +32,24 @@ static uint64_t pick_len(uint64_t *s)
 static void pick(uint64_t *s, uint64_t *va, uint64_t *pa, uint64_t *len)
 {
 	*len = pick_len(s);
-	uint64_t align = *len >= GiB ? GiB : *len >= 2 * MiB && rnd(s) % 2 ? 2 * MiB : 4096;
-	*va = win + (rnd(s) % ((WIN - *len) / align + 1)) * align;
-	if (rnd(s) % 4)
-		*va = win + ((*va - win) & ~(2 * MiB - 1)) + (rnd(s) % 2) * 4096 * (rnd(s) % 8);
+	uint64_t align = *len >= GiB ? GiB : *len >= 2 * MiB && rnd_next(s) % 2 ? 2 * MiB : 4096;
+	*va = win + (rnd_next(s) % ((WIN - *len) / align + 1)) * align;
+	if (rnd_next(s) % 4)
+		*va = win + ((*va - win) & ~(2 * MiB - 1)) + (rnd_next(s) % 2) * 4096 * (rnd_next(s) % 8);
 	if (*va + *len > win + WIN)
 		*va = win + WIN - *len;
-	uint64_t pbase = (1 + rnd(s) % 4096) * GiB;
-	*pa = rnd(s) % 3 ? pbase + ((*va - win) % GiB) : pbase + (rnd(s) % 1024) * 4096;
+	uint64_t pbase = (1 + rnd_next(s) % 4096) * GiB;
+	*pa = rnd_next(s) % 3 ? pbase + ((*va - win) % GiB) : pbase + (rnd_next(s) % 1024) * 4096;
 }
 
 static unsigned pick_flags(uint64_t *s)
 {
 	static const unsigned cache[4] = { PG_CACHE_WB, PG_CACHE_WT, PG_CACHE_UC, PG_CACHE_WC };
-	unsigned f = PG_READ | cache[rnd(s) % 4];
-	f |= rnd(s) % 2 ? PG_WRITE : 0;
-	f |= rnd(s) % 2 ? PG_EXEC : 0;
-	f |= rnd(s) % 3 ? 0 : PG_USER;
-	f |= rnd(s) % 5 ? 0 : PG_GLOBAL;
+	unsigned f = PG_READ | cache[rnd_next(s) % 4];
+	f |= rnd_next(s) % 2 ? PG_WRITE : 0;
+	f |= rnd_next(s) % 2 ? PG_EXEC : 0;
+	f |= rnd_next(s) % 3 ? 0 : PG_USER;
+	f |= rnd_next(s) % 5 ? 0 : PG_GLOBAL;
 	return f;
 }
 
@@ -109,9 +109,9 @@ static void step(uint64_t *s)
 {
 	uint64_t va, pa, len;
 	pick(s, &va, &pa, &len);
-	unsigned f = pick_flags(s), op = rnd(s) % 10;
+	unsigned f = pick_flags(s), op = rnd_next(s) % 10;
 	if (op < 4) {
-		unsigned opt = rnd(s) % 3 ? 0 : PG_MAP_REPLACE;
+		unsigned opt = rnd_next(s) % 3 ? 0 : PG_MAP_REPLACE;
 		int want = (opt || !any_mapped(va, len, false)) ? PG_OK : PG_E_EXISTS;
 		CHECK_EQ(pg_map(root, va, pa, len, f | opt), want);
 		done[want == PG_OK ? 0 : 3]++;

@@ -18,8 +18,6 @@ extern uint64_t baseline_free;
 /* Reap and check that every frame came back and the heap is sound. */
 void expect_all_back(void);
 
-uint64_t rnd(void);
-void rnd_seed(uint64_t s);
 
 void model_tests(void);
 void cache_tests(void);

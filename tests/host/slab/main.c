@@ -4,37 +4,9 @@
  */
 #include <stdlib.h>
 #include "fixture.h"
-#include "mm/paging/paging.h"
-#include "mm/vmm/vmm.h"
+#include "mm_boot.h"
 
 uint64_t baseline_free;
-static uint64_t rnd_state = 1;
-
-uint64_t rnd(void)
-{
-	uint64_t x = rnd_state;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	rnd_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-void rnd_seed(uint64_t s) { rnd_state = s * 0x9E3779B97F4A7C15ULL | 1; }
-
-/*
- * The software MMU's view of the tables: the root in CR3, as the CPU
- * walks it. What the heap touches in the kernel window is loaded from
- * here, so a page the tables do not map crashes the test.
- */
-static int mmu_translate(uintptr_t va, uint64_t *pa, bool *writable)
-{
-	unsigned flags;
-
-	if (pg_translate(pg_current_root(), va, pa, &flags, NULL))
-		return -1;
-	*writable = flags & PG_WRITE;
-	return 0;
-}
-
 /* Frames the VMM keeps for region nodes (node_pool.c: never given back). */
 static uint64_t node_pages(void)
 {
@@ -48,25 +20,7 @@ static uint64_t baseline_nodes;
 
 void slab_boot(size_t ram_mb, unsigned dbg)
 {
-	static struct mem_range map[1];
-	size_t ram = ram_mb * MiB;
-
-	if (fake_ram_size() != ram)
-		fake_ram_init(ram);
-	map[0] = (struct mem_range){ 1 * MiB, ram - 1 * MiB, MEM_AVAILABLE };
-	struct pmm_boot b = { map, 1, NULL, 0, 0 };
-	fake_set_phys_bits(46);
-	if (pmm_init(&b))
-		abort();
-	fake_cpuid_reset();
-	fake_cpuid_set(0x80000000, 0x80000008, 0, 0, 0);
-	fake_cpuid_set(1, 0, 0, 0, 1u << 13);                  /* PGE */
-	fake_cpuid_set(0x80000001, 0, 0, 0, 1u << 20);         /* NX */
-	fake_cpu = (struct fake_cpu){ 0 };
-	struct kernel_layout k = { .nsect = 0 };
-	fake_mmu_init(VMM_KERNEL_BASE, VMM_KERNEL_END, mmu_translate);
-	if (paging_init(4) || paging_build_kernel(&k) || vmm_init())
-		abort();
+	host_mm_boot(ram_mb * MiB, true);
 	slab_fail_nth(0);
 	slab_fail_random(0, 0);
 	pmm_fail_nth(0);

@@ -30,8 +30,6 @@ void model_cut(struct model *m, int i, uintptr_t va, size_t len, bool keep, unsi
 
 /* Fake RAM of ram_mb MiB, the buddy over it, paging (4 levels) and the VMM. */
 void vmm_test_boot(size_t ram_mb);
-uint64_t rnd(void);
-void rnd_seed(uint64_t s);
 
 /* The test lists of each file. */
 void tree_tests(void);
