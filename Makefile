@@ -28,6 +28,10 @@ KOBJS  := $(KSRCS:%.c=$(B)/k/%.o) $(KASMS:%.asm=$(B)/k/%.o)
 
 all: $(B)/strata.iso
 
+# Self-tests register in .ktests in the order GCC emits them: keep it the
+# order they are written in, so KTAP lists them as the file reads.
+$(B)/k/tests/kernel/%.o: KCFLAGS += -fno-toplevel-reorder
+
 $(B)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@

@@ -78,7 +78,7 @@ KTEST(buddy, every_free_frame)
 		head = *(uint64_t *)phys_to_virt(pa);
 		KT_EXPECT(pmm_free_page(pa) == 0);
 	}
-	kprintf("# buddy: %llu frames taken, %llu outside firmware RAM or protected, %llu patterns broken\n",
+	kprintf("    # buddy: %llu frames taken, %llu outside firmware RAM or protected, %llu patterns broken\n",
 		(unsigned long long)n, (unsigned long long)outside, (unsigned long long)broken);
 	KT_EXPECT(n == before);
 	KT_EXPECT(outside == 0);
