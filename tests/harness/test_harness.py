@@ -313,6 +313,25 @@ class IsoTag(unittest.TestCase):
         self.assertNotEqual(harness.iso_tag("mode=run a=b"), harness.iso_tag("mode=run a-b"))
 
 
+class KvmRefused(unittest.TestCase):
+    def result(self, status, log, stderr, timed_out=False):
+        return harness.BootResult(status, timed_out, log, stderr, 1.0, "x.log", None)
+
+    def test_qemu_error_before_any_output_is_the_hosts(self):
+        b = harness.Boot("k", accel="kvm")
+        r = self.result(1, "", "qemu-system-x86_64: kvm_init_vcpu: failed to set MSR 0x10a\n")
+        self.assertIn("failed to set MSR", harness.kvm_refused(b, r))
+
+    def test_kernel_output_or_tcg_is_never_excused(self):
+        err = "qemu: KVM internal error. Suberror: 1\n"
+        self.assertEqual(harness.kvm_refused(harness.Boot("k", accel="kvm"),
+                                             self.result(1, "Strata\n", err)), "")
+        self.assertEqual(harness.kvm_refused(harness.Boot("t", accel="tcg"),
+                                             self.result(1, "", err)), "")
+        self.assertEqual(harness.kvm_refused(harness.Boot("k", accel="kvm"),
+                                             self.result(None, "", err, timed_out=True)), "")
+
+
 class BenchCompare(unittest.TestCase):
     def test_ratio_of_a_pair(self):
         ns = harness.bench_ns([
