@@ -25,7 +25,6 @@ void mm_boot(void);
 void mm_report(void);
 void pagefault_init(void);
 void vmm_demo(void);
-int ktest_run_all(void);
 void bench_run_all(void);
 
 #endif

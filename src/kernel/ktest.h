@@ -56,4 +56,7 @@ struct ktest_counter {
 };
 void ktest_register_counter(const char *name, uint64_t (*read)(void));
 
+/* mode=test: every selected suite, as KTAP. Returns 1 if all passed. */
+int ktest_run_all(void);
+
 #endif

@@ -7,6 +7,7 @@
  * mode=bench the benchmarks.
  */
 #include "kernel/kernel.h"
+#include "kernel/ktest.h"
 #include "kernel/cmdline.h"
 #include "kernel/panic.h"
 #include "kernel/tsc.h"

@@ -4,13 +4,13 @@
  * Take the smallest block at least max(N, A) pages long: being naturally
  * aligned, it is aligned to A. Keep its first N pages as the blocks of N's
  * binary digits, largest first (N = 5: an order-2 block, then an order-0
- * one), and free the rest. Each kept block is an ordinary allocated block,
+ * one), and free the rest (take_block, in buddy.c, which pmm_alloc shares).
+ * Each kept block is an ordinary allocated block,
  * so pmm_free_aligned cuts N the same way and frees each; pmm_alloc(k)
  * and pmm_alloc_aligned(2^k, 0) are interchangeable.
  */
 #include "mm/buddy/internal.h"
 #include "lib/kprintf.h"
-#include "lib/kstring.h"
 
 static unsigned order_for(uint64_t pages)
 {
@@ -20,25 +20,10 @@ static unsigned order_for(uint64_t pages)
 	return o;
 }
 
-/* Mark [pfn, pfn+npages) allocated as N's binary blocks; free the rest of the 2^order block. */
-static void cut_block(uint64_t pfn, unsigned order, uint64_t npages)
-{
-	uint64_t off = 0;
-
-	for (int o = (int)order; o >= 0; o--) {
-		if (!(npages & (1ULL << o)))
-			continue;
-		mark_allocated(pfn_frame(pfn + off), (unsigned)o);
-		off += 1ULL << o;
-	}
-	if (off < (1ULL << order))
-		core_free_range(pfn + off, pfn + (1ULL << order), true);
-}
-
 /* pmm_alloc_aligned: see buddy.h. */
 uint64_t pmm_alloc_aligned(size_t npages, size_t align_bytes, unsigned flags)
 {
-	uint64_t align = align_bytes > PAGE_SIZE ? align_bytes >> PAGE_SHIFT : 1, pfn, irq;
+	uint64_t align = align_bytes > PAGE_SIZE ? align_bytes >> PAGE_SHIFT : 1;
 	unsigned order;
 
 	if (align_bytes & (align_bytes - 1)) {
@@ -48,18 +33,7 @@ uint64_t pmm_alloc_aligned(size_t npages, size_t align_bytes, unsigned flags)
 	if (npages == 0 || npages > (1ULL << PMM_MAX_ORDER) || align > (1ULL << PMM_MAX_ORDER))
 		return PMM_NO_FRAME;
 	order = order_for(npages > align ? npages : align);
-	if (!pmm.ready || fail_injected())
-		return PMM_NO_FRAME;
-	irq = spin_lock_irqsave(&pmm.lock);
-	pfn = core_alloc(order, flags);
-	if (pfn != PMM_NO_FRAME)
-		cut_block(pfn, order, npages);
-	spin_unlock_irqrestore(&pmm.lock, irq);
-	if (pfn == PMM_NO_FRAME)
-		return PMM_NO_FRAME;
-	if (flags & PMM_ZERO)
-		memset(phys_to_virt(pfn_to_pa(pfn)), 0, npages << PAGE_SHIFT);
-	return pfn_to_pa(pfn);
+	return take_block(order, npages, flags);
 }
 
 /* pmm_free_aligned: see buddy.h. Every block is checked before any is freed. */

@@ -150,25 +150,52 @@ void pmm_fail_nth(unsigned n)
 	__atomic_store_n(&pmm.fail_countdown, n, __ATOMIC_RELAXED);
 }
 
-/* pmm_alloc: see buddy.h. */
-uint64_t pmm_alloc(unsigned order, unsigned flags)
+/* Mark [pfn, pfn+npages) allocated as N's binary blocks; free the rest of the 2^order block. */
+static void cut_block(uint64_t pfn, unsigned order, uint64_t npages)
+{
+	uint64_t off = 0;
+
+	for (int o = (int)order; o >= 0; o--) {
+		if (!(npages & (1ULL << o)))
+			continue;
+		mark_allocated(pfn_frame(pfn + off), (unsigned)o);
+		off += 1ULL << o;
+	}
+	if (off < (1ULL << order))
+		core_free_range(pfn + off, pfn + (1ULL << order), true);
+}
+
+/*
+ * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
+ * its first npages (all of it for pmm_alloc), zero them if asked. Returns
+ * the physical address or PMM_NO_FRAME.
+ */
+uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 {
 	uint64_t pfn, irq;
 
-	if (order > PMM_MAX_ORDER) {
-		kprintf("pmm: alloc: order %u is above the largest, %u\n", order, PMM_MAX_ORDER);
-		return PMM_NO_FRAME;
-	}
 	if (!pmm.ready || fail_injected())
 		return PMM_NO_FRAME;
 	irq = spin_lock_irqsave(&pmm.lock);
 	pfn = core_alloc(order, flags);
+	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
+		cut_block(pfn, order, npages);
 	spin_unlock_irqrestore(&pmm.lock, irq);
 	if (pfn == PMM_NO_FRAME)
 		return PMM_NO_FRAME;
 	if (flags & PMM_ZERO)
-		memset(phys_to_virt(pfn_to_pa(pfn)), 0, PAGE_SIZE << order);
+		memset(phys_to_virt(pfn_to_pa(pfn)), 0, npages << PAGE_SHIFT);
 	return pfn_to_pa(pfn);
+}
+
+/* pmm_alloc: see buddy.h. */
+uint64_t pmm_alloc(unsigned order, unsigned flags)
+{
+	if (order > PMM_MAX_ORDER) {
+		kprintf("pmm: alloc: order %u is above the largest, %u\n", order, PMM_MAX_ORDER);
+		return PMM_NO_FRAME;
+	}
+	return take_block(order, 1ULL << order, flags);
 }
 
 /* pmm_free: see buddy.h. */

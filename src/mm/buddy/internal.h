@@ -127,6 +127,7 @@ uint64_t core_alloc(unsigned order, unsigned flags);
 void core_free(uint64_t pfn, unsigned order);
 void core_free_range(uint64_t start, uint64_t end, bool merge);
 bool fail_tick(void);
+uint64_t take_block(unsigned order, uint64_t npages, unsigned flags);  /* takes the lock */
 
 /* Consume one tick of pmm_fail_nth; true for the allocation that must fail. */
 static inline bool fail_injected(void)
