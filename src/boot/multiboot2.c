@@ -92,6 +92,21 @@ static enum mb2_error parse_efi_mmap(const uint8_t *t, uint32_t size, struct mb2
 	return MB2_OK;
 }
 
+/* Keep the RSDP copy; a 2.0 one (tag 15) wins over a 1.0 one (tag 14). */
+static enum mb2_error parse_rsdp(const uint8_t *t, uint32_t type, uint32_t size, struct mb2_info *out)
+{
+	uint32_t n = size - 8;
+	if (n < 20)
+		return MB2_ERR_TAG_SIZE;
+	if (type == MB2_TAG_ACPI_OLD && out->acpi_rsdp_len > 20)
+		return MB2_OK;
+	if (n > MB2_RSDP_MAX)
+		n = MB2_RSDP_MAX;
+	memcpy(out->acpi_rsdp, t + 8, n);
+	out->acpi_rsdp_len = n;
+	return MB2_OK;
+}
+
 static enum mb2_error parse_tag(const uint8_t *t, uint32_t type, uint32_t size, struct mb2_info *out)
 {
 	switch (type) {
@@ -105,6 +120,9 @@ static enum mb2_error parse_tag(const uint8_t *t, uint32_t type, uint32_t size, 
 		return parse_mmap(t, size, out);
 	case MB2_TAG_EFI_MMAP:
 		return parse_efi_mmap(t, size, out);
+	case MB2_TAG_ACPI_OLD:
+	case MB2_TAG_ACPI_NEW:
+		return parse_rsdp(t, type, size, out);
 	default:
 		return MB2_OK;      /* tags we do not use are skipped */
 	}

@@ -19,6 +19,7 @@
 #define MB2_MAX_MODULES 16
 #define MB2_CMDLINE_MAX 256
 #define MB2_NAME_MAX    64
+#define MB2_RSDP_MAX    36              /* an ACPI 2.0 RSDP */
 
 enum mb2_tag_type {
 	MB2_TAG_END = 0,
@@ -27,6 +28,8 @@ enum mb2_tag_type {
 	MB2_TAG_MODULE = 3,
 	MB2_TAG_MMAP = 6,
 	MB2_TAG_ELF_SECTIONS = 9,
+	MB2_TAG_ACPI_OLD = 14,          /* a copy of the ACPI 1.0 RSDP */
+	MB2_TAG_ACPI_NEW = 15,          /* a copy of the ACPI 2.0+ RSDP */
 	MB2_TAG_EFI_MMAP = 17,
 };
 
@@ -48,6 +51,9 @@ struct mb2_info {
 	/* The EFI map is noted (where, how many descriptors), not interpreted. */
 	int has_efi_mmap;
 	uint32_t efi_desc_size, efi_desc_count;
+	/* The RSDP as the loader copied it (tag 15 preferred over 14); len 0 if none. */
+	uint8_t acpi_rsdp[MB2_RSDP_MAX];
+	uint32_t acpi_rsdp_len;
 	unsigned tag_count;
 };
 

@@ -10,6 +10,7 @@
 #include <x86intrin.h>
 #include "fake_arch.h"
 #include "lib/kprintf.h"
+#include "mm/failure.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -27,6 +28,23 @@ static unsigned phys_bits = 46;
 static struct { uint32_t leaf, r[4]; int used; } leaves[FAKE_LEAVES];
 
 static void host_putc(char c) { putchar(c); }
+
+jmp_buf *fake_panic_jmp;
+char fake_panic_msg[256];
+
+void mm_panic_at(const char *layer, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(fake_panic_msg, sizeof(fake_panic_msg), "%s: ", layer);
+	va_start(ap, fmt);
+	vsnprintf(fake_panic_msg + n, sizeof(fake_panic_msg) - n, fmt, ap);
+	va_end(ap);
+	printf("PANIC: %s (%s:%d)\n", fake_panic_msg, file, line);
+	fflush(stdout);
+	if (fake_panic_jmp)
+		longjmp(*fake_panic_jmp, 1);
+	abort();
+}
 
 static void die(const char *what)
 {

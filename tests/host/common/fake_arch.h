@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <setjmp.h>
 #include "mm/arch.h"
 
 void *fake_ram_init(size_t size);
@@ -57,5 +58,19 @@ typedef int (*fake_translate_fn)(uintptr_t va, uint64_t *pa, bool *writable);
 void fake_mmu_init(uintptr_t lo, uintptr_t hi, fake_translate_fn translate);
 /* Pages the MMU has loaded ("TLB fills") since fake_mmu_init. */
 extern uint64_t fake_mmu_fills;
+
+/*
+ * mm_panic_at (mm/failure.h) on the host prints "PANIC: <layer>: <what>"
+ * and aborts, unless a test is catching: FAKE_PANICS(stmt) runs stmt and is
+ * 1 if it panicked (the message is then in fake_panic_msg), 0 if not. A
+ * panic leaves the layer's locks as they were: the test starts over after.
+ */
+extern jmp_buf *fake_panic_jmp;
+extern char fake_panic_msg[256];
+#define FAKE_PANICS(stmt) ({ \
+	jmp_buf j_; int p_ = 0; \
+	fake_panic_msg[0] = '\0'; \
+	if (setjmp(j_) == 0) { fake_panic_jmp = &j_; stmt; } else p_ = 1; \
+	fake_panic_jmp = NULL; p_; })
 
 #endif
