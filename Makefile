@@ -62,6 +62,7 @@ HOST_buddy      := $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
 HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
 HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
 HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
+HOST_acpi       := src/boot/acpi.c
 
 HOST_TESTS := $(sort $(filter-out common bench,$(notdir $(wildcard tests/host/*))))
 HOST_BINS  := $(HOST_TESTS:%=$(B)/host/test_%)

@@ -46,6 +46,7 @@ REQUIRED_RUN_LINES = [
     r"^Strata",             # the banner
     r"^Command line: ",     # what the bootloader passed
     r"total available",     # the memory map's totals
+    r"^CPUS online=",       # CPUs running and CPUs the firmware lists
     r"^PROTECT ",           # the CPU protection features in force
     r"^MEMINFO ",           # the physical memory manager's summary
     r"^VMMDEMO ",           # a process address space made, faulted in, destroyed
@@ -504,6 +505,25 @@ def run_qemu(b, iso, echo=False, extra=()):
                       time.monotonic() - start, log_path, first)
 
 
+CPUS_RX = re.compile(r"^CPUS online=(\d+) present=(\d+)\s*$")
+
+
+def cpus_problem(smp, text):
+    """What is wrong with the log's CPUS line for a machine of smp CPUs, or ""
+    if it is right: present must be what QEMU was given, online at least the
+    boot CPU and at most present. A log that stops before the line (a hang
+    or panic the judge already reports) has no CPUS problem of its own."""
+    lines = [m for m in (CPUS_RX.match(l.strip()) for l in text.splitlines()) if m]
+    if not lines:
+        return "" if panic_lines(text) or "CPU:" not in text else "no CPUS line"
+    online, present = int(lines[0].group(1)), int(lines[0].group(2))
+    if present != smp:
+        return f"CPUS present={present}, but QEMU was started with {smp}"
+    if not 1 <= online <= present:
+        return f"CPUS online={online} out of range 1..{present}"
+    return ""
+
+
 def boot_and_judge(b, echo=False):
     """Build the ISO, boot, judge. Returns (Verdict, BootResult or None)."""
     try:
@@ -512,6 +532,9 @@ def boot_and_judge(b, echo=False):
         return Verdict(False, ("build",), str(e)), None
     r = run_qemu(b, iso, echo=echo)
     v = JUDGES[b.judge](r.status, r.timed_out, r.log, b.effective_timeout())
+    why = cpus_problem(b.smp, r.log)
+    if why:
+        v = Verdict(False, v.kinds + ("cpus",), why if v.ok else f"{v.reason}; {why}")
     return v, r
 
 
@@ -625,12 +648,15 @@ def boot_matrix():
     in the brief; each is one result."""
     return [
         Boot("bios-128M-1cpu-tcg"),
-        Boot("bios-4G-2cpu-tcg", mem="4G", smp=2),
+        # -smp 2 boots run on the boot CPU alone until application
+        # processors are started; they test that two present CPUs are found
+        # (CPUS online=1 present=2) and change nothing else.
+        Boot("bios-4G-2present-tcg", mem="4G", smp=2),
         Boot("uefi-128M-1cpu-tcg", firmware="uefi"),
-        Boot("uefi-4G-2cpu-tcg", firmware="uefi", mem="4G", smp=2),
+        Boot("uefi-4G-2present-tcg", firmware="uefi", mem="4G", smp=2),
         Boot("bios-32M-1cpu-tcg", mem="32M"),
         # -cpu max under TCG offers la57, pku and 1 GiB pages.
-        Boot("bios-8G-2cpu-tcg-max", mem="8G", smp=2, cpu="max"),
+        Boot("bios-8G-2present-tcg-max", mem="8G", smp=2, cpu="max"),
         # Under this host's nested KVM, firmware and GRUB take one to two
         # minutes and every first touch of guest RAM is slow, so the KVM boot
         # runs the suite that needs the real CPU most: paging's protection

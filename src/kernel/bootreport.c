@@ -18,4 +18,5 @@ void boot_report(void)
 	mem_map_print("Memory map from the bootloader", boot_info.mmap, boot_info.mmap_len);
 	if (boot_info.mmap_dropped)
 		kprintf("  ... %zu more entries dropped (more than %d)\n", boot_info.mmap_dropped, MB2_MAX_MMAP);
+	cpus_report();
 }

@@ -21,6 +21,8 @@ extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 extern uint32_t boot_cpu_flags;
 
 void boot_report(void);
+void cpus_report(void);          /* cpus.c: the CPUS line */
+extern unsigned cpus_online;
 void mm_boot(void);
 void mm_report(void);
 void pagefault_init(void);

@@ -21,7 +21,7 @@ PASS, FAIL = harness.EXIT_PASS, harness.EXIT_FAIL
 
 
 # One line for each of harness.REQUIRED_RUN_LINES, as a mode=run boot prints them.
-RUN_REPORT = ("Strata 0.1\r\nCommand line: mode=run\r\n  total available  127 MiB\r\n"
+RUN_REPORT = ("Strata 0.1\r\nCommand line: mode=run\r\n  total available  127 MiB\r\nCPUS online=1 present=1\r\n"
               "PROTECT nx=1\r\nMEMINFO usable_kib=1\r\nVMMDEMO free_before=1 free_after=1\r\n"
               "SLABINFO caches=1\r\n")
 
@@ -330,6 +330,27 @@ class KvmRefused(unittest.TestCase):
                                              self.result(1, "", err)), "")
         self.assertEqual(harness.kvm_refused(harness.Boot("k", accel="kvm"),
                                              self.result(None, "", err, timed_out=True)), "")
+
+
+class CpusLine(unittest.TestCase):
+    BOOT = "Strata\r\nCPU: 4-level paging, NX on\r\n"
+
+    def test_right_count(self):
+        self.assertEqual(harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=2\r\n"), "")
+
+    def test_present_must_match_qemu(self):
+        self.assertIn("present=1", harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=1\r\n"))
+
+    def test_online_in_range(self):
+        self.assertIn("online=3", harness.cpus_problem(2, self.BOOT + "CPUS online=3 present=2\n"))
+        self.assertIn("online=0", harness.cpus_problem(1, self.BOOT + "CPUS online=0 present=1\n"))
+
+    def test_missing_line(self):
+        self.assertEqual(harness.cpus_problem(1, self.BOOT), "no CPUS line")
+
+    def test_log_cut_short_is_not_blamed_twice(self):
+        self.assertEqual(harness.cpus_problem(1, "Strata\r\n"), "")
+        self.assertEqual(harness.cpus_problem(1, self.BOOT + "PANIC: x\n"), "")
 
 
 class BenchCompare(unittest.TestCase):
