@@ -36,8 +36,12 @@ static int check_req(const struct vm_space *s, const struct vm_req *r)
 	if (r->kind == VM_MMIO) {
 		if (!page_aligned(r->pa) || r->cache > VM_CACHE_WC || r->pa + r->len < r->pa)
 			return VMM_E_INVAL;
-		/* RAM is the buddy's: an MMIO region never names it (ends checked, not every page). */
-		if (pmm_is_ram(r->pa) || pmm_is_ram(r->pa + r->len - PAGE_SIZE))
+		/*
+		 * RAM is the buddy's: an MMIO region over any byte of it would be
+		 * an alias the buddy cannot see (of page tables, say), so every
+		 * byte is checked, against the memory map, not page by page.
+		 */
+		if (pmm_range_has_ram(r->pa, r->len))
 			return VMM_E_INVAL;
 	}
 	if (r->len > s->hi - s->lo)

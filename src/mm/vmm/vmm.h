@@ -172,7 +172,8 @@ uint64_t vmm_space_root(const struct vm_space *s);
  * both are 0): the lowest gap that holds r->len at any alignment offset
  * (r->len + r->align - PAGE_SIZE bytes), the address aligned up. VM_ANON
  * takes and maps every frame now; VM_MMIO maps r->pa; VM_DEMAND and
- * VM_GUARD map nothing. Sets *va and returns 0, or a negative vmm_error.
+ * VM_GUARD map nothing. An MMIO range may not touch RAM (VMM_E_INVAL).
+ * Sets *va and returns 0, or a negative vmm_error.
  */
 int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va);
 

@@ -1,0 +1,94 @@
+/*
+ * policy_test.c - the VMM's rules that protect the rest of the kernel:
+ * the failure policy of mm/failure.h (a broken invariant stops, a caller's
+ * misuse is refused and changes nothing), MMIO regions that never alias
+ * RAM, and no writable and executable mapping unless asked for.
+ *
+ * A broken invariant cannot be reached through the VMM's own calls, so the
+ * tests break one on purpose: a mapping made behind the VMM's back with the
+ * paging layer, in a region the VMM believes it alone fills.
+ */
+#include <string.h>
+#include "vmm_test.h"
+#include "fake_arch.h"
+#include "mm/buddy/buddy.h"
+#include "mm/paging/paging.h"
+#include "mm/vmm/internal.h"
+
+#define PG 4096UL
+#define MiB (1UL << 20)
+#define URW (VM_READ | VM_WRITE | VM_USER)
+#define BASE 0x40000000UL               /* 1 GiB: 2 MiB aligned */
+
+/* ---- MMIO never names RAM ---- */
+
+/* RAM is [1 MiB, 64 MiB) on the host (mm_boot.h); nothing else is. */
+static void policy_pmm_range_has_ram(void)
+{
+	vmm_test_boot(64);
+	CHECK(!pmm_range_has_ram(0, MiB));
+	CHECK(pmm_range_has_ram(0, MiB + 1));
+	CHECK(pmm_range_has_ram(MiB - 1, 2));
+	CHECK(pmm_range_has_ram(64 * MiB - 1, 1));
+	CHECK(!pmm_range_has_ram(64 * MiB, 64 * MiB));
+	CHECK(pmm_range_has_ram(0, 1UL << 40));
+	CHECK(!pmm_range_has_ram(5 * MiB, 0));                   /* no byte at all */
+	CHECK(pmm_range_has_ram(5 * MiB, UINT64_MAX));           /* wraps: up to 2^64 */
+	CHECK(pmm_range_has_ram(0, UINT64_MAX));
+	CHECK(!pmm_range_has_ram(UINT64_MAX - PG + 1, 2 * PG));  /* wraps past 2^64 above RAM */
+	CHECK(!pmm_range_has_ram(UINT64_MAX, 1));
+
+	/*
+	 * RAM the HHDM cannot reach yet is left out of the PMM (reachable),
+	 * but it is still RAM: no device alias of it either.
+	 */
+	static const struct mem_range map[] = {
+		{ MiB, 15 * MiB, MEM_AVAILABLE }, { 16 * MiB, 16 * MiB, MEM_RESERVED },
+		{ 32 * MiB, 32 * MiB, MEM_AVAILABLE },
+	};
+	struct pmm_boot b = { map, 3, NULL, 0, 48 * MiB };
+	REQUIRE(pmm_init(&b) == 0);
+	CHECK(!pmm_range_has_ram(16 * MiB, 16 * MiB));           /* reserved, not RAM */
+	CHECK(pmm_range_has_ram(16 * MiB, 16 * MiB + 1));
+	CHECK(pmm_range_has_ram(15 * MiB, PG));
+	CHECK(pmm_range_has_ram(56 * MiB, PG));                  /* above reachable */
+	CHECK(!pmm_is_ram(56 * MiB));                            /* ... which the PMM does not manage */
+	CHECK(!pmm_range_has_ram(64 * MiB, 1UL << 30));
+	vmm_test_boot(64);
+}
+
+/*
+ * An MMIO region over every byte of RAM, whose first and last pages are
+ * not RAM: before, only those two pages were checked and it was made,
+ * a user-writable alias of every frame (page tables included).
+ */
+static void policy_mmio_spanning_ram_is_refused(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *s = vmm_space_create();
+	REQUIRE(s);
+	uint64_t free0 = pmm_free_count();
+	struct vm_req io = { .len = 128 * MiB, .kind = VM_MMIO, .flags = URW, .pa = 0, .cache = VM_CACHE_UC };
+	REQUIRE(!pmm_is_ram(io.pa) && !pmm_is_ram(io.pa + io.len - PG));
+	uintptr_t va = 0;
+	CHECK_EQ(vmm_alloc(s, &io, &va), VMM_E_INVAL);
+	CHECK_EQ(vmm_alloc_fixed(s, BASE, &io), VMM_E_INVAL);
+	io.pa = 63 * MiB, io.len = 2 * MiB;                     /* the last MiB of RAM and beyond */
+	CHECK_EQ(vmm_alloc_fixed(s, BASE, &io), VMM_E_INVAL);
+	struct vm_stats st;
+	vmm_stats(s, &st);
+	CHECK_EQ(st.regions, 0);
+	CHECK_EQ(pmm_free_count(), free0);
+	/* Next to RAM, but not on it: fine. */
+	io.pa = 0, io.len = MiB;
+	CHECK_EQ(vmm_alloc_fixed(s, BASE, &io), 0);
+	io.pa = 64 * MiB, io.len = 64 * MiB;
+	CHECK_EQ(vmm_alloc_fixed(s, BASE + MiB, &io), 0);
+	vmm_space_destroy(s);
+}
+
+void policy_tests(void)
+{
+	RUN(policy_pmm_range_has_ram);
+	RUN(policy_mmio_spanning_ram_is_refused);
+}
