@@ -243,6 +243,28 @@ KTEST(vmm, mmio_over_ram_is_refused)
 	KT_EXPECT(e == 0);
 }
 
+/* W^X in the kernel's space too: refused unless asked for. */
+KTEST(vmm, writable_executable_needs_asking)
+{
+	struct vm_space *k = vmm_kernel_space();
+	struct vm_req r = { .len = PG, .kind = VM_ANON, .flags = VM_READ | VM_WRITE | VM_EXEC,
+			    .lo = VMM_KLARGE_BASE, .hi = VMM_KMMIO_BASE };
+	uintptr_t va = 0;
+	int e = vmm_alloc(k, &r, &va);
+	if (e == 0)
+		vmm_free(k, va, PG);
+	KT_EXPECT(e == VMM_E_WX);
+	r.flags |= VM_ALLOW_WX;
+	e = vmm_alloc(k, &r, &va);
+	unsigned fl = 0;
+	if (e == 0) {
+		pg_translate(vmm_space_root(k), va, 0, &fl, 0);
+		vmm_free(k, va, PG);
+	}
+	KT_ASSERT(e == 0);
+	KT_EXPECT((fl & PG_WRITE) && (fl & PG_EXEC));
+}
+
 KTEST(vmm, create_and_destroy_1000_spaces)
 {
 	uint64_t free0 = pmm_free_count();

@@ -17,7 +17,10 @@ static const unsigned cache_bits[] = {
 	[VM_CACHE_UC] = PG_CACHE_UC, [VM_CACHE_WC] = PG_CACHE_WC,
 };
 
-/* The paging flags for pages of a region of s with these flags and cache type. */
+/*
+ * The paging flags for pages of a region of s with these flags and cache
+ * type: what a PTE stores, so pg_protect takes them as they are.
+ */
 unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
 {
 	unsigned f = PG_READ | cache_bits[cache];
@@ -30,6 +33,13 @@ unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache ca
 	if (s->kernel)
 		f |= PG_GLOBAL;         /* the same in every space: keep it across CR3 loads */
 	return f;
+}
+
+/* pg_map's flags for r's pages: the stored ones, and W+X allowed if r asked for it. */
+static unsigned map_flags(const struct vm_space *s, const struct vm_region *r, enum vm_cache cache)
+{
+	unsigned opt = r->flags & VM_ALLOW_WX ? PG_ALLOW_WX : 0;
+	return pg_flags_for(s, r->flags, cache) | opt;
 }
 
 static int vmm_err(int pg_err)
@@ -46,7 +56,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 	uint64_t pa = pmm_alloc_page(PMM_ZERO);
 	if (pa == PMM_NO_FRAME)
 		return VMM_E_NO_MEMORY;
-	int e = pg_map(s->root, va, pa, PAGE_SIZE, pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K);
+	int e = pg_map(s->root, va, pa, PAGE_SIZE, map_flags(s, r, VM_CACHE_WB) | PG_SIZE_4K);
 	if (e) {
 		pmm_free_page(pa);
 		return vmm_err(e);
@@ -67,7 +77,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 int back_populate(struct vm_space *s, struct vm_region *r)
 {
 	if (r->kind == VM_MMIO) {
-		int e = pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache));
+		int e = pg_map(s->root, r->base, r->pa, r->len, map_flags(s, r, r->cache));
 		return e ? vmm_err(e) : 0;
 	}
 	if (r->kind != VM_ANON)

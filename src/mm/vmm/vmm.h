@@ -72,6 +72,13 @@
 #define VM_EXEC   (1u << 2)
 #define VM_USER   (1u << 3)         /* user mode may touch it */
 #define VM_PROT   (VM_READ | VM_WRITE | VM_EXEC | VM_USER)
+/*
+ * W^X: a region both writable and executable is refused (VMM_E_WX) unless
+ * its flags also carry VM_ALLOW_WX, which says the caller means it (a JIT,
+ * a test). The region keeps the flag; its pages are mapped with paging's
+ * PG_ALLOW_WX.
+ */
+#define VM_ALLOW_WX (1u << 4)
 
 /* Cache types for MMIO regions (anonymous memory is always write-back). */
 enum vm_cache { VM_CACHE_WB, VM_CACHE_WT, VM_CACHE_UC, VM_CACHE_WC };
@@ -92,6 +99,7 @@ enum vmm_error {
 	VMM_E_NO_MEMORY = -5,   /* out of frames (for pages, tables or region nodes) */
 	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
 	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
+	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
 };
 const char *vmm_error_str(int e);
 
@@ -102,7 +110,7 @@ const char *vmm_error_str(int e);
 struct vm_region {
 	uintptr_t base;
 	size_t len;
-	unsigned flags;         /* VM_READ ... */
+	unsigned flags;         /* VM_READ ... (and VM_ALLOW_WX) */
 	enum vm_kind kind;
 	enum vm_cache cache;    /* VM_MMIO only */
 	uint64_t pa;            /* VM_MMIO only: physical address of base */
@@ -122,7 +130,7 @@ struct vm_req {
 	size_t len;             /* bytes, a multiple of PAGE_SIZE */
 	size_t align;           /* a power of two; vmm_alloc only */
 	enum vm_kind kind;
-	unsigned flags;         /* VM_PROT bits; ignored for VM_GUARD */
+	unsigned flags;         /* VM_PROT bits, VM_ALLOW_WX; ignored for VM_GUARD */
 	enum vm_cache cache;    /* VM_MMIO */
 	uint64_t pa;            /* VM_MMIO: page aligned */
 	uintptr_t lo, hi;       /* vmm_alloc: search only [lo, hi) of the space */
@@ -192,7 +200,7 @@ int vmm_free(struct vm_space *s, uintptr_t va, size_t len);
 /*
  * Give [va, va + len), inside one region, the VM_PROT flags; the region
  * splits around it if needed and its mapped pages change at once. Returns
- * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL or VMM_E_NO_MEMORY.
+ * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY.
  */
 int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned flags);
 

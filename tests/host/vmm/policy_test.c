@@ -87,8 +87,78 @@ static void policy_mmio_spanning_ram_is_refused(void)
 	vmm_space_destroy(s);
 }
 
+/* ---- W^X: writable and executable only when asked for ---- */
+
+static void policy_wx_refused_unless_asked(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *s = vmm_space_create();
+	REQUIRE(s);
+	uint64_t free0 = pmm_free_count();
+	uintptr_t va = 0;
+	unsigned wx = URW | VM_EXEC;
+	static const enum vm_kind kinds[] = { VM_ANON, VM_DEMAND, VM_MMIO };
+	for (unsigned i = 0; i < 3; i++) {
+		struct vm_req r = { .len = 4 * PG, .kind = kinds[i], .flags = wx, .pa = 0x800000000 };
+		CHECK_EQ(vmm_alloc(s, &r, &va), VMM_E_WX);
+		CHECK_EQ(vmm_alloc_fixed(s, BASE, &r), VMM_E_WX);
+	}
+	struct vm_stats st;
+	vmm_stats(s, &st);
+	CHECK_EQ(st.regions, 0);
+	CHECK_EQ(pmm_free_count(), free0);
+
+	/* Nor by protecting a region into it. */
+	struct vm_req d = { .len = 4 * PG, .kind = VM_DEMAND, .flags = URW };
+	REQUIRE(vmm_alloc_fixed(s, BASE, &d) == 0);
+	REQUIRE(vmm_fault(s, BASE, VM_ACC_WRITE | VM_ACC_USER, 0) == VMF_RESOLVED);
+	CHECK_EQ(vmm_protect(s, BASE, 4 * PG, wx), VMM_E_WX);
+	CHECK_EQ(vmm_protect(s, BASE + PG, PG, wx), VMM_E_WX);
+	unsigned fl = 0;
+	CHECK_EQ(pg_translate(vmm_space_root(s), BASE, 0, &fl, 0), 0);
+	CHECK((fl & PG_WRITE) && !(fl & PG_EXEC));
+	vmm_stats(s, &st);
+	CHECK_EQ(st.regions, 1);
+	/* Write or execute, each alone, stays fine. */
+	CHECK_EQ(vmm_protect(s, BASE, 4 * PG, VM_READ | VM_EXEC | VM_USER), 0);
+	vmm_space_destroy(s);
+}
+
+/* Asked for: the region is made and its pages are mapped writable and executable. */
+static void policy_wx_when_asked(void)
+{
+	vmm_test_boot(64);
+	uint64_t free0 = pmm_free_count();
+	struct vm_space *s = vmm_space_create();
+	REQUIRE(s);
+	unsigned wx = URW | VM_EXEC | VM_ALLOW_WX;
+	struct vm_req a = { .len = 2 * PG, .kind = VM_ANON, .flags = wx };
+	struct vm_req d = { .len = 2 * PG, .kind = VM_DEMAND, .flags = wx };
+	struct vm_req io = { .len = PG, .kind = VM_MMIO, .flags = wx, .pa = 0x800000000 };
+	uintptr_t va[3];
+	REQUIRE(vmm_alloc(s, &a, &va[0]) == 0);
+	REQUIRE(vmm_alloc(s, &d, &va[1]) == 0);
+	REQUIRE(vmm_alloc(s, &io, &va[2]) == 0);
+	CHECK_EQ(vmm_fault(s, va[1], VM_ACC_EXEC | VM_ACC_USER, 0), VMF_RESOLVED);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned fl = 0;
+		CHECK_EQ(pg_translate(vmm_space_root(s), va[i], 0, &fl, 0), 0);
+		CHECK((fl & PG_WRITE) && (fl & PG_EXEC));
+		struct vm_region r;
+		CHECK(vmm_lookup(s, va[i], &r) && r.flags == wx);
+	}
+	/* Protecting into W+X asks the same way; out of it needs nothing. */
+	CHECK_EQ(vmm_protect(s, va[0], PG, URW), 0);
+	CHECK_EQ(vmm_protect(s, va[0], PG, URW | VM_EXEC), VMM_E_WX);
+	CHECK_EQ(vmm_protect(s, va[0], PG, wx), 0);
+	vmm_space_destroy(s);
+	CHECK_EQ(pmm_free_count(), free0);
+}
+
 void policy_tests(void)
 {
 	RUN(policy_pmm_range_has_ram);
 	RUN(policy_mmio_spanning_ram_is_refused);
+	RUN(policy_wx_refused_unless_asked);
+	RUN(policy_wx_when_asked);
 }

@@ -57,7 +57,7 @@ static enum vm_kind rand_kind(void)
 
 static unsigned rand_prot(void)
 {
-	static const unsigned p[] = { VM_READ | VM_USER, URW, URW | VM_EXEC, VM_READ | VM_EXEC | VM_USER };
+	static const unsigned p[] = { VM_READ | VM_USER, URW, URW | VM_EXEC | VM_ALLOW_WX, VM_READ | VM_EXEC | VM_USER };
 	return p[rnd() % 4];
 }
 
