@@ -105,15 +105,37 @@ struct leaves {
 	uint64_t pa[WINDOW_PAGES];
 };
 
+/* pg_walk callback: one mapped page of an anonymous region (always 4 KiB: back_page). */
 static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
 {
 	struct leaves *l = arg;
-	(void)flags, (void)size;        /* anonymous pages are always 4 KiB */
+	(void)flags;
+	if (size != PAGE_SIZE)
+		MM_PANIC("vmm", "anonymous page %lx is mapped by a %zu KiB page", va, size >> 10);
 	if (l->n < WINDOW_PAGES)
 		l->va[l->n] = va, l->pa[l->n] = pa, l->n++;
 }
 
-/* Unmap runs of consecutive pages with one pg_unmap each, then free their frames. */
+/*
+ * Give back a frame the VMM mapped and has just unmapped. It took the frame
+ * from the buddy itself, so a refusal means the two disagree about who owns
+ * it: a broken invariant.
+ */
+static void give_back(uintptr_t va, uint64_t pa)
+{
+	int e = pmm_free_page(pa);
+	if (e)
+		MM_PANIC("vmm", "frame 0x%llx of page %lx was not the VMM's to free (pmm error %d)",
+			 (unsigned long long)pa, va, e);
+}
+
+/*
+ * Unmap runs of consecutive pages with one pg_unmap each; a run's frames go
+ * back only once it is unmapped. The pages were found mapped by pg_walk
+ * just before, in 4 KiB pages, so pg_unmap cannot refuse them: if it does,
+ * the tables are not what the VMM made, and freeing the frames would hand
+ * out memory that is still mapped.
+ */
 static void release_window(struct vm_space *s, struct leaves *l)
 {
 	for (unsigned i = 0, j; i < l->n; i = j) {
@@ -121,10 +143,11 @@ static void release_window(struct vm_space *s, struct leaves *l)
 			;
 		int e = pg_unmap(s->root, l->va[i], (j - i) * PAGE_SIZE);
 		if (e)
-			VMM_BUG("back_release: pg_unmap %lx: %s\n", l->va[i], pg_error_str(e));
+			MM_PANIC("vmm", "back_release: pg_unmap of mapped pages %lx-%lx: %s",
+				 l->va[i], l->va[j - 1] + PAGE_SIZE, pg_error_str(e));
+		for (unsigned k = i; k < j; k++)
+			give_back(l->va[k], l->pa[k]);
 	}
-	for (unsigned i = 0; i < l->n; i++)
-		pmm_free_page(l->pa[i]);
 }
 
 /*
@@ -183,9 +206,12 @@ int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t l
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);
-		for (unsigned i = 0; i < l.n; i++)
-			if (pg_protect(s->root, l.va[i], PAGE_SIZE, pf))
-				VMM_BUG("back_protect: pg_protect %lx failed\n", l.va[i]);
+		for (unsigned i = 0; i < l.n; i++) {
+			int e = pg_protect(s->root, l.va[i], PAGE_SIZE, pf);
+			if (e)      /* a mapped 4 KiB page: nothing to split, nothing to refuse */
+				MM_PANIC("vmm", "back_protect: pg_protect of mapped page %lx: %s",
+					 l.va[i], pg_error_str(e));
+		}
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "mm/arch.h"
 #include "lib/spinlock.h"
 #include "lib/kprintf.h"
+#include "mm/failure.h"
 
 /*
  * Region nodes come from pages of the buddy, never from the heap: the heap
@@ -36,9 +37,6 @@ struct vm_space {
 	bool kernel;
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
 };
-
-/* A broken invariant: said loudly, with the function's name. */
-#define VMM_BUG(...) kprintf("vmm: BUG: " __VA_ARGS__)
 
 static inline uintptr_t region_end(const struct vm_region *r) { return r->base + r->len; }
 

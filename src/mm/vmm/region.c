@@ -140,6 +140,8 @@ int vmm_alloc_fixed(struct vm_space *s, uintptr_t va, const struct vm_req *r)
 static struct vm_region *split_at(struct vm_space *s, struct vm_region *r, uintptr_t x)
 {
 	struct vm_region *t = pool_get(&s->pool);
+	if (!t)
+		MM_PANIC("vmm", "split_at: the node reserved for the split of %lx is gone", r->base);
 	t->base = x, t->len = region_end(r) - x;
 	t->kind = r->kind, t->flags = r->flags, t->cache = r->cache;
 	t->pa = r->kind == VM_MMIO ? r->pa + (x - r->base) : 0;

@@ -33,7 +33,9 @@
  *  0x0000000000000000 +------------------------------+
  *
  * Every call takes the space's lock; none sleeps. Errors are negative
- * enum vmm_error values and leave the space exactly as it was.
+ * enum vmm_error values and leave the space exactly as it was. A broken
+ * invariant of the VMM's own state stops the kernel ("PANIC: vmm: ...",
+ * mm/failure.h).
  */
 #ifndef STRATA_MM_VMM_H
 #define STRATA_MM_VMM_H
@@ -100,6 +102,7 @@ enum vmm_error {
 	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
 	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
 	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
+	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3 */
 };
 const char *vmm_error_str(int e);
 
@@ -159,10 +162,10 @@ struct vm_space *vmm_space_create(void);
 /*
  * Give back everything the space holds: every frame its regions took,
  * every table of its lower half, its region nodes and itself. MMIO frames
- * are left alone. Must not be the current space; the kernel's space is
- * refused with a report.
+ * are left alone. Returns 0, or (reported, nothing freed) VMM_E_INVAL for
+ * the kernel's space and VMM_E_IN_USE for the space in this CPU's CR3.
  */
-void vmm_space_destroy(struct vm_space *s);
+int vmm_space_destroy(struct vm_space *s);
 
 /* Load s's root into CR3 (with its PCID where the CPU has one). */
 void vmm_switch(struct vm_space *s);
