@@ -121,7 +121,7 @@ static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void 
  * from the buddy itself, so a refusal means the two disagree about who owns
  * it: a broken invariant.
  */
-static void give_back(uintptr_t va, uint64_t pa)
+void back_free_frame(uintptr_t va, uint64_t pa)
 {
 	int e = pmm_free_page(pa);
 	if (e)
@@ -146,7 +146,7 @@ static void release_window(struct vm_space *s, struct leaves *l)
 			MM_PANIC("vmm", "back_release: pg_unmap of mapped pages %lx-%lx: %s",
 				 l->va[i], l->va[j - 1] + PAGE_SIZE, pg_error_str(e));
 		for (unsigned k = i; k < j; k++)
-			give_back(l->va[k], l->pa[k]);
+			back_free_frame(l->va[k], l->pa[k]);
 	}
 }
 

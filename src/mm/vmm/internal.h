@@ -64,6 +64,7 @@ int back_populate(struct vm_space *s, struct vm_region *r);
 int back_release(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len);
 int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len, unsigned flags);
 uint64_t back_count(struct vm_space *s, uintptr_t va, size_t len);
+void back_free_frame(uintptr_t va, uint64_t pa);
 
 /* ---- node_pool.c ---- */
 void pool_seed(struct node_pool *p, void *mem, size_t size);

@@ -70,10 +70,7 @@ static void free_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, vo
 	(void)flags, (void)arg;
 	if (size != PAGE_SIZE)
 		MM_PANIC("vmm", "anonymous page %lx is mapped by a %zu KiB page", va, size >> 10);
-	int e = pmm_free_page(pa);
-	if (e)
-		MM_PANIC("vmm", "frame 0x%llx of page %lx was not the VMM's to free (pmm error %d)",
-			 (unsigned long long)pa, va, e);
+	back_free_frame(va, pa);
 }
 
 /*
