@@ -199,6 +199,72 @@ KTEST(vmm, mmio_is_uncached_and_frees_no_frame)
 	KT_EXPECT(pmm_free_count() == free0);
 }
 
+/*
+ * A range of RAM of this machine's map with a page that is not RAM on
+ * either side: an MMIO request from the page below to the page above has
+ * both ends outside RAM and RAM in between. 0 if the map has none.
+ */
+static size_t ram_between_non_ram(uint64_t *pa)
+{
+	size_t n;
+	const struct mem_range *m = pmm_sanitized_map(&n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lo = m[i].base & ~(PG - 1), hi = (m[i].base + m[i].len + PG - 1) & ~(PG - 1);
+		if (m[i].type != MEM_AVAILABLE || lo < PG || pmm_range_has_ram(lo - PG, PG) ||
+		    pmm_range_has_ram(hi, PG))
+			continue;
+		*pa = lo - PG;
+		return hi + PG - *pa;
+	}
+	return 0;
+}
+
+KTEST(vmm, mmio_over_ram_is_refused)
+{
+	struct vm_space *k = vmm_kernel_space();
+	uint64_t pa = 0;
+	size_t len = ram_between_non_ram(&pa);
+	if (!len) {
+		kprintf("    # no range of RAM with non-RAM pages around it in this map: nothing to try\n");
+		return;
+	}
+	struct vm_req r = { .len = len, .kind = VM_MMIO, .flags = VM_READ | VM_WRITE, .pa = pa,
+			    .cache = VM_CACHE_UC, .lo = VMM_KMMIO_BASE, .hi = VMM_KMMIO_END };
+	uintptr_t va = 0;
+	int e = vmm_alloc(k, &r, &va);
+	if (e == 0)
+		vmm_free(k, va, len);
+	KT_EXPECT(!pmm_is_ram(pa) && !pmm_is_ram(pa + len - PG));
+	KT_EXPECT(e == VMM_E_INVAL);
+	r.len = PG;                                     /* the page below alone: no RAM, fine */
+	e = vmm_alloc(k, &r, &va);
+	if (e == 0)
+		vmm_free(k, va, PG);
+	KT_EXPECT(e == 0);
+}
+
+/* W^X in the kernel's space too: refused unless asked for. */
+KTEST(vmm, writable_executable_needs_asking)
+{
+	struct vm_space *k = vmm_kernel_space();
+	struct vm_req r = { .len = PG, .kind = VM_ANON, .flags = VM_READ | VM_WRITE | VM_EXEC,
+			    .lo = VMM_KLARGE_BASE, .hi = VMM_KMMIO_BASE };
+	uintptr_t va = 0;
+	int e = vmm_alloc(k, &r, &va);
+	if (e == 0)
+		vmm_free(k, va, PG);
+	KT_EXPECT(e == VMM_E_WX);
+	r.flags |= VM_ALLOW_WX;
+	e = vmm_alloc(k, &r, &va);
+	unsigned fl = 0;
+	if (e == 0) {
+		pg_translate(vmm_space_root(k), va, 0, &fl, 0);
+		vmm_free(k, va, PG);
+	}
+	KT_ASSERT(e == 0);
+	KT_EXPECT((fl & PG_WRITE) && (fl & PG_EXEC));
+}
+
 KTEST(vmm, create_and_destroy_1000_spaces)
 {
 	uint64_t free0 = pmm_free_count();

@@ -195,4 +195,12 @@ unsigned pmm_check(void);
 void pmm_drain_cache(void);
 void pmm_drain_all_caches(void);
 
+/*
+ * True if any byte of [pa, pa + len) is RAM: RAM the PMM manages, RAM it
+ * keeps reserved, or RAM the firmware reports that it left out (beyond the
+ * HHDM's reach). Overflow-safe: a range running past 2^64 ends there; len
+ * 0 is no byte. O(entries of the maps), for the VMM's MMIO check.
+ */
+bool pmm_range_has_ram(uint64_t pa, uint64_t len);
+
 #endif

@@ -34,7 +34,7 @@ int check_phys(uint64_t pa, size_t len)
 /* x86 has no write-only or no-access leaf: PG_READ is required; no unknown bits. */
 int check_prot(unsigned flags)
 {
-	if (!(flags & PG_READ) || (flags & ~(PG_PROT_MASK | PG_MAP_REPLACE | PG_SIZE_MASK)))
+	if (!(flags & PG_READ) || (flags & ~(PG_PROT_MASK | PG_MAP_REPLACE | PG_SIZE_MASK | PG_ALLOW_WX)))
 		return PG_E_UNSUPPORTED;
 	return 0;
 }

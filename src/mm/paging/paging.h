@@ -76,6 +76,7 @@
 #define PG_SIZE_2M     (2u << 9)   /*   that va, pa and len alignment allow   */
 #define PG_SIZE_1G     (3u << 9)   /*   and the CPU supports                  */
 #define PG_SIZE_MASK   (3u << 9)
+#define PG_ALLOW_WX    (1u << 11)  /* allow a writable and executable mapping */
 
 enum pg_error {
 	PG_OK = 0,

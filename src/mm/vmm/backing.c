@@ -17,7 +17,10 @@ static const unsigned cache_bits[] = {
 	[VM_CACHE_UC] = PG_CACHE_UC, [VM_CACHE_WC] = PG_CACHE_WC,
 };
 
-/* The paging flags for pages of a region of s with these flags and cache type. */
+/*
+ * The paging flags for pages of a region of s with these flags and cache
+ * type: what a PTE stores, so pg_protect takes them as they are.
+ */
 unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
 {
 	unsigned f = PG_READ | cache_bits[cache];
@@ -30,6 +33,13 @@ unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache ca
 	if (s->kernel)
 		f |= PG_GLOBAL;         /* the same in every space: keep it across CR3 loads */
 	return f;
+}
+
+/* pg_map's flags for r's pages: the stored ones, and W+X allowed if r asked for it. */
+static unsigned map_flags(const struct vm_space *s, const struct vm_region *r, enum vm_cache cache)
+{
+	unsigned opt = r->flags & VM_ALLOW_WX ? PG_ALLOW_WX : 0;
+	return pg_flags_for(s, r->flags, cache) | opt;
 }
 
 static int vmm_err(int pg_err)
@@ -46,7 +56,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 	uint64_t pa = pmm_alloc_page(PMM_ZERO);
 	if (pa == PMM_NO_FRAME)
 		return VMM_E_NO_MEMORY;
-	int e = pg_map(s->root, va, pa, PAGE_SIZE, pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K);
+	int e = pg_map(s->root, va, pa, PAGE_SIZE, map_flags(s, r, VM_CACHE_WB) | PG_SIZE_4K);
 	if (e) {
 		pmm_free_page(pa);
 		return vmm_err(e);
@@ -67,7 +77,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 int back_populate(struct vm_space *s, struct vm_region *r)
 {
 	if (r->kind == VM_MMIO) {
-		int e = pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache));
+		int e = pg_map(s->root, r->base, r->pa, r->len, map_flags(s, r, r->cache));
 		return e ? vmm_err(e) : 0;
 	}
 	if (r->kind != VM_ANON)
@@ -95,15 +105,37 @@ struct leaves {
 	uint64_t pa[WINDOW_PAGES];
 };
 
+/* pg_walk callback: one mapped page of an anonymous region (always 4 KiB: back_page). */
 static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
 {
 	struct leaves *l = arg;
-	(void)flags, (void)size;        /* anonymous pages are always 4 KiB */
+	(void)flags;
+	if (size != PAGE_SIZE)
+		MM_PANIC("vmm", "anonymous page %lx is mapped by a %zu KiB page", va, size >> 10);
 	if (l->n < WINDOW_PAGES)
 		l->va[l->n] = va, l->pa[l->n] = pa, l->n++;
 }
 
-/* Unmap runs of consecutive pages with one pg_unmap each, then free their frames. */
+/*
+ * Give back a frame the VMM mapped and has just unmapped. It took the frame
+ * from the buddy itself, so a refusal means the two disagree about who owns
+ * it: a broken invariant.
+ */
+void back_free_frame(uintptr_t va, uint64_t pa)
+{
+	int e = pmm_free_page(pa);
+	if (e)
+		MM_PANIC("vmm", "frame 0x%llx of page %lx was not the VMM's to free (pmm error %d)",
+			 (unsigned long long)pa, va, e);
+}
+
+/*
+ * Unmap runs of consecutive pages with one pg_unmap each; a run's frames go
+ * back only once it is unmapped. The pages were found mapped by pg_walk
+ * just before, in 4 KiB pages, so pg_unmap cannot refuse them: if it does,
+ * the tables are not what the VMM made, and freeing the frames would hand
+ * out memory that is still mapped.
+ */
 static void release_window(struct vm_space *s, struct leaves *l)
 {
 	for (unsigned i = 0, j; i < l->n; i = j) {
@@ -111,10 +143,11 @@ static void release_window(struct vm_space *s, struct leaves *l)
 			;
 		int e = pg_unmap(s->root, l->va[i], (j - i) * PAGE_SIZE);
 		if (e)
-			VMM_BUG("back_release: pg_unmap %lx: %s\n", l->va[i], pg_error_str(e));
+			MM_PANIC("vmm", "back_release: pg_unmap of mapped pages %lx-%lx: %s",
+				 l->va[i], l->va[j - 1] + PAGE_SIZE, pg_error_str(e));
+		for (unsigned k = i; k < j; k++)
+			back_free_frame(l->va[k], l->pa[k]);
 	}
-	for (unsigned i = 0; i < l->n; i++)
-		pmm_free_page(l->pa[i]);
 }
 
 /*
@@ -173,9 +206,12 @@ int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t l
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);
-		for (unsigned i = 0; i < l.n; i++)
-			if (pg_protect(s->root, l.va[i], PAGE_SIZE, pf))
-				VMM_BUG("back_protect: pg_protect %lx failed\n", l.va[i]);
+		for (unsigned i = 0; i < l.n; i++) {
+			int e = pg_protect(s->root, l.va[i], PAGE_SIZE, pf);
+			if (e)      /* a mapped 4 KiB page: nothing to split, nothing to refuse */
+				MM_PANIC("vmm", "back_protect: pg_protect of mapped page %lx: %s",
+					 l.va[i], pg_error_str(e));
+		}
 	}
 	return 0;
 }

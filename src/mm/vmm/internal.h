@@ -9,6 +9,7 @@
 #include "mm/arch.h"
 #include "lib/spinlock.h"
 #include "lib/kprintf.h"
+#include "mm/failure.h"
 
 /*
  * Region nodes come from pages of the buddy, never from the heap: the heap
@@ -37,9 +38,6 @@ struct vm_space {
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
 };
 
-/* A broken invariant: said loudly, with the function's name. */
-#define VMM_BUG(...) kprintf("vmm: BUG: " __VA_ARGS__)
-
 static inline uintptr_t region_end(const struct vm_region *r) { return r->base + r->len; }
 
 /* ---- fault.c: names for reports ---- */
@@ -66,6 +64,7 @@ int back_populate(struct vm_space *s, struct vm_region *r);
 int back_release(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len);
 int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len, unsigned flags);
 uint64_t back_count(struct vm_space *s, uintptr_t va, size_t len);
+void back_free_frame(uintptr_t va, uint64_t pa);
 
 /* ---- node_pool.c ---- */
 void pool_seed(struct node_pool *p, void *mem, size_t size);

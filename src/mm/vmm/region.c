@@ -18,26 +18,37 @@ static bool page_aligned(uintptr_t x) { return !(x & (PAGE_SIZE - 1)); }
 /*
  * Flags a region of s may have: VM_READ always (x86 has no write-only or
  * unreadable page; a guard region is the way to forbid access), VM_USER
- * in a process space and never in the kernel's.
+ * in a process space and never in the kernel's, and never VM_WRITE with
+ * VM_EXEC unless VM_ALLOW_WX says the caller means it (W^X). Returns 0,
+ * VMM_E_INVAL or VMM_E_WX.
  */
-static bool flags_ok(const struct vm_space *s, unsigned flags)
+static int check_flags(const struct vm_space *s, unsigned flags)
 {
-	if ((flags & ~VM_PROT) || !(flags & VM_READ))
-		return false;
-	return !(flags & VM_USER) == s->kernel;
+	if ((flags & ~(VM_PROT | VM_ALLOW_WX)) || !(flags & VM_READ))
+		return VMM_E_INVAL;
+	if (!(flags & VM_USER) != s->kernel)
+		return VMM_E_INVAL;
+	if ((flags & VM_WRITE) && (flags & VM_EXEC) && !(flags & VM_ALLOW_WX))
+		return VMM_E_WX;
+	return 0;
 }
 
 static int check_req(const struct vm_space *s, const struct vm_req *r)
 {
 	if (!r->len || !page_aligned(r->len) || r->kind > VM_GUARD)
 		return VMM_E_INVAL;
-	if (r->kind != VM_GUARD && !flags_ok(s, r->flags))
-		return VMM_E_INVAL;
+	int e = r->kind == VM_GUARD ? 0 : check_flags(s, r->flags);
+	if (e)
+		return e;
 	if (r->kind == VM_MMIO) {
 		if (!page_aligned(r->pa) || r->cache > VM_CACHE_WC || r->pa + r->len < r->pa)
 			return VMM_E_INVAL;
-		/* RAM is the buddy's: an MMIO region never names it (ends checked, not every page). */
-		if (pmm_is_ram(r->pa) || pmm_is_ram(r->pa + r->len - PAGE_SIZE))
+		/*
+		 * RAM is the buddy's: an MMIO region over any byte of it would be
+		 * an alias the buddy cannot see (of page tables, say), so every
+		 * byte is checked, against the memory map, not page by page.
+		 */
+		if (pmm_range_has_ram(r->pa, r->len))
 			return VMM_E_INVAL;
 	}
 	if (r->len > s->hi - s->lo)
@@ -74,7 +85,7 @@ static int region_add(struct vm_space *s, uintptr_t va, const struct vm_req *r)
 /*
  * Allocate a region for r in the first hole of [r->lo, r->hi) (the whole
  * space if both are 0) that holds it at any alignment. Sets *va, returns
- * 0 or VMM_E_INVAL, _BOUNDS, _NO_SPACE, _NO_MEMORY.
+ * 0 or VMM_E_INVAL, _WX, _BOUNDS, _NO_SPACE, _NO_MEMORY.
  */
 int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va)
 {
@@ -129,6 +140,8 @@ int vmm_alloc_fixed(struct vm_space *s, uintptr_t va, const struct vm_req *r)
 static struct vm_region *split_at(struct vm_space *s, struct vm_region *r, uintptr_t x)
 {
 	struct vm_region *t = pool_get(&s->pool);
+	if (!t)
+		MM_PANIC("vmm", "split_at: the node reserved for the split of %lx is gone", r->base);
 	t->base = x, t->len = region_end(r) - x;
 	t->kind = r->kind, t->flags = r->flags, t->cache = r->cache;
 	t->pa = r->kind == VM_MMIO ? r->pa + (x - r->base) : 0;
@@ -222,15 +235,18 @@ static int protect_locked(struct vm_space *s, uintptr_t va, size_t len, unsigned
 
 /*
  * Give [va, va + len), inside one region, the protection prot. Returns 0,
- * or VMM_E_INVAL, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_NO_MEMORY with
- * nothing changed.
+ * or VMM_E_INVAL, VMM_E_WX, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_NO_MEMORY
+ * with nothing changed.
  */
 int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned prot)
 {
-	if (!len || !page_aligned(va) || !page_aligned(len) || !flags_ok(s, prot))
+	if (!len || !page_aligned(va) || !page_aligned(len))
 		return VMM_E_INVAL;
+	int e = check_flags(s, prot);
+	if (e)
+		return e;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
-	int e = protect_locked(s, va, len, prot);
+	e = protect_locked(s, va, len, prot);
 	pool_trim(&s->pool);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;

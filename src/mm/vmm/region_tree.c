@@ -109,10 +109,8 @@ static struct vm_region *remove_min(struct vm_region *t, struct vm_region **min)
 
 static struct vm_region *remove(struct vm_region *t, struct vm_region *n)
 {
-	if (!t) {
-		VMM_BUG("rt_remove: region %lx not in the tree\n", n->base);
-		return 0;
-	}
+	if (!t)
+		MM_PANIC("vmm", "rt_remove: region %lx not in the tree", n->base);
 	if (n->base < t->base) {
 		t->left = remove(t->left, n);
 	} else if (n->base > t->base) {

@@ -9,6 +9,7 @@ static const char *const error_text[] = {
 	"ok", "invalid argument", "outside the bounds", "overlaps a region",
 	"out of virtual space", "out of memory", "no region holds the range",
 	"a guard region has no protection",
+	"writable and executable without VM_ALLOW_WX", "the space is in use (in CR3)",
 };
 
 const char *vmm_error_str(int e)

@@ -58,12 +58,19 @@ struct vm_space *vmm_space_create(void)
 	return s;
 }
 
-/* pg_walk callback: the frame of a VM_ANON or VM_DEMAND page goes back to the buddy. */
+/*
+ * pg_walk callback: the frame of a VM_ANON or VM_DEMAND page goes back to
+ * the buddy. The space is not in any CR3 and its tables go next, so no
+ * mapping outlives the frame where it could be used. The VMM maps such
+ * pages one 4 KiB frame at a time and took each from the buddy: anything
+ * else means its tables or the buddy's records are not what it made.
+ */
 static void free_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
 {
-	(void)va, (void)flags, (void)arg;
-	for (size_t off = 0; off < size; off += PAGE_SIZE)
-		pmm_free_page(pa + off);
+	(void)flags, (void)arg;
+	if (size != PAGE_SIZE)
+		MM_PANIC("vmm", "anonymous page %lx is mapped by a %zu KiB page", va, size >> 10);
+	back_free_frame(va, pa);
 }
 
 /*
@@ -71,15 +78,15 @@ static void free_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, vo
  * table at once: pg_root_destroy frees the lower half's tables, so no
  * mapping needs to be taken out one by one (xv6's uvmfree does the same).
  */
-void vmm_space_destroy(struct vm_space *s)
+int vmm_space_destroy(struct vm_space *s)
 {
 	if (s->kernel || !s->own_page) {
-		VMM_BUG("vmm_space_destroy: refusing to destroy the kernel's space\n");
-		return;
+		MM_MISUSE("vmm", "vmm_space_destroy: refusing to destroy the kernel's space");
+		return VMM_E_INVAL;
 	}
 	if (pg_current_root() == s->root) {
-		VMM_BUG("vmm_space_destroy: space %p is the current one\n", (void *)s);
-		return;
+		MM_MISUSE("vmm", "vmm_space_destroy: space %p is in CR3: switch away first", (void *)s);
+		return VMM_E_IN_USE;
 	}
 	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
 	     r = rt_first_ending_after(s->tree, region_end(r)))
@@ -91,6 +98,7 @@ void vmm_space_destroy(struct vm_space *s)
 	pg_root_destroy(s->root);
 	pool_release(&s->pool);
 	pmm_free_page(virt_to_phys(s));
+	return 0;
 }
 
 /* Make s the running address space. */

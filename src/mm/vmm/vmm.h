@@ -33,7 +33,9 @@
  *  0x0000000000000000 +------------------------------+
  *
  * Every call takes the space's lock; none sleeps. Errors are negative
- * enum vmm_error values and leave the space exactly as it was.
+ * enum vmm_error values and leave the space exactly as it was. A broken
+ * invariant of the VMM's own state stops the kernel ("PANIC: vmm: ...",
+ * mm/failure.h).
  */
 #ifndef STRATA_MM_VMM_H
 #define STRATA_MM_VMM_H
@@ -72,6 +74,13 @@
 #define VM_EXEC   (1u << 2)
 #define VM_USER   (1u << 3)         /* user mode may touch it */
 #define VM_PROT   (VM_READ | VM_WRITE | VM_EXEC | VM_USER)
+/*
+ * W^X: a region both writable and executable is refused (VMM_E_WX) unless
+ * its flags also carry VM_ALLOW_WX, which says the caller means it (a JIT,
+ * a test). The region keeps the flag; its pages are mapped with paging's
+ * PG_ALLOW_WX.
+ */
+#define VM_ALLOW_WX (1u << 4)
 
 /* Cache types for MMIO regions (anonymous memory is always write-back). */
 enum vm_cache { VM_CACHE_WB, VM_CACHE_WT, VM_CACHE_UC, VM_CACHE_WC };
@@ -92,6 +101,8 @@ enum vmm_error {
 	VMM_E_NO_MEMORY = -5,   /* out of frames (for pages, tables or region nodes) */
 	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
 	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
+	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
+	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3 */
 };
 const char *vmm_error_str(int e);
 
@@ -102,7 +113,7 @@ const char *vmm_error_str(int e);
 struct vm_region {
 	uintptr_t base;
 	size_t len;
-	unsigned flags;         /* VM_READ ... */
+	unsigned flags;         /* VM_READ ... (and VM_ALLOW_WX) */
 	enum vm_kind kind;
 	enum vm_cache cache;    /* VM_MMIO only */
 	uint64_t pa;            /* VM_MMIO only: physical address of base */
@@ -122,7 +133,7 @@ struct vm_req {
 	size_t len;             /* bytes, a multiple of PAGE_SIZE */
 	size_t align;           /* a power of two; vmm_alloc only */
 	enum vm_kind kind;
-	unsigned flags;         /* VM_PROT bits; ignored for VM_GUARD */
+	unsigned flags;         /* VM_PROT bits, VM_ALLOW_WX; ignored for VM_GUARD */
 	enum vm_cache cache;    /* VM_MMIO */
 	uint64_t pa;            /* VM_MMIO: page aligned */
 	uintptr_t lo, hi;       /* vmm_alloc: search only [lo, hi) of the space */
@@ -151,10 +162,10 @@ struct vm_space *vmm_space_create(void);
 /*
  * Give back everything the space holds: every frame its regions took,
  * every table of its lower half, its region nodes and itself. MMIO frames
- * are left alone. Must not be the current space; the kernel's space is
- * refused with a report.
+ * are left alone. Returns 0, or (reported, nothing freed) VMM_E_INVAL for
+ * the kernel's space and VMM_E_IN_USE for the space in this CPU's CR3.
  */
-void vmm_space_destroy(struct vm_space *s);
+int vmm_space_destroy(struct vm_space *s);
 
 /* Load s's root into CR3 (with its PCID where the CPU has one). */
 void vmm_switch(struct vm_space *s);
@@ -172,7 +183,8 @@ uint64_t vmm_space_root(const struct vm_space *s);
  * both are 0): the lowest gap that holds r->len at any alignment offset
  * (r->len + r->align - PAGE_SIZE bytes), the address aligned up. VM_ANON
  * takes and maps every frame now; VM_MMIO maps r->pa; VM_DEMAND and
- * VM_GUARD map nothing. Sets *va and returns 0, or a negative vmm_error.
+ * VM_GUARD map nothing. An MMIO range may not touch RAM (VMM_E_INVAL).
+ * Sets *va and returns 0, or a negative vmm_error.
  */
 int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va);
 
@@ -191,7 +203,7 @@ int vmm_free(struct vm_space *s, uintptr_t va, size_t len);
 /*
  * Give [va, va + len), inside one region, the VM_PROT flags; the region
  * splits around it if needed and its mapped pages change at once. Returns
- * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL or VMM_E_NO_MEMORY.
+ * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY.
  */
 int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned flags);
 

@@ -20,5 +20,6 @@ int main(void)
 	space_tests();
 	fault_tests();
 	inject_tests();
+	policy_tests();
 	return check_finish();
 }

@@ -57,7 +57,7 @@ static enum vm_kind rand_kind(void)
 
 static unsigned rand_prot(void)
 {
-	static const unsigned p[] = { VM_READ | VM_USER, URW, URW | VM_EXEC, VM_READ | VM_EXEC | VM_USER };
+	static const unsigned p[] = { VM_READ | VM_USER, URW, URW | VM_EXEC | VM_ALLOW_WX, VM_READ | VM_EXEC | VM_USER };
 	return p[rnd() % 4];
 }
 
@@ -379,7 +379,7 @@ static void space_kernel_half(void)
 	vmm_space_destroy(a);
 	vmm_space_destroy(b);
 	/* The kernel's space cannot be destroyed. */
-	vmm_space_destroy(k);
+	CHECK_EQ(vmm_space_destroy(k), VMM_E_INVAL);
 	CHECK_EQ(vmm_check(k), 0);
 }
 
@@ -394,7 +394,7 @@ static void space_switch(void)
 	CHECK_EQ(pg_current_root(), vmm_space_root(a));
 	CHECK(vmm_current() == a);
 	uint64_t free0 = pmm_free_count();
-	vmm_space_destroy(a);                   /* refused: it is in CR3 */
+	CHECK_EQ(vmm_space_destroy(a), VMM_E_IN_USE);   /* refused: it is in CR3 */
 	CHECK_EQ(pmm_free_count(), free0);
 	vmm_switch(vmm_kernel_space());
 	CHECK(vmm_current() == vmm_kernel_space());

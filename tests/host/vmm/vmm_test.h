@@ -36,5 +36,6 @@ void tree_tests(void);
 void space_tests(void);
 void fault_tests(void);
 void inject_tests(void);
+void policy_tests(void);
 
 #endif
