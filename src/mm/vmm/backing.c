@@ -25,6 +25,8 @@ unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache ca
 		f |= PG_WRITE;
 	if (flags & VM_EXEC)
 		f |= PG_EXEC;
+	if ((flags & VM_WRITE) && (flags & VM_EXEC))
+		f |= PG_ALLOW_WX;       /* the VMM's regions decide W^X for themselves */
 	if (flags & VM_USER)
 		f |= PG_USER;
 	if (s->kernel)
