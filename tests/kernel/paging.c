@@ -122,6 +122,34 @@ KTEST(paging, kernel_text_and_rodata_are_read_only)
 	KT_EXPECT((flags & PG_WRITE) && (!(flags & PG_EXEC) || !paging_features()->nx));
 }
 
+/*
+ * W^X per frame, not per address: the HHDM alias of the kernel's text and
+ * rodata frames is read-only too, and pg_map refuses W+X unless asked
+ * with PG_ALLOW_WX (issue 9).
+ */
+KTEST(paging, kernel_text_read_only_through_hhdm)
+{
+	struct fault_info f;
+	void *text = phys_to_virt((uint64_t)kernel_text_start - PG_KERNEL_BASE);
+	void *ro = phys_to_virt((uint64_t)kernel_rodata_start - PG_KERNEL_BASE);
+	void *data = phys_to_virt((uint64_t)kernel_data_start - PG_KERNEL_BASE);
+	KT_EXPECT(ktest_expect_fault(VEC_PF, do_rewrite, text, &f) == 1);
+	KT_EXPECT((f.error_code & (PF_P | PF_W)) == (PF_P | PF_W) && f.cr2 == (uintptr_t)text);
+	KT_EXPECT(ktest_expect_fault(VEC_PF, do_rewrite, ro, &f) == 1);
+	KT_EXPECT(ktest_expect_fault(VEC_PF, do_rewrite, data, &f) == 0);
+	unsigned flags;
+	KT_ASSERT(pg_translate(pg_kernel_root(), (uintptr_t)text, 0, &flags, 0) == 0);
+	KT_EXPECT(!(flags & PG_WRITE) && (!(flags & PG_EXEC) || !paging_features()->nx));
+
+	uint64_t pa = pmm_alloc_page(PMM_ZERO);
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pg_map(pg_kernel_root(), T_VA, pa, PAGE_SIZE, PG_READ | PG_WRITE | PG_EXEC) == PG_E_WX);
+	KT_EXPECT(pg_translate(pg_kernel_root(), T_VA, 0, 0, 0) == PG_E_NOT_MAPPED);
+	KT_EXPECT(pg_map(pg_kernel_root(), T_VA, pa, PAGE_SIZE,
+			 PG_READ | PG_WRITE | PG_EXEC | PG_ALLOW_WX) == 0);
+	unmap_frame(T_VA, pa);
+}
+
 KTEST(paging, boot_stack_guard_unmapped)
 {
 	struct fault_info f;

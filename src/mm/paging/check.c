@@ -31,11 +31,17 @@ int check_phys(uint64_t pa, size_t len)
 	return 0;
 }
 
-/* x86 has no write-only or no-access leaf: PG_READ is required; no unknown bits. */
+/*
+ * x86 has no write-only or no-access leaf: PG_READ is required; no unknown
+ * bits. W^X: writable and executable only with PG_ALLOW_WX (PG_E_WX).
+ */
 int check_prot(unsigned flags)
 {
-	if (!(flags & PG_READ) || (flags & ~(PG_PROT_MASK | PG_MAP_REPLACE | PG_SIZE_MASK | PG_ALLOW_WX)))
+	if (!(flags & PG_READ) ||
+	    (flags & ~(PG_PROT_MASK | PG_MAP_REPLACE | PG_SIZE_MASK | PG_ALLOW_WX)))
 		return PG_E_UNSUPPORTED;
+	if ((flags & (PG_WRITE | PG_EXEC | PG_ALLOW_WX)) == (PG_WRITE | PG_EXEC))
+		return PG_E_WX;
 	return 0;
 }
 

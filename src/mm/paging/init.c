@@ -30,6 +30,7 @@ int paging_init(unsigned levels)
 	if (pg_feat.phys_bits < 32 || pg_feat.phys_bits > 52)
 		pg_feat.phys_bits = 36;
 	pg_kroot = 0;
+	pg_lock = (struct spinlock)SPINLOCK_INIT("paging");     /* a host test may have panicked holding it */
 	return 0;
 }
 
@@ -48,6 +49,7 @@ const char *pg_error_str(int e)
 	static const char *const s[] = {
 		"ok", "not aligned", "not canonical", "bad length", "already mapped",
 		"not mapped", "beyond physical address width", "out of memory", "unsupported",
+		"writable and executable without PG_ALLOW_WX",
 	};
-	return e <= 0 && e >= PG_E_UNSUPPORTED ? s[-e] : "?";
+	return e <= 0 && e >= PG_E_WX ? s[-e] : "?";
 }

@@ -10,6 +10,7 @@
 #include "mm/arch.h"
 #include "lib/kprintf.h"
 #include "lib/spinlock.h"
+#include "mm/failure.h"
 
 #define PG_MAX_LEVELS 5
 #define PT_ENTRIES 512
@@ -21,9 +22,6 @@ static inline unsigned pt_index(uintptr_t va, unsigned l) { return (va >> level_
 static inline unsigned top_level(void) { return pg_feat.levels - 1; }
 static inline pte_t *table_at(uint64_t pa) { return phys_to_virt(pa); }
 static inline bool upper_half(uintptr_t va) { return va >> 63; }
-
-/* A broken invariant of this layer: say where, and stop. */
-#define PG_BUG(...) do { kprintf("paging: BUG: " __VA_ARGS__); kprintf("\n"); __builtin_trap(); } while (0)
 
 /* One lock for every root: the engine's edits are short. */
 extern struct spinlock pg_lock;
@@ -43,15 +41,16 @@ void reserve_drain(struct reserve *r);
 struct tlb_batch {
 	uint64_t root;
 	unsigned pages;         /* leaves changed; above the threshold: full flush */
-	bool global;            /* a global entry changed */
+	unsigned nglobal;       /* of them, global entries (fewer than pages: a local one too) */
 	bool upper;             /* the kernel half changed */
 	uintptr_t va[TLB_FULL_FLUSH_PAGES];
 	unsigned nfree;         /* tables to free once no TLB can reach them */
+	uintptr_t free_va;      /* an address the last of them translated */
 	uint64_t free[TLB_BATCH_FREE];
 };
 void tlb_begin(struct tlb_batch *b, uint64_t root);
 void tlb_add(struct tlb_batch *b, uintptr_t va, pte_t old);
-void tlb_free_table(struct tlb_batch *b, uint64_t table_pa);
+void tlb_free_table(struct tlb_batch *b, uint64_t table_pa, uintptr_t va);
 void tlb_finish(struct tlb_batch *b);
 void pcid_forget(uint64_t root);
 
@@ -65,7 +64,8 @@ void edge_split(uint64_t root, uintptr_t va, struct reserve *r, struct tlb_batch
 bool table_is_shared(unsigned top_index, uint64_t table_pa);
 typedef void (*leaf_fn)(pte_t *e, unsigned level, uintptr_t va, void *arg);
 void for_each_leaf(uint64_t root, uintptr_t va, uintptr_t last, leaf_fn fn, void *arg);
-void free_subtree(uint64_t table_pa, unsigned level, struct tlb_batch *b);
+void free_subtree(uint64_t table_pa, unsigned level, uintptr_t va, struct tlb_batch *b);
+uintptr_t top_va(unsigned index);
 
 /* ---- check.c: argument checks every entry point shares ---- */
 int check_range(uintptr_t va, size_t len);

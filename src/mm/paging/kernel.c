@@ -63,11 +63,31 @@ static int map_sections(uint64_t root, const struct kernel_layout *k)
 	return 0;
 }
 
+/*
+ * The HHDM maps the image's frames a second time: make that alias of every
+ * section the image does not write (text, rodata) read-only, so that W^X
+ * holds per frame, not only per address. Splits the HHDM's large pages
+ * around the image.
+ */
+static int protect_image_alias(uint64_t root, const struct kernel_layout *k)
+{
+	for (unsigned i = 0; i < k->nsect; i++) {
+		const struct kernel_section *s = &k->sect[i];
+		if (s->flags & PG_WRITE)
+			continue;
+		int err = pg_protect(root, PG_HHDM_BASE + s->pa_start, s->va_end - s->va_start,
+				     HHDM_FLAGS & ~PG_WRITE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int paging_build_kernel(const struct kernel_layout *k)
 {
 #ifndef STRATA_HOST
 	if (hhdm_offset != PG_HHDM_BASE)
-		PG_BUG("paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
+		MM_PANIC("paging", "paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
 #endif
 	uint64_t root = pg_root_create(), old = pg_kroot;
 	if (root == PMM_NO_FRAME)
@@ -78,6 +98,8 @@ int paging_build_kernel(const struct kernel_layout *k)
 		err = map_hhdm(root);
 	if (!err)
 		err = map_sections(root, k);
+	if (!err)
+		err = protect_image_alias(root, k);
 	if (err) {
 		pg_kroot = 0;
 		pg_root_destroy(root);

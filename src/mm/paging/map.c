@@ -80,10 +80,10 @@ static void map_pieces(uint64_t root, uintptr_t va, uint64_t pa, size_t len, uns
 		pte_t *e = walk_make(root, a, lvl, r, b);
 		pte_t old = *e;
 		pte_set(e, pte_leaf_make(pa + off, prot, lvl));
-		if (pte_present(old))
+		if (pte_present(old) && pte_leaf(old, lvl))
 			tlb_add(b, a, old);
-		if (pte_present(old) && !pte_leaf(old, lvl))
-			free_subtree(pte_addr(old, lvl), lvl - 1, b);
+		else if (pte_present(old))
+			free_subtree(pte_addr(old, lvl), lvl - 1, a, b);
 		off += level_size(lvl);
 	}
 }

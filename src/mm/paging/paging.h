@@ -88,6 +88,7 @@ enum pg_error {
 	PG_E_PHYS_RANGE = -6,   /* pa+len beyond the CPU's physical address width */
 	PG_E_NO_MEMORY = -7,    /* the buddy had no frame for a table */
 	PG_E_UNSUPPORTED = -8,  /* flags the CPU or this layer cannot express (1G pages, no PG_READ) */
+	PG_E_WX = -9,           /* PG_WRITE with PG_EXEC, without PG_ALLOW_WX */
 };
 const char *pg_error_str(int e);
 
@@ -124,7 +125,8 @@ uint64_t pg_root_create_user(void);
 /*
  * Free every table of root that is not shared with the kernel root, and
  * the root itself. Mapped frames are the caller's: they are not freed.
- * Refuses (with a report) to destroy the kernel root.
+ * Refuses (with a report: misuse) to destroy the kernel root, the current
+ * root, or an address that is no root (0, not page aligned).
  */
 void pg_root_destroy(uint64_t root);
 
@@ -135,9 +137,10 @@ uint64_t pg_kernel_root(void);
 
 /*
  * Map [va, va+len) to [pa, pa+len) with flags (PG_* protection, a cache
- * type, and the PG_MAP_ and PG_SIZE_ options). Returns 0, or a negative
- * enum pg_error with nothing changed: PG_E_EXISTS if any page is present
- * (unless PG_MAP_REPLACE), PG_E_NO_MEMORY if a table could not be had.
+ * type, and the PG_MAP_, PG_SIZE_ and PG_ALLOW_WX options). Returns 0, or
+ * a negative enum pg_error with nothing changed: PG_E_EXISTS if any page
+ * is present (unless PG_MAP_REPLACE), PG_E_WX for PG_WRITE | PG_EXEC
+ * without PG_ALLOW_WX, PG_E_NO_MEMORY if a table could not be had.
  */
 int pg_map(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags);
 
@@ -153,7 +156,8 @@ int pg_unmap(uint64_t root, uintptr_t va, size_t len);
 /*
  * Give every page of [va, va+len) the protection and cache type in flags,
  * keeping its physical address; huge pages that stick out are split.
- * Returns 0, or an error with nothing changed (as pg_unmap).
+ * Returns 0, or an error with nothing changed (as pg_unmap; PG_E_WX as
+ * pg_map, PG_ALLOW_WX being the one option allowed here).
  */
 int pg_protect(uint64_t root, uintptr_t va, size_t len, unsigned flags);
 

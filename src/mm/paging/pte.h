@@ -31,8 +31,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mm/paging/paging.h"
+#include "mm/failure.h"
 
 typedef uint64_t pte_t;
+
+/* The features the encoding depends on, set by paging_init. */
+extern struct paging_features pg_feat;
 
 #define PTE_P        (1UL << 0)
 #define PTE_W        (1UL << 1)
@@ -48,13 +52,25 @@ typedef uint64_t pte_t;
 #define PTE_NX       (1UL << 63)
 #define PTE_ADDR     0x000ffffffffff000UL
 
-/* The features the encoding depends on, set by paging_init. */
-extern struct paging_features pg_feat;
-
 static inline bool pte_present(pte_t e) { return e & PTE_P; }
 
-/* A leaf maps memory; anything else present points to the next table. */
-static inline bool pte_leaf(pte_t e, unsigned level) { return level == 0 || (e & PTE_PS); }
+/*
+ * A leaf maps memory; anything else present points to the next table.
+ * PS above level 2 (a 512 GiB page), or at level 2 without 1 GiB pages, is
+ * a reserved bit: the table is corrupt, and no walk may go on. The check
+ * costs only on the leaf path.
+ */
+static inline bool pte_leaf(pte_t e, unsigned level)
+{
+	if (level == 0)
+		return true;
+	if (!(e & PTE_PS))
+		return false;
+	if (level > 2 || (level == 2 && !pg_feat.pdpe1gb))
+		MM_PANIC("paging", "entry %lx at level %u has PS set: no such page size",
+			 (unsigned long)e, level);
+	return true;
+}
 
 /* The frame or table e points to; a huge leaf's bit 12 is its PAT bit, not address. */
 static inline uint64_t pte_addr(pte_t e, unsigned level)

@@ -32,7 +32,10 @@ static void reprotect_range(uint64_t root, uintptr_t va, uintptr_t last, struct 
 int pg_protect(uint64_t root, uintptr_t va, size_t len, unsigned flags)
 {
 	int err = check_range(va, len);
-	if (!err && (check_prot(flags) || (flags & ~PG_PROT_MASK)))
+	if (!err && (flags & ~(PG_PROT_MASK | PG_ALLOW_WX)))
 		err = PG_E_UNSUPPORTED;
+	if (!err)
+		err = check_prot(flags);
+	flags &= PG_PROT_MASK;
 	return err ? err : edit_range(root, va, len, reprotect_range, &flags);
 }

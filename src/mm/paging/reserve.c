@@ -31,7 +31,7 @@ int reserve_fill(struct reserve *r, size_t n)
 uint64_t reserve_take(struct reserve *r)
 {
 	if (!r->n)
-		PG_BUG("reserve_take: the edit needs more tables than it counted");
+		MM_PANIC("paging", "reserve_take: the edit needs more tables than it counted");
 	uint64_t pa = r->head;
 	uint64_t *link = phys_to_virt(pa);
 	r->head = *link, r->n--;

@@ -59,16 +59,17 @@ static void root_free(uint64_t root)
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		uint64_t child = pte_addr(t[i], top_level());
 		if (pte_present(t[i]) && !table_is_shared(i, child))
-			free_subtree(child, top_level() - 1, &b);
+			free_subtree(child, top_level() - 1, top_va(i), &b);
 	}
-	tlb_free_table(&b, root);
+	tlb_free_table(&b, root, 0);
 	tlb_finish(&b);
 }
 
 void pg_root_destroy(uint64_t root)
 {
-	if (root == pg_kroot || root == pg_current_root()) {
-		kprintf("paging: pg_root_destroy: %lx is the kernel's or the current root; kept\n", root);
+	if (root == pg_kroot || root == pg_current_root() || !root || (root & (PAGE_SIZE - 1))) {
+		MM_MISUSE("paging", "pg_root_destroy: %lx is the kernel's, the current or no root; kept",
+			  root);
 		return;
 	}
 	uint64_t irq = spin_lock_irqsave(&pg_lock);

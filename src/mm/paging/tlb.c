@@ -13,13 +13,21 @@
  * it is next switched to. The kernel half is shared by every root, and
  * global entries outlive CR3 writes, so changes there are always flushed.
  *
+ * With PCID, what invlpg leaves in the other PCIDs (Intel SDM vol. 3,
+ * 4.10.4.1) is their non-global TLB entries and all their paging-structure
+ * caches, which ignore G. So a kernel-half edit that changed a non-global
+ * leaf or freed a table bumps kernel_gen, and every PCID is flushed when
+ * it next runs; a CR4.PGE toggle has already emptied them all.
+ *
  * Tables an edit frees are held until the flush, since until then a
- * paging-structure cache may still point into them.
+ * paging-structure cache may still point into them; a flush always comes
+ * before they are freed, even when no leaf changed.
  *
  * SMP: this is where a shootdown to the other CPUs will go.
  */
 #include "mm/paging/internal.h"
 #include "mm/buddy/buddy.h"
+#include "mm/failure.h"
 
 #define CR3_ADDR   0x000ffffffffff000UL
 #define CR3_PCID   0xfffUL
@@ -32,7 +40,7 @@ static struct pcid_slot {
 	bool stale;
 } slots[PCID_SLOTS];
 static unsigned next_victim;
-static uint64_t kernel_gen;     /* bumped by every non-global kernel-half change */
+static uint64_t kernel_gen;     /* bumped by kernel-half changes other PCIDs may cache */
 
 uint64_t pg_current_root(void) { return arch_read_cr3() & CR3_ADDR; }
 
@@ -60,49 +68,56 @@ static void flush_now(struct tlb_batch *b, bool current)
 			s->stale = true;
 		return;
 	}
-	if (b->upper && !b->global)
-		kernel_gen++;
-	if (b->pages > TLB_FULL_FLUSH_PAGES)
-		b->global ? arch_flush_tlb_global() : arch_flush_tlb();
+	bool all = b->pages > TLB_FULL_FLUSH_PAGES;
+	if (all)
+		b->nglobal ? arch_flush_tlb_global() : arch_flush_tlb();
 	else
 		for (unsigned i = 0; i < b->pages; i++)
 			arch_invlpg(b->va[i]);
+	bool local = b->nglobal < b->pages;
+	if (b->upper && (local || b->nfree) && !(all && b->nglobal))
+		kernel_gen++;
 }
 
 void tlb_begin(struct tlb_batch *b, uint64_t root)
 {
-	b->root = root, b->pages = 0, b->global = false, b->upper = false, b->nfree = 0;
+	b->root = root, b->pages = 0, b->nglobal = 0, b->upper = false, b->nfree = 0;
 }
 
 /* The leaf for va, which held old, changed. */
 void tlb_add(struct tlb_batch *b, uintptr_t va, pte_t old)
 {
-	b->global |= pte_global(old);
+	b->nglobal += pte_global(old);
 	b->upper |= upper_half(va);
 	if (b->pages < TLB_FULL_FLUSH_PAGES)
 		b->va[b->pages] = va;
 	b->pages++;
 }
 
-/* Flush what the batch holds, then free the tables it held back. */
+/*
+ * Flush what the batch holds, then free the tables it held back. Freed
+ * tables need a flush even if no leaf changed: one invlpg empties every
+ * paging-structure cache of the current PCID.
+ */
 void tlb_finish(struct tlb_batch *b)
 {
-	if (b->pages || b->nfree)
+	if (b->nfree && !b->pages)
+		b->va[0] = b->free_va, b->pages = 1;
+	if (b->pages)
 		flush_now(b, pg_current_root() == b->root);
 	for (unsigned i = 0; i < b->nfree; i++)
 		pmm_free_page(b->free[i]);
 	tlb_begin(b, b->root);
 }
 
-/* Free table_pa once no TLB can reach it; a full batch flushes early. */
-void tlb_free_table(struct tlb_batch *b, uint64_t table_pa)
+/* Free table_pa, which translated va, once no TLB can reach it; a full batch flushes early. */
+void tlb_free_table(struct tlb_batch *b, uint64_t table_pa, uintptr_t va)
 {
-	if (b->nfree == TLB_BATCH_FREE) {
-		/* invlpg, even of one page, also empties the paging-structure caches */
-		if (!b->pages)
-			b->va[0] = 0, b->pages = 1;
+	MM_ASSERT("paging", table_pa != pg_kroot, "the kernel root %lx is being freed", table_pa);
+	if (b->nfree == TLB_BATCH_FREE)
 		tlb_finish(b);
-	}
+	b->upper |= upper_half(va);
+	b->free_va = va;
 	b->free[b->nfree++] = table_pa;
 }
 
@@ -110,10 +125,12 @@ void tlb_flush_range(uint64_t root, uintptr_t va, size_t len)
 {
 	struct tlb_batch b;
 	tlb_begin(&b, root);
+	pte_t old = upper_half(va) ? PTE_G : 0;    /* the kernel half may hold global entries */
 	for (size_t off = 0; off < len && b.pages <= TLB_FULL_FLUSH_PAGES; off += PAGE_SIZE)
-		tlb_add(&b, va + off, 0);
-	b.global = upper_half(va);  /* the kernel half may hold global entries */
+		tlb_add(&b, va + off, old);
 	tlb_finish(&b);
+	if (old)
+		kernel_gen++;               /* ...and non-global ones, which other PCIDs keep */
 }
 
 /*

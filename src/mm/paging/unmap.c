@@ -32,7 +32,7 @@ static void clear_range(pte_t *t, unsigned l, uintptr_t va, uintptr_t last, stru
 		pte_t old = *e;
 		if (pte_present(old) && pte_leaf(old, l)) {
 			if (va & (level_size(l) - 1) || end != (va | (level_size(l) - 1)))
-				PG_BUG("clear_range: leaf at %lx sticks out of the range", va);
+				MM_PANIC("paging", "clear_range: leaf at %lx sticks out of the range", va);
 			pte_set(e, 0);
 			tlb_add(b, va, old);
 		} else if (pte_present(old)) {
@@ -41,7 +41,7 @@ static void clear_range(pte_t *t, unsigned l, uintptr_t va, uintptr_t last, stru
 			bool shared = l == top_level() && table_is_shared(pt_index(va, l), child);
 			if (!shared && table_empty(table_at(child), pt_index(end, l - 1))) {
 				pte_set(e, 0);
-				tlb_free_table(b, child);
+				tlb_free_table(b, child, va);
 			}
 		}
 		if (end == last)

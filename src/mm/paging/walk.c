@@ -105,14 +105,32 @@ bool table_is_shared(unsigned top_index, uint64_t table_pa)
 	return pte_present(e) && pte_addr(e, top_level()) == table_pa;
 }
 
-/* Free the table at table_pa (entries of level) and every table below it, after the flush. */
-void free_subtree(uint64_t table_pa, unsigned level, struct tlb_batch *b)
+/*
+ * Free the table at table_pa (entries of level, translating from va) and
+ * every table below it, after the flush. Each leaf below is recorded as
+ * changed: the TLB may hold any of them (a 2 MiB page written over a
+ * table leaves 512 small entries to drop, not one).
+ */
+void free_subtree(uint64_t table_pa, unsigned level, uintptr_t va, struct tlb_batch *b)
 {
 	pte_t *t = table_at(table_pa);
-	for (unsigned i = 0; level > 0 && i < PT_ENTRIES; i++)
-		if (pte_present(t[i]) && !pte_leaf(t[i], level))
-			free_subtree(pte_addr(t[i], level), level - 1, b);
-	tlb_free_table(b, table_pa);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		uintptr_t a = va + i * level_size(level);
+		if (!pte_present(t[i]))
+			continue;
+		if (pte_leaf(t[i], level))
+			tlb_add(b, a, t[i]);
+		else
+			free_subtree(pte_addr(t[i], level), level - 1, a, b);
+	}
+	tlb_free_table(b, table_pa, va);
+}
+
+/* The first address that top-level entry index translates (sign-extended). */
+uintptr_t top_va(unsigned index)
+{
+	unsigned bits = level_shift(top_level()) + 9;
+	return (uintptr_t)((int64_t)((uint64_t)index << (64 - 9)) >> (64 - bits));
 }
 
 /*

@@ -28,18 +28,13 @@ unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache ca
 		f |= PG_WRITE;
 	if (flags & VM_EXEC)
 		f |= PG_EXEC;
+	if ((flags & VM_WRITE) && (flags & VM_EXEC))
+		f |= PG_ALLOW_WX;       /* only a region made with VM_ALLOW_WX gets here */
 	if (flags & VM_USER)
 		f |= PG_USER;
 	if (s->kernel)
 		f |= PG_GLOBAL;         /* the same in every space: keep it across CR3 loads */
 	return f;
-}
-
-/* pg_map's flags for r's pages: the stored ones, and W+X allowed if r asked for it. */
-static unsigned map_flags(const struct vm_space *s, const struct vm_region *r, enum vm_cache cache)
-{
-	unsigned opt = r->flags & VM_ALLOW_WX ? PG_ALLOW_WX : 0;
-	return pg_flags_for(s, r->flags, cache) | opt;
 }
 
 static int vmm_err(int pg_err)
@@ -56,7 +51,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 	uint64_t pa = pmm_alloc_page(PMM_ZERO);
 	if (pa == PMM_NO_FRAME)
 		return VMM_E_NO_MEMORY;
-	int e = pg_map(s->root, va, pa, PAGE_SIZE, map_flags(s, r, VM_CACHE_WB) | PG_SIZE_4K);
+	int e = pg_map(s->root, va, pa, PAGE_SIZE, pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K);
 	if (e) {
 		pmm_free_page(pa);
 		return vmm_err(e);
@@ -77,7 +72,7 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
 int back_populate(struct vm_space *s, struct vm_region *r)
 {
 	if (r->kind == VM_MMIO) {
-		int e = pg_map(s->root, r->base, r->pa, r->len, map_flags(s, r, r->cache));
+		int e = pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache));
 		return e ? vmm_err(e) : 0;
 	}
 	if (r->kind != VM_ANON)

@@ -60,6 +60,36 @@ void fake_mmu_init(uintptr_t lo, uintptr_t hi, fake_translate_fn translate);
 extern uint64_t fake_mmu_fills;
 
 /*
+ * The TLB model (fake_arch.c has what the SDM says each invalidation
+ * drops): a CPU's TLB and paging-structure caches, tagged with the PCID of
+ * CR3 (fake_cpu.cr3, low 12 bits, when PCIDE is on). It sees the tables in
+ * fake RAM, the invalidations through arch_invlpg, arch_write_cr3 and the
+ * flushes, and caches only what fake_tlb_access touched, so it is inert
+ * for tests that do not use it.
+ */
+struct fake_xlate {
+	bool ok;
+	uint64_t pa, size;
+	bool w, u, nx, g;
+};
+/* Empty the model; the level count (4, 5) and CR4.PCIDE it walks with. */
+void fake_tlb_reset(unsigned levels, bool pcide);
+/* What the CPU would use for va now: a TLB entry, else a walk (from the lowest cached table) that fills. */
+struct fake_xlate fake_tlb_access(uintptr_t va);
+/* A fresh walk of the tables in CR3, caching nothing. */
+struct fake_xlate fake_tlb_walk(uintptr_t va);
+/*
+ * Entries usable now (the current PCID's, and global TLB entries) that
+ * disagree with the tables: a TLB entry whose page now translates
+ * otherwise, a paging-structure cache entry whose table is no longer the
+ * one the tables name. 0 after correct maintenance.
+ */
+unsigned fake_tlb_stale(void);
+unsigned fake_tlb_entries(void);
+/* Make the CPU walk va right after every invalidation, as speculation may (up to 8 addresses). */
+void fake_tlb_speculate(uintptr_t va);
+
+/*
  * mm_panic_at (mm/failure.h) on the host prints "PANIC: <layer>: <what>"
  * and aborts, unless a test is catching: FAKE_PANICS(stmt) runs stmt and is
  * 1 if it panicked (the message is then in fake_panic_msg), 0 if not. A

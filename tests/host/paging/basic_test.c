@@ -25,7 +25,7 @@ void test_encoding(void)
 				unsigned got;
 				size_t sz;
 				uint64_t off = lv ? 4096 : 0;   /* a page inside a huge one */
-				CHECK_EQ(pg_map(root, VA, PA, sizes[lv], f | ((lv + 1) << 9)), PG_OK);
+				CHECK_EQ(pg_map(root, VA, PA, sizes[lv], f | ((lv + 1) << 9) | PG_ALLOW_WX), PG_OK);
 				struct hw_xlate x = hw_walk(root, VA + off);
 				CHECK(x.ok && !x.bad_bits);
 				CHECK_EQ(x.size, sizes[lv]);
@@ -246,4 +246,57 @@ void test_replace(void)
 	CHECK(x.ok && x.size == 4096 && x.pa == PA + GiB + 8192 && x.w);
 	CHECK_EQ(pg_unmap(root, VA, GiB), PG_OK);
 	CHECK_EQ(pmm_free_count(), base);
+}
+
+/* W^X: a writable, executable mapping only when the caller says so (issue 9). */
+void test_wx(void)
+{
+	fixture_boot(RAM, &cpu_full);
+	uint64_t root = pg_root_create(), base = pmm_free_count();
+	const unsigned wx = PG_READ | PG_WRITE | PG_EXEC;
+	CHECK_EQ(pg_map(root, VA, PA, 4096, wx), PG_E_WX);
+	CHECK_EQ(pg_map(root, VA, PA, 2 * MiB, wx | PG_USER), PG_E_WX);
+	CHECK_EQ(pg_translate(root, VA, NULL, NULL, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pmm_free_count(), base);
+	CHECK(strcmp(pg_error_str(PG_E_WX), "?") != 0);
+	CHECK_EQ(pg_map(root, VA, PA, 4096, PG_READ | PG_WRITE), PG_OK);
+	CHECK_EQ(pg_protect(root, VA, 4096, wx), PG_E_WX);
+	unsigned f;
+	CHECK_EQ(pg_translate(root, VA, NULL, &f, NULL), PG_OK);
+	CHECK_EQ(f & (PG_WRITE | PG_EXEC), PG_WRITE);
+	CHECK_EQ(pg_protect(root, VA, 4096, wx | PG_ALLOW_WX), PG_OK);
+	CHECK_EQ(pg_translate(root, VA, NULL, &f, NULL), PG_OK);
+	CHECK_EQ(f & (PG_WRITE | PG_EXEC | PG_ALLOW_WX), PG_WRITE | PG_EXEC);      /* never stored */
+	CHECK_EQ(pg_map(root, VA + 4096, PA, 4096, wx | PG_ALLOW_WX), PG_OK);
+	CHECK_EQ(pg_map(root, VA + 8192, PA, 4096, PG_READ | PG_EXEC), PG_OK);
+	CHECK_EQ(pg_unmap(root, VA, 3 * 4096), PG_OK);
+	pg_root_destroy(root);
+}
+
+/* A root whose PML4 entry for VA has PS set: no 512 GiB pages exist, so the table is corrupt. */
+static uint64_t corrupt_root(void)
+{
+	fixture_boot(RAM, &cpu_full);
+	uint64_t root = pg_root_create();
+	CHECK_EQ(pg_map(root, VA, PA, 4096, PG_READ), PG_OK);
+	((uint64_t *)(hhdm_offset + root))[(VA >> 39) & 511] |= 1ULL << 7;
+	return root;
+}
+
+/*
+ * A broken table stops the layer with "PANIC: paging" instead of being
+ * followed. Each panic leaves pg_lock held: fixture_boot starts over.
+ */
+void test_corrupt_table(void)
+{
+	uint64_t root = corrupt_root();
+	CHECK(FAKE_PANICS(pg_translate(root, VA, NULL, NULL, NULL)));
+	CHECK(strncmp(fake_panic_msg, "paging: ", 8) == 0);
+	root = corrupt_root();
+	CHECK(FAKE_PANICS(pg_unmap(root, VA, 4096)));
+	root = corrupt_root();
+	CHECK(FAKE_PANICS(pg_map(root, VA + 4096, PA, 4096, PG_READ | PG_MAP_REPLACE)));
+	root = corrupt_root();
+	CHECK(FAKE_PANICS(pg_protect(root, VA, 4096, PG_READ | PG_WRITE)));
+	fixture_boot(RAM, &cpu_full);
 }

@@ -20,6 +20,7 @@ void fixture_boot(size_t ram, const struct cpu_cfg *c)
 	fake_cpuid_set(0x80000000, 0x80000008, 0, 0, 0);
 	fake_cpuid_set(0x80000001, 0, 0, 0, (c->nx ? 1u << 20 : 0) | (c->gb ? 1u << 26 : 0));
 	fake_cpu = (struct fake_cpu){ 0 };
+	fake_tlb_reset(c->levels, c->pcid);
 	if (paging_init(c->levels))
 		abort();
 }

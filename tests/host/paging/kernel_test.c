@@ -178,3 +178,69 @@ void test_walk_dump(void)
 	CHECK_EQ(pg_unmap(root, 0x40000000, GiB + 2 * MiB + 8192), PG_OK);
 	pg_root_destroy(root);
 }
+
+/*
+ * With PCID, a kernel-half table freed while another PCID cached it: the
+ * paging-structure caches ignore G, so that PCID must be flushed before it
+ * runs again - and so must a non-global kernel leaf changed in the same
+ * edit as a global one (issue 9).
+ */
+void test_pcid_kernel_tables(void)
+{
+	struct cpu_cfg c = cpu_full;
+	c.pcid = true;
+	const uintptr_t kx = 0xffffc00000000000ULL;
+	const unsigned rw = PG_READ | PG_WRITE;
+	boot_with_map(64 * MiB, &c);
+	struct kernel_layout k = layout();
+	REQUIRE(paging_build_kernel(&k) == PG_OK);
+	uint64_t a = pg_root_create_user(), b = pg_root_create_user();
+	REQUIRE(a != PMM_NO_FRAME && b != PMM_NO_FRAME);
+
+	pg_switch(a);
+	CHECK_EQ(pg_map(a, kx, 0x200000, 4096, rw | PG_GLOBAL), PG_OK);
+	CHECK(fake_tlb_access(kx).ok);              /* a's PCID caches the PDPTE and PDE, the leaf is global */
+	pg_switch(b);
+	CHECK_EQ(pg_unmap(b, kx, 4096), PG_OK);     /* frees the PT and the PD below the shared PDPT */
+	CHECK_EQ(fake_tlb_stale(), 0);
+	pg_switch(a);
+	CHECK_EQ(fake_tlb_stale(), 0);              /* a's caches into the freed tables are gone */
+	CHECK(!fake_tlb_access(kx).ok);
+
+	/* one edit, a global and a non-global kernel leaf */
+	CHECK_EQ(pg_map(a, kx, 0x200000, 4096, rw | PG_GLOBAL), PG_OK);
+	CHECK_EQ(pg_map(a, kx + 4096, 0x201000, 4096, rw), PG_OK);
+	CHECK(fake_tlb_access(kx).w && fake_tlb_access(kx + 4096).w);
+	pg_switch(b);
+	CHECK_EQ(pg_protect(b, kx, 2 * 4096, PG_READ), PG_OK);
+	pg_switch(a);
+	CHECK_EQ(fake_tlb_stale(), 0);
+	CHECK(!fake_tlb_access(kx + 4096).w);
+	CHECK_EQ(pg_unmap(a, kx, 2 * 4096), PG_OK);
+
+	pg_switch(pg_kernel_root());
+	pg_root_destroy(a);
+	pg_root_destroy(b);
+	fake_cpu.cr3 = 0;
+}
+
+/* The HHDM alias of the kernel's text and rodata frames is read-only and NX; data stays RW (issue 9). */
+void test_hhdm_wx(void)
+{
+	boot_with_map(64 * MiB, &cpu_full);
+	struct kernel_layout k = layout();
+	REQUIRE(paging_build_kernel(&k) == PG_OK);
+	uint64_t root = pg_kernel_root();
+	for (uint64_t pa = 0x100000; pa < 0x140000 + 0x2000; pa += 4096) {
+		struct hw_xlate x = hw_walk(root, PG_HHDM_BASE + pa);
+		bool image_ro = pa >= 0x100000 && pa < 0x128000;     /* text, rodata */
+		CHECK(x.ok && x.pa == pa && !x.bad_bits);
+		CHECK_EQ(x.w, !image_ro);
+		CHECK(x.nx && x.g);
+	}
+	/* the rest of the HHDM keeps its large pages */
+	size_t sz;
+	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 8 * MiB, NULL, NULL, &sz), PG_OK);
+	CHECK_EQ(sz, 2 * MiB);
+	fake_cpu.cr3 = 0;
+}

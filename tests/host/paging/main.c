@@ -11,6 +11,13 @@ int main(void)
 	RUN(test_replace);
 	RUN(test_tlb);
 	RUN(test_pcid);
+	RUN(test_tlb_model);
+	RUN(test_replace_flush);
+	RUN(test_free_after_early_flush);
+	RUN(test_pcid_kernel_tables);
+	RUN(test_wx);
+	RUN(test_hhdm_wx);
+	RUN(test_corrupt_table);
 	RUN(test_walk_dump);
 	RUN(test_kernel_build);
 	RUN(test_kernel_build_la57);

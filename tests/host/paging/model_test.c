@@ -113,7 +113,7 @@ static void step(uint64_t *s)
 	if (op < 4) {
 		unsigned opt = rnd_next(s) % 3 ? 0 : PG_MAP_REPLACE;
 		int want = (opt || !any_mapped(va, len, false)) ? PG_OK : PG_E_EXISTS;
-		CHECK_EQ(pg_map(root, va, pa, len, f | opt), want);
+		CHECK_EQ(pg_map(root, va, pa, len, f | opt | PG_ALLOW_WX), want);
 		done[want == PG_OK ? 0 : 3]++;
 		if (want == PG_OK)
 			set_model(va, pa, len, f, false);
@@ -125,7 +125,7 @@ static void step(uint64_t *s)
 			set_model(va, 0, len, 0, false);
 	} else {
 		int want = any_mapped(va, len, true) ? PG_OK : PG_E_NOT_MAPPED;
-		CHECK_EQ(pg_protect(root, va, len, f), want);
+		CHECK_EQ(pg_protect(root, va, len, f | PG_ALLOW_WX), want);
 		done[want == PG_OK ? 2 : 3]++;
 		if (want == PG_OK)
 			set_model(va, 0, len, f, true);
