@@ -41,6 +41,7 @@ enum pmm_error {
 	PMM_E_DOUBLE_FREE = -9,     /* frame is already free */
 	PMM_E_NOT_ALLOCATED = -10,  /* not the first frame of an allocated block */
 	PMM_E_WRONG_ORDER = -11,    /* freed with another order than it was allocated with */
+	PMM_E_SHARED = -12,         /* freed while other references remain: pmm_frame_put it */
 };
 
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
@@ -83,8 +84,10 @@ uint64_t pmm_alloc(unsigned order, unsigned flags);
 
 /*
  * Free a block from pmm_alloc with the order it was allocated with; it
- * merges with its buddies. Returns 0, or a negative enum pmm_error after
- * reporting the misuse; the free lists are untouched then.
+ * merges with its buddies. A block whose reference count is above 1 is
+ * not freed (PMM_E_SHARED): its holders drop it with pmm_frame_put.
+ * Returns 0, or a negative enum pmm_error after reporting the misuse; the
+ * free lists are untouched then.
  */
 int pmm_free(uint64_t pa, unsigned order);
 

@@ -46,7 +46,8 @@ static int tail_misuse(uint64_t pa, const char *who)
 }
 
 /*
- * 0 if pa is the head of a block allocated with this order; otherwise
+ * 0 if pa is the head of a block allocated with this order that no one
+ * else holds a reference to (refcount 1); otherwise
  * report what is wrong (who names the caller) and return the error.
  * Called with pmm.lock held, or on a frame no other CPU can touch.
  */
@@ -73,11 +74,17 @@ int check_freeable(uint64_t pa, unsigned order, const char *who)
 	}
 	switch (f->state) {
 	case FRAME_ALLOCATED:
-		if (f->order == order)
-			return 0;
-		kprintf("pmm: %s 0x%llx: wrong order: allocated with order %u, freed with %u\n",
-			who, a, (unsigned)f->order, order);
-		return PMM_E_WRONG_ORDER;
+		if (f->order != order) {
+			kprintf("pmm: %s 0x%llx: wrong order: allocated with order %u, freed with %u\n",
+				who, a, (unsigned)f->order, order);
+			return PMM_E_WRONG_ORDER;
+		}
+		if (f->refs > 1) {      /* the other holders' puts would free the next owner's page */
+			kprintf("pmm: %s 0x%llx: still shared (%u references): drop yours with pmm_frame_put\n",
+				who, a, (unsigned)f->refs);
+			return PMM_E_SHARED;
+		}
+		return 0;
 	case FRAME_FREE:
 	case FRAME_CACHED:
 		kprintf("pmm: %s 0x%llx: double free: frame is already free\n", who, a);

@@ -75,8 +75,9 @@ uint64_t pmm_alloc_page(unsigned flags)
 }
 
 /*
- * pmm_free_page: see buddy.h. A page allocated with order 0 is the
- * caller's alone, so its record is checked and changed without the lock;
+ * pmm_free_page: see buddy.h. A page allocated with order 0 and holding
+ * one reference is the caller's alone, so its record is checked and
+ * changed without the lock;
  * anything else takes the lock to be diagnosed (or, if another CPU changed
  * it meanwhile, freed) by the core.
  */
@@ -86,7 +87,7 @@ int pmm_free_page(uint64_t pa)
 	uint64_t irq;
 	struct pcp *p;
 
-	if (!f || f->state != FRAME_ALLOCATED || f->order != 0)
+	if (!f || f->state != FRAME_ALLOCATED || f->order != 0 || f->refs != 1)
 		return pmm_free(pa, 0);
 	f->state = FRAME_CACHED;
 	irq = arch_irq_save();

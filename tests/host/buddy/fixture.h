@@ -56,6 +56,7 @@ void test_init_fuzz(void);
 void test_misuse(void);
 void test_zero(void);
 void test_refcount(void);
+void test_free_shared(void);
 void test_private(void);
 void test_fail_nth(void);
 void test_aligned(void);

@@ -15,6 +15,7 @@ int main(void)
 	RUN(test_misuse);
 	RUN(test_zero);
 	RUN(test_refcount);
+	RUN(test_free_shared);
 	RUN(test_private);
 	RUN(test_fail_nth);
 	RUN(test_aligned);
