@@ -11,6 +11,7 @@
  * functions ending in the core run with pmm.lock held.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
@@ -37,12 +38,24 @@ void area_push(uint64_t pfn, unsigned order)
 	z->free_pages += 1ULL << order;
 }
 
-/* Take the free block at pfn off its list; its head becomes a TAIL until someone says otherwise. */
+/*
+ * Take the free block at pfn off its list; its head becomes a TAIL until
+ * someone says otherwise. Its record must say FREE and its links must be
+ * those of a list member: anything else is a corrupted list (or a block
+ * written to after it was freed), and unlinking through it would write
+ * wherever the links point.
+ */
 static void area_unlink(uint64_t pfn, struct frame *f)
 {
 	struct zone *z = &pmm.zones[pfn_zone(pfn)];
 	struct free_link *l = pfn_link(pfn);
 
+	MM_ASSERT("pmm", f->state == FRAME_FREE && z->area[f->order].nr,
+		  "unlink 0x%llx: record says state %u order %u, not a listed free block",
+		  (unsigned long long)pfn_to_pa(pfn), (unsigned)f->state, (unsigned)f->order);
+	MM_ASSERT("pmm", l->prev->next == l && l->next->prev == l,
+		  "free list of order %u corrupted at 0x%llx (links %p %p): written after free?",
+		  (unsigned)f->order, (unsigned long long)pfn_to_pa(pfn), (void *)l->prev, (void *)l->next);
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	z->area[f->order].nr--;
@@ -58,7 +71,10 @@ static uint64_t zone_take(struct zone *z, unsigned order)
 		if (!a->nr)
 			continue;
 		uint64_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
-		area_unlink(pfn, pfn_frame(pfn));
+		struct frame *f = pfn_frame(pfn);
+		MM_ASSERT("pmm", f && f->order == o, "free list of order %u holds 0x%llx, %s",
+			  o, (unsigned long long)pfn_to_pa(pfn), f ? "whose record has another order" : "not RAM");
+		area_unlink(pfn, f);
 		while (o > order) {
 			o--;
 			area_push(pfn + (1ULL << o), o);
@@ -83,7 +99,12 @@ uint64_t core_alloc(unsigned order, unsigned flags)
 	return PMM_NO_FRAME;
 }
 
-/* Free the block at pfn, merging with free buddies of its zone. The caller has checked it. */
+/*
+ * Free the block at pfn, merging with free buddies of its zone. The caller
+ * has checked it. A buddy that is a free block of a higher order would
+ * either contain this block (which its record calls allocated) or be
+ * misaligned: both are records that lie, so they stop the kernel.
+ */
 void core_free(uint64_t pfn, unsigned order)
 {
 	enum zone_id z = pfn_zone(pfn);
@@ -92,7 +113,13 @@ void core_free(uint64_t pfn, unsigned order)
 	while (order < PMM_MAX_ORDER) {
 		uint64_t b = pfn ^ (1ULL << order);
 		struct frame *bf = pfn_frame(b);
-		if (!bf || bf->state != FRAME_FREE || bf->order != order || pfn_zone(b) != z)
+		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
+			break;
+		MM_ASSERT("pmm", bf->order <= order,
+			  "free 0x%llx order %u: its buddy 0x%llx is a free block of order %u",
+			  (unsigned long long)pfn_to_pa(pfn), order, (unsigned long long)pfn_to_pa(b),
+			  (unsigned)bf->order);
+		if (bf->order != order)
 			break;
 		area_unlink(b, bf);
 		pfn &= ~(1ULL << order);
@@ -192,7 +219,7 @@ uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 uint64_t pmm_alloc(unsigned order, unsigned flags)
 {
 	if (order > PMM_MAX_ORDER) {
-		kprintf("pmm: alloc: order %u is above the largest, %u\n", order, PMM_MAX_ORDER);
+		MM_MISUSE("pmm", "alloc: order %u is above the largest, %u", order, PMM_MAX_ORDER);
 		return PMM_NO_FRAME;
 	}
 	return take_block(order, 1ULL << order, flags);
@@ -219,4 +246,16 @@ uint64_t pmm_free_count(void)
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
 		n += __atomic_load_n(&pcps[c].count, __ATOMIC_RELAXED);
 	return n;
+}
+
+const char *pmm_error_str(int e)
+{
+	static const char *const s[] = {
+		"ok", "no usable RAM", "too little RAM", "no room for the frame records",
+		"too many protected ranges", "not RAM the PMM manages", "misaligned",
+		"order too large", "reserved frame", "double free", "not an allocated block",
+		"wrong order", "still shared", "too many ranges of RAM",
+	};
+	_Static_assert(sizeof(s) / sizeof(s[0]) == 1 - PMM_E_MIN, "one text per enum pmm_error");
+	return e <= 0 && e >= PMM_E_MIN ? s[-e] : "?";
 }

@@ -7,8 +7,10 @@
  * free lists per zone and per order. Blocks are 2^order pages, naturally
  * aligned, and never span a zone. A per-CPU cache of single pages sits in
  * front of the lists. Misuse is reported ("pmm: ..." on the console) and
- * returns an error; running out of memory returns PMM_NO_FRAME. docs/buddy.md
- * explains the design.
+ * returns an error; running out of memory returns PMM_NO_FRAME; a broken
+ * invariant (a corrupted free list, a frame in two states) stops the
+ * kernel with "PANIC: pmm: ..." (mm/failure.h). docs/buddy.md explains the
+ * design.
  */
 #ifndef STRATA_MM_BUDDY_H
 #define STRATA_MM_BUDDY_H
@@ -42,7 +44,12 @@ enum pmm_error {
 	PMM_E_NOT_ALLOCATED = -10,  /* not the first frame of an allocated block */
 	PMM_E_WRONG_ORDER = -11,    /* freed with another order than it was allocated with */
 	PMM_E_SHARED = -12,         /* freed while other references remain: pmm_frame_put it */
+	PMM_E_NO_SECTION = -13,     /* pmm_add_range: no room for another range of RAM */
 };
+#define PMM_E_MIN PMM_E_NO_SECTION  /* the lowest value: keep it the last one */
+
+/* A few words for an enum pmm_error (0 is "ok"); "?" for anything else. */
+const char *pmm_error_str(int e);
 
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
 #define PMM_MIN_FREE_PAGES 256

@@ -7,6 +7,7 @@
  * allocated; all state is in `pmm`, rebuilt from nothing on every call.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
@@ -188,7 +189,7 @@ void pmm_release(const struct mem_range *r)
 			break;
 	if (i == pmm.boot.protect_len) {
 		spin_unlock_irqrestore(&pmm.lock, irq);
-		kprintf("pmm: release 0x%llx-0x%llx: not a protected range (or released already)\n",
+		MM_MISUSE("pmm", "release 0x%llx-0x%llx: not a protected range (or released already)",
 			(unsigned long long)r->base, (unsigned long long)(r->base + r->len));
 		return;
 	}

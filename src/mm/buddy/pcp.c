@@ -9,9 +9,19 @@
  * since a cached page may come from any zone.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kstring.h"
 
 struct pcp pcps[ARCH_MAX_CPUS];
+
+/* The record of a page in a cache: it must say CACHED, or the page is in two places at once. */
+static struct frame *cached_frame(uint64_t pfn, const char *op)
+{
+	struct frame *f = pfn_frame(pfn);
+	MM_ASSERT("pmm", f && f->state == FRAME_CACHED, "cache %s 0x%llx: page in a per-CPU cache is %s",
+		  op, (unsigned long long)pfn_to_pa(pfn), f ? "not marked cached" : "not RAM");
+	return f;
+}
 
 /*
  * Take PCP_BATCH pages from the core. One block of PCP_BATCH pages, cut
@@ -41,8 +51,10 @@ static void pcp_drain(struct pcp *p, unsigned n)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
 	n = n < p->count ? n : p->count;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		cached_frame(p->pfn[i], "drain");
 		core_free(p->pfn[i], 0);
+	}
 	p->count -= n;
 	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
 	spin_unlock_irqrestore(&pmm.lock, irq);
@@ -64,7 +76,7 @@ uint64_t pmm_alloc_page(unsigned flags)
 		pcp_refill(p);
 	if (p->count) {
 		pfn = p->pfn[--p->count];
-		mark_allocated(pfn_frame(pfn), 0);
+		mark_allocated(cached_frame(pfn, "alloc"), 0);
 	}
 	arch_irq_restore(irq);
 	if (pfn == PMM_NO_FRAME)

@@ -66,5 +66,10 @@ void test_release(void);
 void test_pcp(void);
 void test_report(void);
 void test_model(void);
+void test_panic_corrupt_list(void);
+void test_panic_buddy_disagrees(void);
+void test_panic_cached_twice(void);
+void test_panic_list_record(void);
+void test_error_str(void);
 
 #endif

@@ -25,6 +25,11 @@ int main(void)
 	RUN(test_pcp);
 	RUN(test_report);
 	RUN(test_model);
+	RUN(test_panic_corrupt_list);
+	RUN(test_panic_buddy_disagrees);
+	RUN(test_panic_cached_twice);
+	RUN(test_panic_list_record);
+	RUN(test_error_str);
 	RUN(test_init_fuzz);
 	fake_ram_free();
 	return check_finish();
