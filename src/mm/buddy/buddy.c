@@ -194,8 +194,11 @@ static void cut_block(uint64_t pfn, unsigned order, uint64_t npages)
 
 /*
  * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
- * its first npages (all of it for pmm_alloc), zero them if asked. Returns
- * the physical address or PMM_NO_FRAME.
+ * its first npages (all of it for pmm_alloc), zero them if asked. Pages in
+ * this CPU's cache are free pages too: when the lists have no block, the
+ * cache goes back to them (where its pages merge) and the lists are tried
+ * again before the answer is out of memory. Returns the physical address
+ * or PMM_NO_FRAME.
  */
 uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 {
@@ -205,6 +208,8 @@ uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 		return PMM_NO_FRAME;
 	irq = spin_lock_irqsave(&pmm.lock);
 	pfn = core_alloc(order, flags);
+	if (pfn == PMM_NO_FRAME && pcp_drain_locked())
+		pfn = core_alloc(order, flags);
 	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
 		cut_block(pfn, order, npages);
 	spin_unlock_irqrestore(&pmm.lock, irq);

@@ -135,6 +135,9 @@ static inline bool fail_injected(void)
 	return __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED) && fail_tick();
 }
 
+/* pcp.c: with pmm.lock held, empty this CPU's cache into the lists; false if it was empty. */
+bool pcp_drain_locked(void);
+
 /* misuse.c */
 int check_freeable(uint64_t pa, unsigned order, const char *who);
 

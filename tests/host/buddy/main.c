@@ -23,6 +23,9 @@ int main(void)
 	RUN(test_exhaust);
 	RUN(test_release);
 	RUN(test_pcp);
+	RUN(test_pcp_drain_on_failure);
+	RUN(test_pcp_drain_for_order);
+	RUN(test_pcp_windows_merge);
 	RUN(test_report);
 	RUN(test_model);
 	RUN(test_panic_corrupt_list);
