@@ -6,8 +6,8 @@
  * written into the block itself. To allocate, take the smallest free block
  * big enough and split it, putting the upper halves back one order lower.
  * To free, look at the buddy (the block's address with bit `order`
- * flipped): while it is a free block of the same order in the same zone,
- * take it off its list and merge; then put the result on its list. The
+ * flipped): while it is a free block of the same order in the same zone
+ * and section, take it off its list and merge; then put the result on its list. The
  * functions ending in the core run with pmm.lock held.
  */
 #include "mm/buddy/internal.h"
@@ -108,11 +108,12 @@ uint64_t core_alloc(unsigned order, unsigned flags)
 void core_free(uint64_t pfn, unsigned order)
 {
 	enum zone_id z = pfn_zone(pfn);
+	const struct section *s = pfn_section(pfn);
 
-	pfn_frame(pfn)->state = FRAME_TAIL;
+	section_frame(s, pfn)->state = FRAME_TAIL;
 	while (order < PMM_MAX_ORDER) {
 		uint64_t b = pfn ^ (1ULL << order);
-		struct frame *bf = pfn_frame(b);
+		struct frame *bf = section_frame(s, b);
 		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
 			break;
 		MM_ASSERT("pmm", bf->order <= order,

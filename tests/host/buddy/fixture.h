@@ -68,6 +68,8 @@ void test_pcp_drain_on_failure(void);
 void test_pcp_drain_for_order(void);
 void test_pcp_windows_merge(void);
 void test_report(void);
+void test_hotadd(void);
+void test_hotadd_seam(void);
 void test_model(void);
 void test_panic_corrupt_list(void);
 void test_panic_buddy_disagrees(void);

@@ -27,6 +27,8 @@ int main(void)
 	RUN(test_pcp_drain_for_order);
 	RUN(test_pcp_windows_merge);
 	RUN(test_report);
+	RUN(test_hotadd);
+	RUN(test_hotadd_seam);
 	RUN(test_model);
 	RUN(test_panic_corrupt_list);
 	RUN(test_panic_buddy_disagrees);
