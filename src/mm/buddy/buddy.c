@@ -39,20 +39,17 @@ void area_push(uint64_t pfn, unsigned order)
 }
 
 /*
- * Take the free block at pfn off its list; its head becomes a TAIL until
- * someone says otherwise. Its record must say FREE and its links must be
- * those of a list member: anything else is a corrupted list (or a block
- * written to after it was freed), and unlinking through it would write
- * wherever the links point.
+ * Take the free block at pfn, whose record the caller found FREE, off its
+ * list; its head becomes a TAIL until someone says otherwise. Its links
+ * must be those of a list member: anything else is a corrupted list (or a
+ * block written to after it was freed), and unlinking through it would
+ * write wherever the links point.
  */
 static void area_unlink(uint64_t pfn, struct frame *f)
 {
 	struct zone *z = &pmm.zones[pfn_zone(pfn)];
 	struct free_link *l = pfn_link(pfn);
 
-	MM_ASSERT("pmm", f->state == FRAME_FREE && z->area[f->order].nr,
-		  "unlink 0x%llx: record says state %u order %u, not a listed free block",
-		  (unsigned long long)pfn_to_pa(pfn), (unsigned)f->state, (unsigned)f->order);
 	MM_ASSERT("pmm", l->prev->next == l && l->next->prev == l,
 		  "free list of order %u corrupted at 0x%llx (links %p %p): written after free?",
 		  (unsigned)f->order, (unsigned long long)pfn_to_pa(pfn), (void *)l->prev, (void *)l->next);
@@ -72,8 +69,9 @@ static uint64_t zone_take(struct zone *z, unsigned order)
 			continue;
 		uint64_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
 		struct frame *f = pfn_frame(pfn);
-		MM_ASSERT("pmm", f && f->order == o, "free list of order %u holds 0x%llx, %s",
-			  o, (unsigned long long)pfn_to_pa(pfn), f ? "whose record has another order" : "not RAM");
+		MM_ASSERT("pmm", f && f->state == FRAME_FREE && f->order == o,
+			  "free list of order %u holds 0x%llx, %s", o, (unsigned long long)pfn_to_pa(pfn),
+			  f ? "whose record is not a free block of that order" : "not RAM");
 		area_unlink(pfn, f);
 		while (o > order) {
 			o--;
@@ -100,15 +98,15 @@ uint64_t core_alloc(unsigned order, unsigned flags)
 }
 
 /*
- * Free the block at pfn, merging with free buddies of its zone. The caller
- * has checked it. A buddy that is a free block of a higher order would
+ * Free the block at pfn, in section s, merging with free buddies of its
+ * zone and section. A buddy that is a free block of a higher order would
  * either contain this block (which its record calls allocated) or be
  * misaligned: both are records that lie, so they stop the kernel.
  */
-void core_free(uint64_t pfn, unsigned order)
+static inline __attribute__((always_inline))
+void merge_free(const struct section *s, uint64_t pfn, unsigned order)
 {
 	enum zone_id z = pfn_zone(pfn);
-	const struct section *s = pfn_section(pfn);
 
 	section_frame(s, pfn)->state = FRAME_TAIL;
 	while (order < PMM_MAX_ORDER) {
@@ -116,17 +114,40 @@ void core_free(uint64_t pfn, unsigned order)
 		struct frame *bf = section_frame(s, b);
 		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
 			break;
-		MM_ASSERT("pmm", bf->order <= order,
-			  "free 0x%llx order %u: its buddy 0x%llx is a free block of order %u",
-			  (unsigned long long)pfn_to_pa(pfn), order, (unsigned long long)pfn_to_pa(b),
-			  (unsigned)bf->order);
-		if (bf->order != order)
+		if (bf->order != order) {
+			MM_ASSERT("pmm", bf->order < order,
+				  "free 0x%llx order %u: its buddy 0x%llx is a free block of order %u",
+				  (unsigned long long)pfn_to_pa(pfn), order,
+				  (unsigned long long)pfn_to_pa(b), (unsigned)bf->order);
 			break;
+		}
 		area_unlink(b, bf);
 		pfn &= ~(1ULL << order);
 		order++;
 	}
 	area_push(pfn, order);
+}
+
+/* Free the block at pfn; the caller has checked it. */
+void core_free(uint64_t pfn, unsigned order)
+{
+	merge_free(pfn_section(pfn), pfn, order);
+}
+
+/*
+ * Free a page leaving a per-CPU cache: its record must say CACHED, or the
+ * page is in two places at once (checked from the same lookup the merge
+ * uses, so the check costs one compare).
+ */
+void core_free_cached(uint64_t pfn)
+{
+	const struct section *s = pfn_section(pfn);
+	struct frame *f = s ? section_frame(s, pfn) : NULL;
+
+	MM_ASSERT("pmm", f && f->state == FRAME_CACHED,
+		  "cache drain 0x%llx: page in a per-CPU cache is %s",
+		  (unsigned long long)pfn_to_pa(pfn), f ? "not marked cached" : "not RAM");
+	merge_free(s, pfn, 0);
 }
 
 /* The largest block that starts at pfn, ends by end and stays in one zone. */

@@ -103,10 +103,15 @@ static inline const struct section *pfn_section(uint64_t pfn)
 }
 
 /* The record of frame pfn, or NULL if the PMM does not manage it. */
+struct frame *pfn_frame_search(uint64_t pfn);
 static inline struct frame *pfn_frame(uint64_t pfn)
 {
-	const struct section *s = pfn_section(pfn);
-	return s ? &s->frames[pfn - s->base_pfn] : NULL;
+	size_t h = __atomic_load_n(&section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	if (pfn - s->base_pfn < s->npages)
+		return &s->frames[pfn - s->base_pfn];
+	return pfn_frame_search(pfn);
 }
 
 /*
@@ -143,6 +148,7 @@ static inline enum zone_id pfn_zone(uint64_t pfn)
 void area_push(uint64_t pfn, unsigned order);
 uint64_t core_alloc(unsigned order, unsigned flags);
 void core_free(uint64_t pfn, unsigned order);
+void core_free_cached(uint64_t pfn);       /* a page from a per-CPU cache: must be CACHED */
 void core_free_range(uint64_t start, uint64_t end, bool merge);
 bool fail_tick(void);
 uint64_t take_block(unsigned order, uint64_t npages, unsigned flags);  /* takes the lock */

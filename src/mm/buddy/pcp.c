@@ -11,19 +11,9 @@
  * CPU's cache into them and tries again (take_block, pcp_drain_locked).
  */
 #include "mm/buddy/internal.h"
-#include "mm/failure.h"
 #include "lib/kstring.h"
 
 struct pcp pcps[ARCH_MAX_CPUS];
-
-/* The record of a page in a cache: it must say CACHED, or the page is in two places at once. */
-static struct frame *cached_frame(uint64_t pfn, const char *op)
-{
-	struct frame *f = pfn_frame(pfn);
-	MM_ASSERT("pmm", f && f->state == FRAME_CACHED, "cache %s 0x%llx: page in a per-CPU cache is %s",
-		  op, (unsigned long long)pfn_to_pa(pfn), f ? "not marked cached" : "not RAM");
-	return f;
-}
 
 /*
  * Take PCP_BATCH pages from the core. One block of PCP_BATCH pages, cut
@@ -52,10 +42,8 @@ static void pcp_refill(struct pcp *p)
 static void pcp_drain_core(struct pcp *p, unsigned n)
 {
 	n = n < p->count ? n : p->count;
-	for (unsigned i = 0; i < n; i++) {
-		cached_frame(p->pfn[i], "drain");
-		core_free(p->pfn[i], 0);
-	}
+	for (unsigned i = 0; i < n; i++)
+		core_free_cached(p->pfn[i]);
 	p->count -= n;
 	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
 }
@@ -100,7 +88,7 @@ uint64_t pmm_alloc_page(unsigned flags)
 		pcp_refill(p);
 	if (p->count) {
 		pfn = p->pfn[--p->count];
-		mark_allocated(cached_frame(pfn, "alloc"), 0);
+		mark_allocated(pfn_frame(pfn), 0);
 	}
 	arch_irq_restore(irq);
 	if (pfn == PMM_NO_FRAME)
@@ -125,7 +113,7 @@ int pmm_free_page(uint64_t pa)
 
 	if (!f || f->state != FRAME_ALLOCATED || f->order != 0 || f->refs != 1)
 		return pmm_free(pa, 0);
-	f->state = FRAME_CACHED;
+	f->refs = 0, f->order = 0, f->state = FRAME_CACHED;    /* one store: the whole word is known */
 	irq = arch_irq_save();
 	p = &pcps[arch_cpu_index()];
 	if (p->count == PCP_HIGH)

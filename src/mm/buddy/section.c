@@ -28,3 +28,10 @@ const struct section *pfn_section_search(uint64_t pfn)
 	}
 	return NULL;
 }
+
+/* pfn_frame's slow path. */
+struct frame *pfn_frame_search(uint64_t pfn)
+{
+	const struct section *s = pfn_section_search(pfn);
+	return s ? &s->frames[pfn - s->base_pfn] : NULL;
+}
