@@ -144,6 +144,21 @@ KTEST(buddy, refcount_and_aligned)
 	KT_EXPECT(pmm_free_count() == before);
 }
 
+/* A shared frame is not freed by a plain free: the holders put it. */
+KTEST(buddy, shared_free_refused)
+{
+	uint64_t before = pmm_free_count(), pa = pmm_alloc_page(0);
+
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pmm_frame_get(pa) == 2);
+	KT_EXPECT(pmm_free_page(pa) == PMM_E_SHARED);
+	KT_EXPECT(pmm_free(pa, 0) == PMM_E_SHARED);
+	KT_EXPECT(pmm_frame_refcount(pa) == 2);
+	KT_EXPECT(pmm_frame_put(pa) == 1);
+	KT_EXPECT(pmm_frame_put(pa) == 0);
+	KT_EXPECT(pmm_free_count() == before);
+}
+
 KTEST(buddy, metadata_is_small)
 {
 	struct pmm_stats s;
