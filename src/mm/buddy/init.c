@@ -4,8 +4,8 @@
  * pmm_init: copy what the kernel passed, sanitize the map, make one
  * section per range of RAM the HHDM reaches (the rest waits for
  * pmm_add_range, hotadd.c), place the records (early.c), then free every
- * span no exclusion covers. Nothing is
- * allocated; all state is in `pmm`, rebuilt from nothing on every call.
+ * span no exclusion covers. Nothing is allocated; all state is in `pmm`,
+ * rebuilt from nothing on every call.
  */
 #include "mm/buddy/internal.h"
 #include "mm/failure.h"
