@@ -108,6 +108,9 @@ void mm_boot(void)
 		panic("the physical memory manager cannot start (error %d)", e);
 	release_boot_info();
 	paging_up();
+	e = pmm_add_range(0, UINT64_MAX);   /* RAM above the stub's HHDM: the final tables map it */
+	if (e)
+		kprintf("mm: some RAM is left out: %s\n", pmm_error_str(e));
 	if (vmm_init())
 		panic("vmm_init: no memory for the kernel address space");
 	pagefault_init();

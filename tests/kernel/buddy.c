@@ -144,10 +144,55 @@ KTEST(buddy, refcount_and_aligned)
 	KT_EXPECT(pmm_free_count() == before);
 }
 
+/* A shared frame is not freed by a plain free: the holders put it. */
+KTEST(buddy, shared_free_refused)
+{
+	uint64_t before = pmm_free_count(), pa = pmm_alloc_page(0);
+
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	KT_EXPECT(pmm_frame_get(pa) == 2);
+	KT_EXPECT(pmm_free_page(pa) == PMM_E_SHARED);
+	KT_EXPECT(pmm_free(pa, 0) == PMM_E_SHARED);
+	KT_EXPECT(pmm_frame_refcount(pa) == 2);
+	KT_EXPECT(pmm_frame_put(pa) == 1);
+	KT_EXPECT(pmm_frame_put(pa) == 0);
+	KT_EXPECT(pmm_free_count() == before);
+}
+
 KTEST(buddy, metadata_is_small)
 {
 	struct pmm_stats s;
 	pmm_get_stats(&s);
 	KT_EXPECT(s.free_pages + s.allocated_pages + s.reserved_pages == s.total_pages);
 	KT_EXPECT(s.metadata_bytes * 1000 <= s.total_pages * PAGE_SIZE * 2);
+}
+
+/*
+ * All of the firmware's RAM is managed: the firmware map as given, sanitized
+ * here again (whole pages only), has exactly total_pages pages of RAM. RAM
+ * above the boot stub's 64 GiB HHDM counts too: pmm_add_range took it once
+ * the final page tables mapped it. A suite of its own, so that a machine
+ * bigger than its host's RAM can run it (`ktest=buddy_ram`) without
+ * every_free_frame writing every frame.
+ */
+KTEST(buddy_ram, manages_all_ram)
+{
+	static struct mem_range san[PMM_MAX_MAP];
+	const struct pmm_boot *b = pmm_boot_info();
+	size_t n = memmap_sanitize(b->map, b->map_len, san, PMM_MAX_MAP, arch_phys_bits());
+	uint64_t ram = 0, top = 0;
+	struct pmm_stats s;
+
+	for (size_t i = 0; i < n; i++)
+		if (san[i].type == MEM_AVAILABLE) {
+			ram += san[i].len >> PAGE_SHIFT;
+			top = san[i].base + san[i].len;
+		}
+	pmm_get_stats(&s);
+	kprintf("    # buddy: firmware RAM %llu KiB up to 0x%llx, managed %llu KiB\n",
+		(unsigned long long)ram * 4, (unsigned long long)top,
+		(unsigned long long)s.total_pages * 4);
+	KT_EXPECT(n < PMM_MAX_MAP);
+	KT_EXPECT(s.total_pages == ram);
+	KT_EXPECT(pmm_is_ram(top - PAGE_SIZE));
 }

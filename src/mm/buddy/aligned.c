@@ -10,6 +10,7 @@
  * and pmm_alloc_aligned(2^k, 0) are interchangeable.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 
 static unsigned order_for(uint64_t pages)
@@ -27,7 +28,7 @@ uint64_t pmm_alloc_aligned(size_t npages, size_t align_bytes, unsigned flags)
 	unsigned order;
 
 	if (align_bytes & (align_bytes - 1)) {
-		kprintf("pmm: alloc_aligned: alignment 0x%zx is not a power of two\n", align_bytes);
+		MM_MISUSE("pmm", "alloc_aligned: alignment 0x%zx is not a power of two", align_bytes);
 		return PMM_NO_FRAME;
 	}
 	if (npages == 0 || npages > (1ULL << PMM_MAX_ORDER) || align > (1ULL << PMM_MAX_ORDER))
@@ -43,7 +44,7 @@ int pmm_free_aligned(uint64_t pa, size_t npages)
 	int r = 0;
 
 	if (npages == 0 || npages > (1ULL << PMM_MAX_ORDER)) {
-		kprintf("pmm: free_aligned 0x%llx: %zu pages is not a size it hands out\n",
+		MM_MISUSE("pmm", "free_aligned 0x%llx: %zu pages is not a size it hands out",
 			(unsigned long long)pa, npages);
 		return PMM_E_BAD_ORDER;
 	}

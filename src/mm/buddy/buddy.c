@@ -6,11 +6,12 @@
  * written into the block itself. To allocate, take the smallest free block
  * big enough and split it, putting the upper halves back one order lower.
  * To free, look at the buddy (the block's address with bit `order`
- * flipped): while it is a free block of the same order in the same zone,
- * take it off its list and merge; then put the result on its list. The
+ * flipped): while it is a free block of the same order in the same zone
+ * and section, take it off its list and merge; then put the result on its list. The
  * functions ending in the core run with pmm.lock held.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
@@ -37,12 +38,21 @@ void area_push(uint64_t pfn, unsigned order)
 	z->free_pages += 1ULL << order;
 }
 
-/* Take the free block at pfn off its list; its head becomes a TAIL until someone says otherwise. */
+/*
+ * Take the free block at pfn, whose record the caller found FREE, off its
+ * list; its head becomes a TAIL until someone says otherwise. Its links
+ * must be those of a list member: anything else is a corrupted list (or a
+ * block written to after it was freed), and unlinking through it would
+ * write wherever the links point.
+ */
 static void area_unlink(uint64_t pfn, struct frame *f)
 {
 	struct zone *z = &pmm.zones[pfn_zone(pfn)];
 	struct free_link *l = pfn_link(pfn);
 
+	MM_ASSERT("pmm", l->prev->next == l && l->next->prev == l,
+		  "free list of order %u corrupted at 0x%llx (links %p %p): written after free?",
+		  (unsigned)f->order, (unsigned long long)pfn_to_pa(pfn), (void *)l->prev, (void *)l->next);
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	z->area[f->order].nr--;
@@ -58,7 +68,11 @@ static uint64_t zone_take(struct zone *z, unsigned order)
 		if (!a->nr)
 			continue;
 		uint64_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
-		area_unlink(pfn, pfn_frame(pfn));
+		struct frame *f = pfn_frame(pfn);
+		MM_ASSERT("pmm", f && f->state == FRAME_FREE && f->order == o,
+			  "free list of order %u holds 0x%llx, %s", o, (unsigned long long)pfn_to_pa(pfn),
+			  f ? "whose record is not a free block of that order" : "not RAM");
+		area_unlink(pfn, f);
 		while (o > order) {
 			o--;
 			area_push(pfn + (1ULL << o), o);
@@ -83,22 +97,57 @@ uint64_t core_alloc(unsigned order, unsigned flags)
 	return PMM_NO_FRAME;
 }
 
-/* Free the block at pfn, merging with free buddies of its zone. The caller has checked it. */
-void core_free(uint64_t pfn, unsigned order)
+/*
+ * Free the block at pfn, in section s, merging with free buddies of its
+ * zone and section. A buddy that is a free block of a higher order would
+ * either contain this block (which its record calls allocated) or be
+ * misaligned: both are records that lie, so they stop the kernel.
+ */
+static inline __attribute__((always_inline))
+void merge_free(const struct section *s, uint64_t pfn, unsigned order)
 {
 	enum zone_id z = pfn_zone(pfn);
 
-	pfn_frame(pfn)->state = FRAME_TAIL;
+	section_frame(s, pfn)->state = FRAME_TAIL;
 	while (order < PMM_MAX_ORDER) {
 		uint64_t b = pfn ^ (1ULL << order);
-		struct frame *bf = pfn_frame(b);
-		if (!bf || bf->state != FRAME_FREE || bf->order != order || pfn_zone(b) != z)
+		struct frame *bf = section_frame(s, b);
+		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
 			break;
+		if (bf->order != order) {
+			MM_ASSERT("pmm", bf->order < order,
+				  "free 0x%llx order %u: its buddy 0x%llx is a free block of order %u",
+				  (unsigned long long)pfn_to_pa(pfn), order,
+				  (unsigned long long)pfn_to_pa(b), (unsigned)bf->order);
+			break;
+		}
 		area_unlink(b, bf);
 		pfn &= ~(1ULL << order);
 		order++;
 	}
 	area_push(pfn, order);
+}
+
+/* Free the block at pfn; the caller has checked it. */
+void core_free(uint64_t pfn, unsigned order)
+{
+	merge_free(pfn_section(pfn), pfn, order);
+}
+
+/*
+ * Free a page leaving a per-CPU cache: its record must say CACHED, or the
+ * page is in two places at once (checked from the same lookup the merge
+ * uses, so the check costs one compare).
+ */
+void core_free_cached(uint64_t pfn)
+{
+	const struct section *s = pfn_section(pfn);
+	struct frame *f = s ? section_frame(s, pfn) : NULL;
+
+	MM_ASSERT("pmm", f && f->state == FRAME_CACHED,
+		  "cache drain 0x%llx: page in a per-CPU cache is %s",
+		  (unsigned long long)pfn_to_pa(pfn), f ? "not marked cached" : "not RAM");
+	merge_free(s, pfn, 0);
 }
 
 /* The largest block that starts at pfn, ends by end and stays in one zone. */
@@ -167,8 +216,11 @@ static void cut_block(uint64_t pfn, unsigned order, uint64_t npages)
 
 /*
  * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
- * its first npages (all of it for pmm_alloc), zero them if asked. Returns
- * the physical address or PMM_NO_FRAME.
+ * its first npages (all of it for pmm_alloc), zero them if asked. Pages in
+ * this CPU's cache are free pages too: when the lists have no block, the
+ * cache goes back to them (where its pages merge) and the lists are tried
+ * again before the answer is out of memory. Returns the physical address
+ * or PMM_NO_FRAME.
  */
 uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 {
@@ -178,6 +230,8 @@ uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 		return PMM_NO_FRAME;
 	irq = spin_lock_irqsave(&pmm.lock);
 	pfn = core_alloc(order, flags);
+	if (pfn == PMM_NO_FRAME && pcp_drain_locked())
+		pfn = core_alloc(order, flags);
 	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
 		cut_block(pfn, order, npages);
 	spin_unlock_irqrestore(&pmm.lock, irq);
@@ -192,7 +246,7 @@ uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
 uint64_t pmm_alloc(unsigned order, unsigned flags)
 {
 	if (order > PMM_MAX_ORDER) {
-		kprintf("pmm: alloc: order %u is above the largest, %u\n", order, PMM_MAX_ORDER);
+		MM_MISUSE("pmm", "alloc: order %u is above the largest, %u", order, PMM_MAX_ORDER);
 		return PMM_NO_FRAME;
 	}
 	return take_block(order, 1ULL << order, flags);
@@ -219,4 +273,16 @@ uint64_t pmm_free_count(void)
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
 		n += __atomic_load_n(&pcps[c].count, __ATOMIC_RELAXED);
 	return n;
+}
+
+const char *pmm_error_str(int e)
+{
+	static const char *const s[] = {
+		"ok", "no usable RAM", "too little RAM", "no room for the frame records",
+		"too many protected ranges", "not RAM the PMM manages", "misaligned",
+		"order too large", "reserved frame", "double free", "not an allocated block",
+		"wrong order", "still shared", "too many ranges of RAM",
+	};
+	_Static_assert(sizeof(s) / sizeof(s[0]) == 1 - PMM_E_MIN, "one text per enum pmm_error");
+	return e <= 0 && e >= PMM_E_MIN ? s[-e] : "?";
 }

@@ -7,8 +7,10 @@
  * free lists per zone and per order. Blocks are 2^order pages, naturally
  * aligned, and never span a zone. A per-CPU cache of single pages sits in
  * front of the lists. Misuse is reported ("pmm: ..." on the console) and
- * returns an error; running out of memory returns PMM_NO_FRAME. docs/buddy.md
- * explains the design.
+ * returns an error; running out of memory returns PMM_NO_FRAME; a broken
+ * invariant (a corrupted free list, a frame in two states) stops the
+ * kernel with "PANIC: pmm: ..." (mm/failure.h). docs/buddy.md explains the
+ * design.
  */
 #ifndef STRATA_MM_BUDDY_H
 #define STRATA_MM_BUDDY_H
@@ -41,7 +43,13 @@ enum pmm_error {
 	PMM_E_DOUBLE_FREE = -9,     /* frame is already free */
 	PMM_E_NOT_ALLOCATED = -10,  /* not the first frame of an allocated block */
 	PMM_E_WRONG_ORDER = -11,    /* freed with another order than it was allocated with */
+	PMM_E_SHARED = -12,         /* freed while other references remain: pmm_frame_put it */
+	PMM_E_NO_SECTION = -13,     /* pmm_add_range: no room for another range of RAM */
 };
+#define PMM_E_MIN PMM_E_NO_SECTION  /* the lowest value: keep it the last one */
+
+/* A few words for an enum pmm_error (0 is "ok"); "?" for anything else. */
+const char *pmm_error_str(int e);
 
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
 #define PMM_MIN_FREE_PAGES 256
@@ -62,7 +70,7 @@ enum pmm_protect_kind {
 struct pmm_boot {                   /* what the kernel passes to pmm_init */
 	const struct mem_range *map; size_t map_len;          /* firmware map, as given */
 	const struct mem_range *protect; size_t protect_len;  /* type = enum pmm_protect_kind */
-	uint64_t reachable;             /* RAM at or above this is not mapped by the HHDM yet: clip it; 0 = no limit */
+	uint64_t reachable;             /* RAM at or above this is not mapped by the HHDM yet: left for pmm_add_range; 0 = no limit */
 };
 
 /*
@@ -83,8 +91,10 @@ uint64_t pmm_alloc(unsigned order, unsigned flags);
 
 /*
  * Free a block from pmm_alloc with the order it was allocated with; it
- * merges with its buddies. Returns 0, or a negative enum pmm_error after
- * reporting the misuse; the free lists are untouched then.
+ * merges with its buddies. A block whose reference count is above 1 is
+ * not freed (PMM_E_SHARED): its holders drop it with pmm_frame_put.
+ * Returns 0, or a negative enum pmm_error after reporting the misuse; the
+ * free lists are untouched then.
  */
 int pmm_free(uint64_t pa, unsigned order);
 
@@ -152,6 +162,20 @@ void pmm_fail_nth(unsigned n);
 void pmm_release(const struct mem_range *r);
 
 /*
+ * Hot-add: take the RAM in [base, base + len) that the sanitized map calls
+ * available and the PMM does not manage yet: what pmm_init left out at or
+ * above boot->reachable, once phys_to_virt reaches it (the final page
+ * tables map all of the sanitized map's RAM). Each such range becomes a
+ * section whose records sit in its own top pages; the rest is freed.
+ * pmm_add_range(0, UINT64_MAX) takes everything left. Prints one line per
+ * range added. Returns 0 (also when there was nothing to add), or a
+ * negative enum pmm_error after saying why (PMM_E_NO_SECTION: the table of
+ * ranges is full; what was added before that stays). Only while no other
+ * CPU uses the PMM (boot): the lock-free paths read the sections.
+ */
+int pmm_add_range(uint64_t base, uint64_t len);
+
+/*
  * The boot report: the firmware map, the sanitized map with totals, zones,
  * free blocks per order, reserved memory, metadata, and one line
  *   MEMINFO usable_kib=... free_kib=... reserved_kib=... kernel_kib=... metadata_kib=...
@@ -175,7 +199,9 @@ size_t memmap_sanitize(const struct mem_range *in, size_t n, struct mem_range *o
 
 /*
  * Copies of what pmm_init was given (firmware map possibly truncated to
- * PMM_MAX_MAP entries) and of the sanitized map it used; reachable as given.
+ * PMM_MAX_MAP entries) and the sanitized map: all of the firmware's RAM,
+ * including RAM at or above reachable that the PMM does not manage until
+ * pmm_add_range takes it (pmm_is_ram says which frames it manages now).
  */
 #define PMM_MAX_MAP 512
 #define PMM_MAX_PROTECT 32

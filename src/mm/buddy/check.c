@@ -3,8 +3,8 @@
  *
  *  1. Each free list is a well-formed circular list of blocks whose head
  *     record says FREE with the list's order, aligned, inside one zone.
- *  2. No free block has a free buddy of its order in its zone (the lists
- *     are fully merged: the free frames have exactly one shape).
+ *  2. No free block has a free buddy of its order in its zone and section
+ *     (the lists are fully merged: the free frames have exactly one shape).
  *  3. Walking each section, every frame is a RESERVED or CACHED frame, or
  *     the head of a free or allocated block followed by its TAIL frames.
  *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
@@ -37,7 +37,7 @@ static unsigned check_block(enum zone_id z, unsigned o, uint64_t pfn)
 		return problem("free block not aligned to its order", pfn, o);
 	if (pfn_zone(pfn) != z || pfn_zone(last) != z || !pfn_frame(last))
 		return problem("free block outside its zone or RAM", pfn, z);
-	bf = o < PMM_MAX_ORDER ? pfn_frame(pfn ^ (1ULL << o)) : NULL;
+	bf = o < PMM_MAX_ORDER ? section_frame(pfn_section(pfn), pfn ^ (1ULL << o)) : NULL;
 	if (bf && bf->state == FRAME_FREE && bf->order == o && pfn_zone(pfn ^ (1ULL << o)) == z)
 		return problem("free block and its buddy both free: not merged", pfn, o);
 	return 0;

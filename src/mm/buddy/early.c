@@ -93,7 +93,7 @@ static uint64_t early_alloc(uint64_t npages)
 	return best;
 }
 
-static uint64_t record_pages(uint64_t frames)
+uint64_t record_pages(uint64_t frames)
 {
 	return (frames * sizeof(struct frame) + PAGE_SIZE - 1) >> PAGE_SHIFT;
 }

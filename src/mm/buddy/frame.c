@@ -5,6 +5,7 @@
  * Reference counts change under the lock because the last put frees.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 
 /* The record of an allocated block's head, or NULL after reporting why not. */
@@ -14,7 +15,7 @@ static struct frame *allocated_head(uint64_t pa, const char *who)
 
 	if (f && f->state == FRAME_ALLOCATED)
 		return f;
-	kprintf("pmm: %s 0x%llx: not the first frame of an allocated block\n",
+	MM_MISUSE("pmm", "%s 0x%llx: not the first frame of an allocated block",
 		who, (unsigned long long)pa);
 	return NULL;
 }
@@ -27,7 +28,7 @@ unsigned pmm_frame_get(uint64_t pa)
 	unsigned n = 0;
 
 	if (f && f->refs == FRAME_MAX_REFS)
-		kprintf("pmm: frame_get 0x%llx: reference count saturated\n", (unsigned long long)pa);
+		MM_MISUSE("pmm", "frame_get 0x%llx: reference count saturated", (unsigned long long)pa);
 	else if (f)
 		f->refs++;
 	if (f)
@@ -66,7 +67,7 @@ uint32_t pmm_frame_private(uint64_t pa)
 {
 	struct frame *f = pfn_frame(pa_to_pfn(pa));
 	if (!f) {
-		kprintf("pmm: frame_private 0x%llx: not RAM the PMM manages\n", (unsigned long long)pa);
+		MM_MISUSE("pmm", "frame_private 0x%llx: not RAM the PMM manages", (unsigned long long)pa);
 		return 0;
 	}
 	return f->private;
@@ -76,7 +77,7 @@ void pmm_frame_set_private(uint64_t pa, uint32_t v)
 {
 	struct frame *f = pfn_frame(pa_to_pfn(pa));
 	if (!f) {
-		kprintf("pmm: frame_set_private 0x%llx: not RAM the PMM manages\n", (unsigned long long)pa);
+		MM_MISUSE("pmm", "frame_set_private 0x%llx: not RAM the PMM manages", (unsigned long long)pa);
 		return;
 	}
 	f->private = v;

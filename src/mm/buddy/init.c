@@ -1,12 +1,14 @@
 /*
  * init.c - from the firmware map to free lists, and giving boot memory back.
  *
- * pmm_init: copy what the kernel passed, sanitize the map, clip RAM the
- * HHDM does not reach yet, make one section per range of RAM, place the
- * records (early.c), then free every span no exclusion covers. Nothing is
- * allocated; all state is in `pmm`, rebuilt from nothing on every call.
+ * pmm_init: copy what the kernel passed, sanitize the map, make one
+ * section per range of RAM the HHDM reaches (the rest waits for
+ * pmm_add_range, hotadd.c), place the records (early.c), then free every
+ * span no exclusion covers. Nothing is allocated; all state is in `pmm`,
+ * rebuilt from nothing on every call.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
@@ -42,33 +44,47 @@ static int copy_boot(const struct pmm_boot *b)
 	return 0;
 }
 
-/* Cut RAM at reachable (rounded down to a page); the HHDM cannot reach it yet. */
-static void clip_reachable(uint64_t reachable)
+/*
+ * The part of RAM range r below reachable (rounded down to a page), in
+ * frames; false if none of it is. What lies above is RAM the HHDM does not
+ * map yet: it stays in the sanitized map, the truth about RAM, and
+ * pmm_add_range takes it once the final page tables map it.
+ */
+static bool below_reachable(const struct mem_range *r, uint64_t reachable, struct pfn_range *out)
 {
-	size_t k = 0;
+	uint64_t lim = reachable ? reachable >> PAGE_SHIFT : UINT64_MAX;
 
-	reachable &= ~(PAGE_SIZE - 1);
-	for (size_t i = 0; i < pmm.nsan; i++) {
-		struct mem_range r = pmm.san[i];
-		if (reachable && r.type == MEM_AVAILABLE && r.base + r.len > reachable) {
-			kprintf("pmm: not yet mapped, left out: 0x%llx-0x%llx\n",
-				(unsigned long long)(r.base > reachable ? r.base : reachable),
-				(unsigned long long)(r.base + r.len));
-			if (r.base >= reachable)
-				continue;
-			r.len = reachable - r.base;
-		}
-		pmm.san[k++] = r;
+	out->start = r->base >> PAGE_SHIFT;
+	out->end = (r->base + r->len) >> PAGE_SHIFT;
+	if (out->end > lim) {
+		kprintf("pmm: not yet mapped, left out: 0x%llx-0x%llx\n",
+			(unsigned long long)pfn_to_pa(out->start > lim ? out->start : lim),
+			(unsigned long long)(r->base + r->len));
+		out->end = lim;
 	}
-	pmm.nsan = k;
+	return out->start < out->end;
 }
 
-/* One section per range of RAM, with its share of each zone's total. */
-static void build_sections(void)
+/* Count frames [start, end) into the zones they lie in. */
+void zone_account(uint64_t start, uint64_t end)
 {
+	for (uint64_t p = start; p < end; ) {
+		uint64_t lim = pfn_zone(p) == ZONE_DMA ? DMA_END_PFN :
+			       pfn_zone(p) == ZONE_DMA32 ? DMA32_END_PFN : UINT64_MAX;
+		uint64_t e = end < lim ? end : lim;
+		pmm.zones[pfn_zone(p)].total_pages += e - p;
+		p = e;
+	}
+}
+
+/* One section per range of RAM the HHDM reaches, with its share of each zone's total. */
+static void build_sections(uint64_t reachable)
+{
+	struct pfn_range f;
+
 	for (size_t i = 0; i < pmm.nsan; i++) {
 		const struct mem_range *r = &pmm.san[i];
-		if (r->type != MEM_AVAILABLE)
+		if (r->type != MEM_AVAILABLE || !below_reachable(r, reachable, &f))
 			continue;
 		if (pmm.nsec == PMM_MAX_SECTIONS) {
 			kprintf("pmm: more than %d ranges of RAM, left out 0x%llx-0x%llx\n",
@@ -77,16 +93,10 @@ static void build_sections(void)
 			continue;
 		}
 		struct section *s = &pmm.sec[pmm.nsec++];
-		s->base_pfn = r->base >> PAGE_SHIFT;
-		s->npages = r->len >> PAGE_SHIFT;
+		s->base_pfn = f.start;
+		s->npages = f.end - f.start;
 		pmm.total_pages += s->npages;
-		for (uint64_t p = s->base_pfn; p < s->base_pfn + s->npages; ) {
-			uint64_t lim = pfn_zone(p) == ZONE_DMA ? DMA_END_PFN :
-				       pfn_zone(p) == ZONE_DMA32 ? DMA32_END_PFN : UINT64_MAX;
-			uint64_t end = s->base_pfn + s->npages < lim ? s->base_pfn + s->npages : lim;
-			pmm.zones[pfn_zone(p)].total_pages += end - p;
-			p = end;
-		}
+		zone_account(f.start, f.end);
 	}
 }
 
@@ -129,8 +139,7 @@ int pmm_init(const struct pmm_boot *boot)
 	pmm.nsan = memmap_sanitize(boot->map, boot->map_len, pmm.san, PMM_MAX_MAP, arch_phys_bits());
 	if (pmm.nsan == PMM_MAX_MAP)
 		kprintf("pmm: sanitized map fills all %d entries; the rest is left out\n", PMM_MAX_MAP);
-	clip_reachable(boot->reachable);
-	build_sections();
+	build_sections(boot->reachable);
 	if (!pmm.nsec) {
 		kprintf("pmm: the memory map has no usable RAM (%zu entries)\n", boot->map_len);
 		return fail(PMM_E_NO_RAM);
@@ -188,7 +197,7 @@ void pmm_release(const struct mem_range *r)
 			break;
 	if (i == pmm.boot.protect_len) {
 		spin_unlock_irqrestore(&pmm.lock, irq);
-		kprintf("pmm: release 0x%llx-0x%llx: not a protected range (or released already)\n",
+		MM_MISUSE("pmm", "release 0x%llx-0x%llx: not a protected range (or released already)",
 			(unsigned long long)r->base, (unsigned long long)(r->base + r->len));
 		return;
 	}

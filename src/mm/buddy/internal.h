@@ -87,11 +87,23 @@ struct pcp {
 };
 extern struct pcp pcps[ARCH_MAX_CPUS];
 
-/* section.c: the record of frame pfn, or NULL if the PMM does not manage it. */
-struct frame *pfn_frame_search(uint64_t pfn);
+/* section.c: the section holding frame pfn, or NULL if the PMM does not manage it. */
+const struct section *pfn_section_search(uint64_t pfn);
 extern size_t section_hint;
 
 /* Lookups cluster (a block, its buddy, the next page): try the last section hit first. */
+static inline const struct section *pfn_section(uint64_t pfn)
+{
+	size_t h = __atomic_load_n(&section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	if (pfn - s->base_pfn < s->npages)
+		return s;
+	return pfn_section_search(pfn);
+}
+
+/* The record of frame pfn, or NULL if the PMM does not manage it. */
+struct frame *pfn_frame_search(uint64_t pfn);
 static inline struct frame *pfn_frame(uint64_t pfn)
 {
 	size_t h = __atomic_load_n(&section_hint, __ATOMIC_RELAXED);
@@ -100,6 +112,17 @@ static inline struct frame *pfn_frame(uint64_t pfn)
 	if (pfn - s->base_pfn < s->npages)
 		return &s->frames[pfn - s->base_pfn];
 	return pfn_frame_search(pfn);
+}
+
+/*
+ * The record of frame pfn if it lies in section s, else NULL. A block
+ * never spans two sections (their records are separate arrays), so a
+ * buddy outside its block's section is no buddy, even where two sections
+ * touch (RAM added by pmm_add_range next to RAM pmm_init took).
+ */
+static inline struct frame *section_frame(const struct section *s, uint64_t pfn)
+{
+	return pfn - s->base_pfn < s->npages ? &s->frames[pfn - s->base_pfn] : NULL;
 }
 
 static inline void mark_allocated(struct frame *f, unsigned order)
@@ -125,6 +148,7 @@ static inline enum zone_id pfn_zone(uint64_t pfn)
 void area_push(uint64_t pfn, unsigned order);
 uint64_t core_alloc(unsigned order, unsigned flags);
 void core_free(uint64_t pfn, unsigned order);
+void core_free_cached(uint64_t pfn);       /* a page from a per-CPU cache: must be CACHED */
 void core_free_range(uint64_t start, uint64_t end, bool merge);
 bool fail_tick(void);
 uint64_t take_block(unsigned order, uint64_t npages, unsigned flags);  /* takes the lock */
@@ -135,6 +159,9 @@ static inline bool fail_injected(void)
 	return __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED) && fail_tick();
 }
 
+/* pcp.c: with pmm.lock held, empty this CPU's cache into the lists; false if it was empty. */
+bool pcp_drain_locked(void);
+
 /* misuse.c */
 int check_freeable(uint64_t pa, unsigned order, const char *who);
 
@@ -143,6 +170,10 @@ bool pfn_excluded(uint64_t pfn, uint64_t *until);
 uint64_t next_exclusion(uint64_t pfn, uint64_t limit);
 bool next_free_span(uint64_t *cur, uint64_t end, struct pfn_range *out);
 int early_place_metadata(void);
+uint64_t record_pages(uint64_t frames);     /* pages holding the records of that many frames */
+
+/* init.c */
+void zone_account(uint64_t start, uint64_t end);
 
 /* report.c */
 

@@ -5,6 +5,7 @@
  * memory handed out, so a wrong free is caught before it touches a list.
  */
 #include "mm/buddy/internal.h"
+#include "mm/failure.h"
 #include "lib/kprintf.h"
 
 /*
@@ -30,23 +31,24 @@ static int tail_misuse(uint64_t pa, const char *who)
 	struct frame *f = enclosing_block(pa_to_pfn(pa), &head);
 
 	if (f && f->state == FRAME_FREE) {
-		kprintf("pmm: %s 0x%llx: double free: inside the free block of order %u at 0x%llx\n",
+		MM_MISUSE("pmm", "%s 0x%llx: double free: inside the free block of order %u at 0x%llx",
 			who, (unsigned long long)pa, (unsigned)f->order,
 			(unsigned long long)pfn_to_pa(head));
 		return PMM_E_DOUBLE_FREE;
 	}
 	if (f) {
-		kprintf("pmm: %s 0x%llx: not the start of a block: inside the block of order %u allocated at 0x%llx\n",
+		MM_MISUSE("pmm", "%s 0x%llx: not the start of a block: inside the block of order %u allocated at 0x%llx",
 			who, (unsigned long long)pa, (unsigned)f->order,
 			(unsigned long long)pfn_to_pa(head));
 		return PMM_E_NOT_ALLOCATED;
 	}
-	kprintf("pmm: %s 0x%llx: frame was never allocated\n", who, (unsigned long long)pa);
+	MM_MISUSE("pmm", "%s 0x%llx: frame was never allocated", who, (unsigned long long)pa);
 	return PMM_E_NOT_ALLOCATED;
 }
 
 /*
- * 0 if pa is the head of a block allocated with this order; otherwise
+ * 0 if pa is the head of a block allocated with this order that no one
+ * else holds a reference to (refcount 1); otherwise
  * report what is wrong (who names the caller) and return the error.
  * Called with pmm.lock held, or on a frame no other CPU can touch.
  */
@@ -56,34 +58,40 @@ int check_freeable(uint64_t pa, unsigned order, const char *who)
 	struct frame *f;
 
 	if (order > PMM_MAX_ORDER) {
-		kprintf("pmm: %s 0x%llx: order %u is above the largest, %u\n", who, a, order, PMM_MAX_ORDER);
+		MM_MISUSE("pmm", "%s 0x%llx: order %u is above the largest, %u", who, a, order, PMM_MAX_ORDER);
 		return PMM_E_BAD_ORDER;
 	}
 	if (pa & (PAGE_SIZE - 1)) {
-		kprintf("pmm: %s 0x%llx: address is not page aligned\n", who, a);
+		MM_MISUSE("pmm", "%s 0x%llx: address is not page aligned", who, a);
 		return PMM_E_MISALIGNED;
 	}
 	if (!(f = pfn_frame(pa_to_pfn(pa)))) {
-		kprintf("pmm: %s 0x%llx: not RAM the PMM manages\n", who, a);
+		MM_MISUSE("pmm", "%s 0x%llx: not RAM the PMM manages", who, a);
 		return PMM_E_NOT_RAM;
 	}
 	if (pa_to_pfn(pa) & ((1ULL << order) - 1)) {
-		kprintf("pmm: %s 0x%llx: address is not aligned to order %u\n", who, a, order);
+		MM_MISUSE("pmm", "%s 0x%llx: address is not aligned to order %u", who, a, order);
 		return PMM_E_MISALIGNED;
 	}
 	switch (f->state) {
 	case FRAME_ALLOCATED:
-		if (f->order == order)
-			return 0;
-		kprintf("pmm: %s 0x%llx: wrong order: allocated with order %u, freed with %u\n",
-			who, a, (unsigned)f->order, order);
-		return PMM_E_WRONG_ORDER;
+		if (f->order != order) {
+			MM_MISUSE("pmm", "%s 0x%llx: wrong order: allocated with order %u, freed with %u",
+				who, a, (unsigned)f->order, order);
+			return PMM_E_WRONG_ORDER;
+		}
+		if (f->refs > 1) {      /* the other holders' puts would free the next owner's page */
+			MM_MISUSE("pmm", "%s 0x%llx: still shared (%u references): drop yours with pmm_frame_put",
+				who, a, (unsigned)f->refs);
+			return PMM_E_SHARED;
+		}
+		return 0;
 	case FRAME_FREE:
 	case FRAME_CACHED:
-		kprintf("pmm: %s 0x%llx: double free: frame is already free\n", who, a);
+		MM_MISUSE("pmm", "%s 0x%llx: double free: frame is already free", who, a);
 		return PMM_E_DOUBLE_FREE;
 	case FRAME_RESERVED:
-		kprintf("pmm: %s 0x%llx: frame is reserved\n", who, a);
+		MM_MISUSE("pmm", "%s 0x%llx: frame is reserved", who, a);
 		return PMM_E_RESERVED;
 	default:
 		return tail_misuse(pa, who);

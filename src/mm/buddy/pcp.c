@@ -6,7 +6,9 @@
  * stack takes PCP_BATCH pages from the buddy core under the lock; a full
  * one gives its PCP_BATCH coldest back. Cached pages count as free.
  * Requests that need a zone (PMM_DMA, PMM_DMA32) go straight to the core,
- * since a cached page may come from any zone.
+ * since a cached page may come from any zone. Since cached pages also keep
+ * their buddies from merging, a request the lists cannot meet empties this
+ * CPU's cache into them and tries again (take_block, pcp_drain_locked).
  */
 #include "mm/buddy/internal.h"
 #include "lib/kstring.h"
@@ -36,16 +38,38 @@ static void pcp_refill(struct pcp *p)
 	spin_unlock_irqrestore(&pmm.lock, irq);
 }
 
-/* Give the n coldest pages (the bottom of the stack) back to the core. Interrupts are off. */
+/* Give the n coldest pages (the bottom of the stack) back to the core, under the lock. */
+static void pcp_drain_core(struct pcp *p, unsigned n)
+{
+	n = n < p->count ? n : p->count;
+	for (unsigned i = 0; i < n; i++)
+		core_free_cached(p->pfn[i]);
+	p->count -= n;
+	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
+}
+
+/* The same, taking the lock. Interrupts are off. */
 static void pcp_drain(struct pcp *p, unsigned n)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
-	n = n < p->count ? n : p->count;
-	for (unsigned i = 0; i < n; i++)
-		core_free(p->pfn[i], 0);
-	p->count -= n;
-	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
+	pcp_drain_core(p, n);
 	spin_unlock_irqrestore(&pmm.lock, irq);
+}
+
+/*
+ * With pmm.lock held (so interrupts are off): empty this CPU's cache into
+ * the lists. False if it was empty, so that a failed allocation retries
+ * only when something came back. Other CPUs' caches are theirs alone (they
+ * use them without the lock); only pmm_drain_all_caches empties them.
+ */
+bool pcp_drain_locked(void)
+{
+	struct pcp *p = &pcps[arch_cpu_index()];
+
+	if (!p->count)
+		return false;
+	pcp_drain_core(p, p->count);
+	return true;
 }
 
 /* pmm_alloc_page: see buddy.h. */
@@ -75,8 +99,9 @@ uint64_t pmm_alloc_page(unsigned flags)
 }
 
 /*
- * pmm_free_page: see buddy.h. A page allocated with order 0 is the
- * caller's alone, so its record is checked and changed without the lock;
+ * pmm_free_page: see buddy.h. A page allocated with order 0 and holding
+ * one reference is the caller's alone, so its record is checked and
+ * changed without the lock;
  * anything else takes the lock to be diagnosed (or, if another CPU changed
  * it meanwhile, freed) by the core.
  */
@@ -86,9 +111,9 @@ int pmm_free_page(uint64_t pa)
 	uint64_t irq;
 	struct pcp *p;
 
-	if (!f || f->state != FRAME_ALLOCATED || f->order != 0)
+	if (!f || f->state != FRAME_ALLOCATED || f->order != 0 || f->refs != 1)
 		return pmm_free(pa, 0);
-	f->state = FRAME_CACHED;
+	f->refs = 0, f->order = 0, f->state = FRAME_CACHED;    /* one store: the whole word is known */
 	irq = arch_irq_save();
 	p = &pcps[arch_cpu_index()];
 	if (p->count == PCP_HIGH)

@@ -10,29 +10,28 @@
 
 size_t section_hint;     /* always a valid index into pmm.sec (0 when there are none) */
 
-static struct frame *in_section(size_t i, uint64_t pfn)
-{
-	const struct section *s = &pmm.sec[i];
-	if (pfn - s->base_pfn < s->npages)
-		return &s->frames[pfn - s->base_pfn];
-	return NULL;
-}
-
-/* pfn_frame's slow path: a binary search of the sections. */
-struct frame *pfn_frame_search(uint64_t pfn)
+/* pfn_section's slow path: a binary search of the sections. */
+const struct section *pfn_section_search(uint64_t pfn)
 {
 	size_t lo = 0, hi = pmm.nsec;
-	struct frame *f;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (pfn < pmm.sec[mid].base_pfn)
+		const struct section *s = &pmm.sec[mid];
+		if (pfn < s->base_pfn)
 			hi = mid;
-		else if ((f = in_section(mid, pfn))) {
+		else if (pfn - s->base_pfn < s->npages) {
 			__atomic_store_n(&section_hint, mid, __ATOMIC_RELAXED);
-			return f;
+			return s;
 		} else
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+/* pfn_frame's slow path. */
+struct frame *pfn_frame_search(uint64_t pfn)
+{
+	const struct section *s = pfn_section_search(pfn);
+	return s ? &s->frames[pfn - s->base_pfn] : NULL;
 }

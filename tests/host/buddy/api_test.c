@@ -122,6 +122,39 @@ void test_refcount(void)
 	CHECK_EQ(pmm_check(), 0);
 }
 
+/*
+ * A free of a shared block is misuse: the other holder's later put would
+ * free the page's next owner. Refused, reported, nothing freed, by every
+ * free path; the puts then free it as usual.
+ */
+void test_free_shared(void)
+{
+	REQUIRE(fixture_small() == 0);
+	uint64_t a = pmm_alloc_page(0), b = pmm_alloc(2, 0), c = pmm_alloc_aligned(3, 0, 0);
+	REQUIRE(a != PMM_NO_FRAME && b != PMM_NO_FRAME && c != PMM_NO_FRAME);
+	CHECK_EQ(pmm_frame_get(a), 2);
+	CHECK_EQ(pmm_frame_get(b), 2);
+	CHECK_EQ(pmm_frame_get(c), 2);            /* the order-1 block at the front of the 3 pages */
+	uint64_t before = pmm_free_count();
+
+	MISUSE(pmm_free_page(a), PMM_E_SHARED, a);
+	MISUSE(pmm_free(a, 0), PMM_E_SHARED, a);
+	MISUSE(pmm_free(b, 2), PMM_E_SHARED, b);
+	MISUSE(pmm_free_aligned(c, 3), PMM_E_SHARED, c);
+	CHECK_EQ(pmm_frame_refcount(a), 2);
+	CHECK_EQ(pmm_frame_refcount(b), 2);
+	/* The other holder still owns a live page, and puts free it once. */
+	CHECK_EQ(pmm_frame_put(a), 1);
+	CHECK_EQ(pmm_free_page(a), 0);
+	CHECK_EQ(pmm_frame_put(b), 1);
+	CHECK_EQ(pmm_frame_put(b), 0);
+	CHECK_EQ(pmm_frame_put(c), 1);
+	CHECK_EQ(pmm_free_aligned(c, 3), 0);
+	CHECK_EQ(pmm_frame_put(a), 0);             /* freed already: reported, nothing freed twice */
+	CHECK_EQ(pmm_free_count(), before + 1 + 4 + 3);
+	CHECK_EQ(pmm_check(), 0);
+}
+
 void test_private(void)
 {
 	REQUIRE(fixture_small() == 0);

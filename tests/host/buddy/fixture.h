@@ -56,6 +56,7 @@ void test_init_fuzz(void);
 void test_misuse(void);
 void test_zero(void);
 void test_refcount(void);
+void test_free_shared(void);
 void test_private(void);
 void test_fail_nth(void);
 void test_aligned(void);
@@ -63,7 +64,17 @@ void test_zone_flags(void);
 void test_exhaust(void);
 void test_release(void);
 void test_pcp(void);
+void test_pcp_drain_on_failure(void);
+void test_pcp_drain_for_order(void);
+void test_pcp_windows_merge(void);
 void test_report(void);
+void test_hotadd(void);
+void test_hotadd_seam(void);
 void test_model(void);
+void test_panic_corrupt_list(void);
+void test_panic_buddy_disagrees(void);
+void test_panic_cached_twice(void);
+void test_panic_list_record(void);
+void test_error_str(void);
 
 #endif

@@ -15,6 +15,7 @@ int main(void)
 	RUN(test_misuse);
 	RUN(test_zero);
 	RUN(test_refcount);
+	RUN(test_free_shared);
 	RUN(test_private);
 	RUN(test_fail_nth);
 	RUN(test_aligned);
@@ -22,8 +23,18 @@ int main(void)
 	RUN(test_exhaust);
 	RUN(test_release);
 	RUN(test_pcp);
+	RUN(test_pcp_drain_on_failure);
+	RUN(test_pcp_drain_for_order);
+	RUN(test_pcp_windows_merge);
 	RUN(test_report);
+	RUN(test_hotadd);
+	RUN(test_hotadd_seam);
 	RUN(test_model);
+	RUN(test_panic_corrupt_list);
+	RUN(test_panic_buddy_disagrees);
+	RUN(test_panic_cached_twice);
+	RUN(test_panic_list_record);
+	RUN(test_error_str);
 	RUN(test_init_fuzz);
 	fake_ram_free();
 	return check_finish();

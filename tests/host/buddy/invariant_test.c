@@ -1,0 +1,121 @@
+/*
+ * invariant_test.c - the failure policy (mm/failure.h) as buddy applies it.
+ *
+ * White-box: these tests reach into the records (internal.h) to break what
+ * no caller can break through the API, then check that the core stops with
+ * "PANIC: pmm: ..." instead of writing through a lie. Each starts the PMM
+ * over again, since a panic leaves the lock held.
+ */
+#include <string.h>
+#include "fixture.h"
+#include "mm/buddy/internal.h"
+
+/* The caught panic was the buddy layer's (fake_panic_msg is "<layer>: <what>"). */
+static bool panicked_pmm(void)
+{
+	return strncmp(fake_panic_msg, "pmm: ", 5) == 0;
+}
+
+/* Two order-0 pages that are buddies: lo even, hi = lo + 1 page, both allocated. */
+static void buddy_pair(uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a = pmm_alloc(1, 0);
+	*lo = *hi = PMM_NO_FRAME;
+	if (a == PMM_NO_FRAME || pmm_free(a, 1))
+		return;
+	*lo = pmm_alloc(1, 0);                  /* the same block again, taken apart by hand */
+	if (*lo != PMM_NO_FRAME) {
+		pfn_frame(pa_to_pfn(*lo))->order = 0;
+		mark_allocated(pfn_frame(pa_to_pfn(*lo) + 1), 0);
+		*hi = *lo + PAGE_SIZE;
+	}
+}
+
+/* A freed page written to by its old owner: the free list's links are garbage. */
+void test_panic_corrupt_list(void)
+{
+	static struct free_link elsewhere[2];
+	uint64_t lo, hi;
+
+	REQUIRE(fixture_small() == 0);
+	buddy_pair(&lo, &hi);
+	REQUIRE(lo != PMM_NO_FRAME);
+	CHECK_EQ(pmm_check(), 0);
+	CHECK_EQ(pmm_free(lo, 0), 0);                 /* lo is a free block of order 0 */
+	struct free_link *l = phys_to_virt(lo);
+	l->next = &elsewhere[0], l->prev = &elsewhere[1];   /* a use after free */
+	capture_start();
+	CHECK(FAKE_PANICS(pmm_free(hi, 0)));          /* the merge unlinks lo */
+	CHECK(panicked_pmm() && strstr(fake_panic_msg, "corrupted"));
+}
+
+/* A buddy whose record claims a free block of a higher order: misaligned, or it would hold us. */
+void test_panic_buddy_disagrees(void)
+{
+	uint64_t lo, hi;
+
+	REQUIRE(fixture_small() == 0);
+	buddy_pair(&lo, &hi);
+	REQUIRE(lo != PMM_NO_FRAME);
+	struct frame *hf = pfn_frame(pa_to_pfn(hi));
+	hf->state = FRAME_FREE, hf->order = 1, hf->refs = 0;    /* the record lies */
+	capture_start();
+	CHECK(FAKE_PANICS(pmm_free(lo, 0)));
+	CHECK(panicked_pmm() && strstr(fake_panic_msg, "buddy"));
+}
+
+/*
+ * A page in the per-CPU cache whose record says it is allocated: in two
+ * states at once. pmm_check reports it; the drain into the lists stops.
+ */
+void test_panic_cached_twice(void)
+{
+	REQUIRE(fixture_small() == 0);
+	uint64_t p = pmm_alloc_page(0);
+	REQUIRE(p != PMM_NO_FRAME);
+	CHECK_EQ(pmm_free_page(p), 0);
+	mark_allocated(pfn_frame(pa_to_pfn(p)), 0);
+	capture_start();
+	CHECK(pmm_check() > 0);
+	CHECK(FAKE_PANICS(pmm_drain_cache()));
+	CHECK(panicked_pmm() && strstr(fake_panic_msg, "cache"));
+}
+
+/* A free list whose first entry's record has another order. */
+void test_panic_list_record(void)
+{
+	REQUIRE(fixture_small() == 0);
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	unsigned o = 0;
+	while (o <= PMM_MAX_ORDER && !pmm.zones[ZONE_DMA32].area[o].nr)
+		o++;
+	REQUIRE(o < PMM_MAX_ORDER);
+	struct free_link *l = pmm.zones[ZONE_DMA32].area[o].head.next;
+	pfn_frame(pa_to_pfn(virt_to_phys(l)))->order = o + 1;
+	capture_start();
+	CHECK(FAKE_PANICS(pmm_alloc(o, PMM_DMA32)));
+	CHECK(panicked_pmm());
+}
+
+/* Misuse is not a panic, and every enum pmm_error has its own words. */
+void test_error_str(void)
+{
+	static const char *seen[1 - PMM_E_MIN];
+	for (int e = 0; e >= PMM_E_MIN; e--) {
+		const char *t = pmm_error_str(e);
+		CHECK(t && *t && strcmp(t, "?") != 0);
+		for (int k = 0; k > e; k--)
+			CHECK(strcmp(seen[-k], t) != 0);
+		seen[-e] = t;
+	}
+	CHECK(!strcmp(pmm_error_str(0), "ok"));
+	CHECK(!strcmp(pmm_error_str(PMM_E_SHARED), "still shared"));
+	CHECK(!strcmp(pmm_error_str(PMM_E_MIN - 1), "?"));
+	CHECK(!strcmp(pmm_error_str(1), "?"));
+	REQUIRE(fixture_small() == 0);
+	uint64_t a = pmm_alloc(0, 0);
+	CHECK_EQ(pmm_free(a, 0), 0);
+	CHECK(!FAKE_PANICS(CHECK_EQ(pmm_free(a, 0), PMM_E_DOUBLE_FREE)));
+	CHECK_EQ(pmm_check(), 0);
+}
