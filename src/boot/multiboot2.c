@@ -28,6 +28,15 @@ static uint64_t read64(const uint8_t *p)
 	return v;
 }
 
+/*
+ * True if len bytes at off lie inside n bytes. Written so that no sum can
+ * wrap: every bound in the block is checked this way.
+ */
+static int fits(size_t off, size_t len, size_t n)
+{
+	return off <= n && len <= n - off;
+}
+
 /* Copy a string field of n bytes that must hold a NUL; truncates to cap. */
 static enum mb2_error copy_string(char *dst, size_t cap, const uint8_t *src, size_t n)
 {
@@ -43,6 +52,7 @@ static enum mb2_error copy_string(char *dst, size_t cap, const uint8_t *src, siz
 	return MB2_OK;
 }
 
+/* Entries fill the tag at a stride of entry_size; a partial last one is ignored. */
 static enum mb2_error parse_mmap(const uint8_t *t, uint32_t size, struct mb2_info *out)
 {
 	if (size < 16)
@@ -51,7 +61,7 @@ static enum mb2_error parse_mmap(const uint8_t *t, uint32_t size, struct mb2_inf
 	if (esize < 24 || esize % 8)
 		return MB2_ERR_MMAP_ENTRY;
 	out->has_mmap = 1;
-	for (uint32_t off = 16; off + esize <= size; off += esize) {
+	for (size_t off = 16; fits(off, esize, size); off += esize) {
 		if (out->mmap_len == MB2_MAX_MMAP) {
 			out->mmap_dropped++;
 			continue;
@@ -95,9 +105,9 @@ static enum mb2_error parse_efi_mmap(const uint8_t *t, uint32_t size, struct mb2
 /* Keep the RSDP copy; a 2.0 one (tag 15) wins over a 1.0 one (tag 14). */
 static enum mb2_error parse_rsdp(const uint8_t *t, uint32_t type, uint32_t size, struct mb2_info *out)
 {
-	uint32_t n = size - 8;
-	if (n < 20)
+	if (!fits(8, 20, size))
 		return MB2_ERR_TAG_SIZE;
+	uint32_t n = size - 8;
 	if (type == MB2_TAG_ACPI_OLD && out->acpi_rsdp_len > 20)
 		return MB2_OK;
 	if (n > MB2_RSDP_MAX)
@@ -143,12 +153,12 @@ enum mb2_error mb2_parse(const void *block, size_t readable, struct mb2_info *ou
 	if (total > readable)
 		return MB2_ERR_TRUNCATED;
 	for (size_t off = 8; off < total; ) {
-		if (total - off < 8)
+		if (!fits(off, 8, total))
 			return MB2_ERR_NO_END;
 		uint32_t type = read32(b + off), size = read32(b + off + 4);
 		if (size < 8)
 			return MB2_ERR_TAG_SIZE;
-		if (size > total - off)
+		if (!fits(off, size, total))
 			return MB2_ERR_TAG_OVERRUN;
 		out->tag_count++;
 		if (type == MB2_TAG_END)

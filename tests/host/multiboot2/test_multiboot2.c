@@ -302,6 +302,43 @@ static void too_many_entries_counted(void)
 	free(blk);
 }
 
+/*
+ * Found by libFuzzer: a 33-byte block whose memory-map tag gives entry size
+ * 0xfffffff8. In 32 bits 16 + 0xfffffff8 wraps to 8, which passed the
+ * bound check, and the parser read an entry past the tag and the block.
+ */
+static void mmap_entry_size_near_4g(void)
+{
+	static const uint8_t blk[33] = {
+		33, 0, 0, 0, 0, 0, 0, 0,                        /* total_size 33 */
+		MB2_TAG_MMAP, 0, 0, 0, 25, 0, 0, 0,             /* tag 6, size 25 */
+		0xf8, 0xff, 0xff, 0xff, 0, 0, 0, 0,             /* entry_size, version */
+	};
+	uint8_t *copy = malloc(sizeof(blk));
+	memcpy(copy, blk, sizeof(blk));
+	CHECK(mb2_parse(copy, sizeof(blk), &info) != MB2_OK);
+	CHECK_EQ(info.mmap_len, 0);
+	free(copy);
+}
+
+/* An entry size that fits no whole entry in the tag: no entry, no read past it. */
+static void mmap_entry_larger_than_tag(void)
+{
+	uint32_t sizes[] = { 32, 0x7ffffff8, 0xfffffff0, 0xfffffff8 };
+	for (size_t i = 0; i < 4; i++) {
+		struct builder b;
+		b_start(&b);
+		b_u32(&b, MB2_TAG_MMAP);
+		b_u32(&b, 16 + 24);
+		b_u32(&b, sizes[i]);
+		b_u32(&b, 0);
+		b.len += 24;
+		b_end(&b);
+		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+		CHECK_EQ(info.mmap_len, 0);
+	}
+}
+
 /* Random corruption of a valid block: never a crash, never an overread. */
 static void fuzz_corrupted_blocks(void)
 {
@@ -339,6 +376,8 @@ int main(void)
 	RUN(unterminated_string);
 	RUN(long_command_line_truncated);
 	RUN(too_many_entries_counted);
+	RUN(mmap_entry_size_near_4g);
+	RUN(mmap_entry_larger_than_tag);
 	RUN(fuzz_corrupted_blocks);
 	return check_finish();
 }
