@@ -56,7 +56,7 @@ HCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Isrc -I. -Itests/host/common \
 HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c src/lib/fmt_size.c
 
 # What each host test links from src/: the layer under test and those below.
-HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c
+HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c src/kernel/cmdline.c
 HOST_kprintf    :=
 HOST_buddy      := $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
 HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
