@@ -254,7 +254,7 @@ size_t mb2_module_spans(const void *block, struct mem_range *out, size_t cap, st
 
 	while (mb2_next_module(block, &cursor, &start, &end)) {
 		z.modules++;
-		if (end <= start)
+		if (end <= start || !cap)
 			continue;     /* an empty (or inverted) module holds nothing */
 		z.bytes += pg_up(end) - pg_down(start);
 		n = span_add(out, n, cap, pg_down(start), pg_up(end));

@@ -94,7 +94,7 @@ int mb2_next_module(const void *block, size_t *cursor, uint64_t *start, uint64_t
 /*
  * The ranges that cover every module of an accepted block, for the PMM to
  * protect: rounded out to 4 KiB pages, sorted, disjoint, not touching, at
- * most cap of them (cap >= 1). Modules that overlap or share a page share a
+ * most cap of them (none if cap is 0). Modules that overlap or share a page share a
  * span; when there are more spans than cap, the two with the smallest gap
  * between them are merged (the pages between are kept too: a few pages lost
  * until reboot, never a module overwritten). out needs cap + 1 entries (one

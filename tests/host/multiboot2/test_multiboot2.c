@@ -376,6 +376,9 @@ static void module_spans_cover_every_module(void)
 	uint8_t *copy = malloc(b.len);
 	memcpy(copy, b.buf, b.len);
 	REQUIRE(mb2_parse(copy, b.len, &info) == MB2_OK);
+	struct mb2_spans none;
+	CHECK_EQ(mb2_module_spans(copy, sp, 0, &none), 0);      /* no room: none, and counted */
+	CHECK_EQ(none.modules, N);
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
 		struct mb2_spans st;
 		size_t n = mb2_module_spans(copy, sp, caps[c], &st), uncovered = 0, bad = 0;
