@@ -56,7 +56,7 @@ HCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Isrc -I. -Itests/host/common \
 HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c src/lib/fmt_size.c
 
 # What each host test links from src/: the layer under test and those below.
-HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c
+HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c src/kernel/cmdline.c
 HOST_kprintf    :=
 HOST_buddy      := $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
 HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
@@ -94,6 +94,41 @@ host-build: $(HOST_BINS)
 host-test: $(HOST_BINS)
 	@fail=0; for t in $(HOST_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
+# ---- fuzzing: libFuzzer over the parsers of untrusted input and the PMM --
+# Each target in tests/fuzz/ is built with clang (libFuzzer needs it) under
+# ASan and UBSan. build/host/fuzz_<t> is a host "test" for the harness: it
+# runs tests/fuzz/run.sh <t>, a short campaign (STRATA_FUZZ_SECONDS, 5 s)
+# that replays tests/fuzz/corpus/<t>/ first, and prints TAP. `make fuzz`
+# runs the same for FUZZ_SECONDS (300) per target.
+FUZZCC     ?= clang
+FUZZ_SECONDS ?= 300
+FCFLAGS := -std=gnu11 -O1 -g -Isrc -I. -Itests/host/common -DSTRATA_HOST \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c
+FUZZ_mb2    := tests/fuzz/mb2.c src/boot/multiboot2.c src/kernel/cmdline.c
+FUZZ_memmap := tests/fuzz/memmap.c $(wildcard src/mm/buddy/*.c)
+FUZZ_pmm    := tests/fuzz/pmm.c $(wildcard src/mm/buddy/*.c)
+FUZZ_TARGETS := mb2 memmap pmm
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/host/fuzz_%)
+
+define fuzz_rule
+$(B)/fuzz/$(1): $$(FUZZ_$(1)) $$(FCOMMON) tests/fuzz/fuzz.h $$(shell find src tests/host/common -name '*.h')
+	@mkdir -p $$(dir $$@)
+	$$(FUZZCC) $$(FCFLAGS) -o $$@ $$(FUZZ_$(1)) $$(FCOMMON)
+$(B)/host/fuzz_$(1): $(B)/fuzz/$(1) tests/fuzz/run.sh
+	@mkdir -p $$(dir $$@)
+	@printf '#!/bin/sh\n# A short libFuzzer campaign over $(1) (Makefile, fuzzing).\nexec %s/tests/fuzz/run.sh $(1)\n' "$$(CURDIR)" >$$@
+	@chmod +x $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do echo "== fuzz $$t, $(FUZZ_SECONDS) s"; \
+		STRATA_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $$t || fail=1; done; exit $$fail
+
 # ---- the two commands ---------------------------------------------------
 deps:
 	@scripts/deps.sh
@@ -103,8 +138,8 @@ run: deps
 	@$(PYTHON) scripts/harness.py run
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/strata.elf host-build
-	@$(PYTHON) scripts/harness.py test --host $(HOST_BINS)
+	@$(MAKE) --no-print-directory $(B)/strata.elf host-build fuzz-build
+	@$(PYTHON) scripts/harness.py test --host $(HOST_BINS) $(FUZZ_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(BENCH_BINS)
@@ -118,6 +153,6 @@ debug: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run test bench debug clean host-build host-test
+.PHONY: all deps run test bench debug clean host-build host-test fuzz fuzz-build
 
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)

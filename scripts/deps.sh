@@ -4,8 +4,8 @@
 # Only stat()s and `command -v` when all is present, so it is fast.
 set -u
 
-# "what to look for|Debian package". A leading / means a file or directory,
-# anything else is a command looked up on PATH.
+# "what to look for|Debian package". A leading / means a file or directory
+# (a * in it matches any name), anything else is a command looked up on PATH.
 checks=(
 	"gcc|gcc"
 	"ld|binutils"
@@ -22,6 +22,8 @@ checks=(
 	"/usr/lib/grub/x86_64-efi/|grub-efi-amd64-bin"  # UEFI half
 	"/usr/share/OVMF/OVMF_CODE_4M.fd|ovmf"
 	"/usr/share/OVMF/OVMF_VARS_4M.fd|ovmf"
+	"clang|clang"                         # the fuzz targets: libFuzzer is clang's
+	"/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
 )
 
 missing=()
@@ -29,7 +31,7 @@ for c in "${checks[@]}"; do
 	what=${c%%|*}
 	pkg=${c##*|}
 	if [[ $what == /* ]]; then
-		[[ -e $what ]] && continue
+		compgen -G "$what" >/dev/null && continue
 	else
 		command -v "$what" >/dev/null 2>&1 && continue
 	fi

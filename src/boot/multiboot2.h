@@ -17,7 +17,7 @@
 
 #define MB2_MAX_MMAP    512
 #define MB2_MAX_MODULES 16
-#define MB2_CMDLINE_MAX 256
+#define MB2_CMDLINE_MAX 4096            /* GRUB passes lines longer than 256 bytes */
 #define MB2_NAME_MAX    64
 #define MB2_RSDP_MAX    36              /* an ACPI 2.0 RSDP */
 
@@ -41,13 +41,20 @@ struct mb2_module {
 struct mb2_info {
 	uint64_t total_size;
 	char cmdline[MB2_CMDLINE_MAX];
+	size_t cmdline_len;             /* the whole line's length; >= MB2_CMDLINE_MAX: cut */
 	char bootloader[MB2_NAME_MAX];
 	struct mem_range mmap[MB2_MAX_MMAP];
 	size_t mmap_len;
 	size_t mmap_dropped;            /* entries beyond MB2_MAX_MMAP */
 	int has_mmap;
+	/*
+	 * The first MB2_MAX_MODULES modules, with names, for reports. There may
+	 * be more (modules_total counts every module tag): whoever must see them
+	 * all (the PMM's protection) walks the block with mb2_next_module().
+	 */
 	struct mb2_module modules[MB2_MAX_MODULES];
 	size_t modules_len;
+	size_t modules_total;
 	/* The EFI map is noted (where, how many descriptors), not interpreted. */
 	int has_efi_mmap;
 	uint32_t efi_desc_size, efi_desc_count;
@@ -76,5 +83,31 @@ enum mb2_error {
  */
 enum mb2_error mb2_parse(const void *block, size_t readable, struct mb2_info *out);
 const char *mb2_error_str(enum mb2_error e);
+
+/*
+ * Every module tag of a block that mb2_parse() accepted, in order, read
+ * from the block itself: *cursor starts at 0. Returns 1 and sets *start and
+ * *end (physical, end exclusive, as the tag says) or 0 after the last one.
+ */
+int mb2_next_module(const void *block, size_t *cursor, uint64_t *start, uint64_t *end);
+
+/*
+ * The ranges that cover every module of an accepted block, for the PMM to
+ * protect: rounded out to 4 KiB pages, sorted, disjoint, not touching, at
+ * most cap of them (none if cap is 0). Modules that overlap or share a page share a
+ * span; when there are more spans than cap, the two with the smallest gap
+ * between them are merged (the pages between are kept too: a few pages lost
+ * until reboot, never a module overwritten). out needs cap + 1 entries (one
+ * is scratch); type is PMM's "module" kind, MB2_SPAN_TYPE. Returns the
+ * number of spans; *st (if given) counts modules, their pages and the pages
+ * the spans keep.
+ */
+#define MB2_SPAN_TYPE 3         /* PMM_PROTECT_MODULE (mm/buddy/buddy.h) */
+struct mb2_spans {
+	size_t modules;         /* module tags seen */
+	uint64_t bytes;         /* bytes of their pages, each module rounded out alone */
+	uint64_t kept;          /* bytes the spans cover */
+};
+size_t mb2_module_spans(const void *block, struct mem_range *out, size_t cap, struct mb2_spans *st);
 
 #endif

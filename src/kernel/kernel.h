@@ -10,6 +10,9 @@ enum kernel_mode { MODE_RUN, MODE_TEST, MODE_BENCH };
 /* The bootloader's information, copied out of the Multiboot2 block. */
 extern struct mb2_info boot_info;
 extern uint64_t boot_info_pa;
+/* Every boot module's range as the tags gave it (type unused); see mm_boot.c. */
+extern struct mem_range *boot_modules;
+extern size_t boot_modules_len;
 
 /* Linker symbols (src/boot/linker.ld); the kernel_phys_* are physical. */
 extern char kernel_phys_start[], kernel_phys_end[];

@@ -20,6 +20,8 @@ static struct ktest_counter counters[MAX_COUNTERS];
 static unsigned ncounters;
 static int failed;
 static char reason[160];
+static unsigned nproblems;
+static char problem[160];
 
 void ktest_register_counter(const char *name, uint64_t (*read)(void))
 {
@@ -36,6 +38,12 @@ void ktest_fail(const char *file, int line, const char *what)
 }
 
 int ktest_failed(void) { return failed; }
+
+void ktest_problem(const char *what)
+{
+	if (!nproblems++)
+		ksnprintf(problem, sizeof(problem), "%s", what);
+}
 
 int ktest_expect_fault(unsigned vector, void (*fn)(void *), void *arg, struct fault_info *f)
 {
@@ -54,26 +62,29 @@ int ktest_expect_fault(unsigned vector, void (*fn)(void *), void *arg, struct fa
 /* The suite of a deliberately failing test runs only when asked for. */
 static int suite_selected(const char *suite)
 {
-	char want[32];
+	char want[4];
 	if (!strcmp(suite, FAIL_SUITE))
 		return cmdline_int("ktest.fail", 0) == 1;
 	if (cmdline_get("ktest", want, sizeof(want)))
-		return !strcmp(want, suite);
+		return cmdline_is("ktest", suite);
 	return 1;
 }
 
-static unsigned collect_suites(const char **suites)
+/* The distinct suites in the order written; only the selected ones if `selected`. */
+static unsigned collect_suites(const char **suites, int selected)
 {
 	unsigned n = 0;
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++) {
 		unsigned i;
 		for (i = 0; i < n && strcmp(suites[i], t->suite); i++)
 			;
-		if (i == n && n < MAX_SUITES && suite_selected(t->suite))
+		if (i == n && n < MAX_SUITES && (!selected || suite_selected(t->suite)))
 			suites[n++] = t->suite;
 	}
 	return n;
 }
+
+static unsigned collect_all(const char **suites) { return collect_suites(suites, 0); }
 
 static void check_counters(const uint64_t *before)
 {
@@ -117,13 +128,47 @@ static int run_suite(const char *suite, unsigned index)
 	return passed == count;
 }
 
+/*
+ * A ktest= that names no suite is a mistake in the command line: say so and
+ * which suites exist. A run that selects nothing at all is a problem too.
+ */
+static void check_selection(unsigned n)
+{
+	const char *all[MAX_SUITES];
+	unsigned k = collect_all(all), i;
+	char want[64];
+
+	if (cmdline_get("ktest", want, sizeof(want))) {
+		for (i = 0; i < k && !cmdline_is("ktest", all[i]); i++)
+			;
+		if (i == k) {
+			kprintf("ktest: ktest=%s names no suite; the suites are:", want);
+			for (i = 0; i < k; i++)
+				kprintf(" %s", all[i]);
+			kprintf("\n");
+			char what[96];
+			ksnprintf(what, sizeof(what), "ktest=%s names no suite", want);
+			ktest_problem(what);
+			return;
+		}
+	}
+	if (!n) {
+		kprintf("ktest: no test selected\n");
+		ktest_problem("no test selected");
+	}
+}
+
 int ktest_run_all(void)
 {
 	const char *suites[MAX_SUITES];
-	unsigned n = collect_suites(suites), ok = 0;
-	kprintf("KTAP version 1\n1..%u\n", n);
+	unsigned n = collect_suites(suites, 1), ok = 0;
+	check_selection(n);
+	kprintf("KTAP version 1\n1..%u\n", n + (nproblems > 0));
 	for (unsigned i = 0; i < n; i++)
 		ok += run_suite(suites[i], i + 1);
 	kprintf("# ktest: %u of %u suites passed\n", ok, n);
-	return ok == n;
+	if (nproblems)
+		kprintf("not ok %u boot_problems # %s%s\n", n + 1, problem,
+			nproblems > 1 ? " (and more: see above)" : "");
+	return ok == n && !nproblems;
 }

@@ -56,7 +56,19 @@ struct ktest_counter {
 };
 void ktest_register_counter(const char *name, uint64_t (*read)(void));
 
-/* mode=test: every selected suite, as KTAP. Returns 1 if all passed. */
+/*
+ * Something outside any test that makes a mode=test run untrustworthy (a
+ * command line cut or malformed, boot modules not recorded): the caller
+ * says what on the console; this keeps the first reason and makes the run
+ * end with one more result, "not ok N boot_problems # <what>".
+ */
+void ktest_problem(const char *what);
+
+/*
+ * mode=test: every selected suite, as KTAP. Returns 1 if all passed, 0 if
+ * any failed, if a problem was noted, or if no test ran at all (a ktest=
+ * filter that names no suite is reported as such).
+ */
 int ktest_run_all(void);
 
 #endif

@@ -21,13 +21,43 @@
 struct mb2_info boot_info;
 uint64_t boot_info_pa;
 
+/*
+ * The mode= option; absent means run. An unknown value is reported and
+ * ends the boot with failure: whatever was meant, it was not this.
+ */
 static enum kernel_mode parse_mode(void)
 {
+	char m[32];
+	if (!cmdline_get("mode", m, sizeof(m)) || cmdline_is("mode", "run"))
+		return MODE_RUN;
 	if (cmdline_is("mode", "test"))
 		return MODE_TEST;
 	if (cmdline_is("mode", "bench"))
 		return MODE_BENCH;
-	return MODE_RUN;
+	kprintf("cmdline: unknown mode=%s (the modes are run, test, bench): stopping\n", m);
+	kernel_exit(EXIT_FAIL);
+}
+
+static void cmdline_report(const char *msg)
+{
+	kprintf("%s\n", msg);
+	ktest_problem(msg);
+}
+
+/*
+ * Say what is wrong with the command line: a line cut to what the kernel
+ * keeps, words that are not options. In mode=test each fails the run
+ * (ktest_problem); in the other modes they are warnings.
+ */
+static void check_cmdline(void)
+{
+	if (boot_info.cmdline_len >= MB2_CMDLINE_MAX) {
+		char msg[128];
+		ksnprintf(msg, sizeof(msg), "cmdline: the command line is %lu bytes, the kernel keeps %u: "
+			  "the rest is ignored", (unsigned long)boot_info.cmdline_len, MB2_CMDLINE_MAX - 1);
+		cmdline_report(msg);
+	}
+	cmdline_check(cmdline_report);
 }
 
 static void read_boot_info(uint64_t mbi_pa, uint32_t magic)
@@ -61,6 +91,7 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	read_boot_info(mbi_pa, magic);
 	cmdline_init(boot_info.cmdline);
 	enum kernel_mode mode = parse_mode();
+	check_cmdline();
 	panic_exits = mode != MODE_RUN;
 	tsc_calibrate();
 	boot_report();

@@ -18,12 +18,21 @@
 /* The boot stub maps the first 64 GiB in the HHDM (boot.asm, HHDM_GIB). */
 #define BOOT_HHDM_LIMIT (64ULL << 30)
 
-static struct mem_range protect[4 + MB2_MAX_MODULES];
+/*
+ * What pmm_init must keep: the kernel image (split around the stub's
+ * tables), the Multiboot2 block, then the boot modules in the rest of the
+ * PMM's table, merged into spans when there are more modules than room.
+ */
+static struct mem_range protect[PMM_MAX_PROTECT];
 static size_t nprotect;
+
+/* Every module GRUB passed, read from the tags at boot (the block is released after). */
+struct mem_range *boot_modules;
+size_t boot_modules_len;
 
 static void protect_range(uint64_t start, uint64_t end, uint32_t kind)
 {
-	if (end > start && nprotect < sizeof(protect) / sizeof(protect[0]))
+	if (end > start && nprotect < PMM_MAX_PROTECT)
 		protect[nprotect++] = (struct mem_range){ start, end - start, kind };
 }
 
@@ -35,6 +44,27 @@ static const struct mem_range *find_protected(uint32_t kind)
 	return 0;
 }
 
+_Static_assert(MB2_SPAN_TYPE == PMM_PROTECT_MODULE, "module spans carry the PMM's module kind");
+
+/* Module spans from mb2_module_spans(), which wants one slot of scratch. */
+static struct mem_range spans[PMM_MAX_PROTECT + 1];
+
+/*
+ * Protect every module tag of the block, however many there are: modules
+ * share spans when there are more than the PMM's table has room for. Says
+ * so on the console, and how much more that keeps.
+ */
+static void protect_modules(const void *block)
+{
+	struct mb2_spans st;
+	size_t n = mb2_module_spans(block, spans, PMM_MAX_PROTECT - nprotect, &st);
+	for (size_t i = 0; i < n; i++)
+		protect[nprotect++] = spans[i];
+	if (st.modules > n)
+		kprintf("boot: %zu modules protected as %zu ranges (%lu KiB, %lu KiB of it between modules)\n",
+			st.modules, n, st.kept >> 10, st.kept > st.bytes ? (st.kept - st.bytes) >> 10 : 0);
+}
+
 static void collect_protected(void)
 {
 	uint64_t start = (uint64_t)kernel_phys_start, end = (uint64_t)kernel_phys_end;
@@ -43,8 +73,35 @@ static void collect_protected(void)
 	protect_range(tables, tables_end, PMM_PROTECT_BOOT_TABLES);
 	protect_range(tables_end, end, PMM_PROTECT_KERNEL);
 	protect_range(boot_info_pa, boot_info_pa + boot_info.total_size, PMM_PROTECT_BOOTINFO);
-	for (size_t i = 0; i < boot_info.modules_len; i++)
-		protect_range(boot_info.modules[i].start, boot_info.modules[i].end, PMM_PROTECT_MODULE);
+	protect_modules(phys_to_virt(boot_info_pa));
+}
+
+/*
+ * Copy every module's range out of the block into frames from the PMM, so
+ * the self-tests can check the allocator against what GRUB said, not
+ * against the protection built from it. On failure the test run fails.
+ */
+static void record_modules(void)
+{
+	const void *block = phys_to_virt(boot_info_pa);
+	size_t n = boot_info.modules_total, cursor = 0, i = 0;
+	unsigned order = 0;
+	uint64_t start, end;
+
+	if (!n)
+		return;
+	while ((PAGE_SIZE << order) < n * sizeof(*boot_modules))
+		order++;
+	uint64_t pa = pmm_alloc(order, 0);
+	if (pa == PMM_NO_FRAME) {
+		kprintf("boot: no memory to record %zu boot modules for the self-tests\n", n);
+		ktest_problem("boot modules not recorded (no memory)");
+		return;
+	}
+	boot_modules = phys_to_virt(pa);
+	while (i < n && mb2_next_module(block, &cursor, &start, &end))
+		boot_modules[i++] = (struct mem_range){ start, end > start ? end - start : 0, 0 };
+	boot_modules_len = i;
 }
 
 /*
@@ -106,6 +163,7 @@ void mm_boot(void)
 	int e = pmm_init(&pb);
 	if (e)
 		panic("the physical memory manager cannot start (error %d)", e);
+	record_modules();
 	release_boot_info();
 	paging_up();
 	e = pmm_add_range(0, UINT64_MAX);   /* RAM above the stub's HHDM: the final tables map it */

@@ -7,18 +7,34 @@
  * ranges still in use. Each gives back everything it takes.
  */
 #include "kernel/ktest.h"
+#include "kernel/kernel.h"
 #include "mm/buddy/buddy.h"
 #include "mm/arch.h"
 
 #define PATTERN 0x5a17a5e3c0ffee00ULL
 
-/* True if the 4 KiB frame at pa is RAM by the firmware's own map and in no protected range. */
+/* True if [pa, pa + 4 KiB) overlaps a boot module, as the Multiboot2 tags gave it at boot. */
+static bool in_boot_module(uint64_t pa)
+{
+	for (size_t i = 0; i < boot_modules_len; i++) {
+		const struct mem_range *m = &boot_modules[i];
+		if (m->len && m->base < pa + PAGE_SIZE && pa < m->base + m->len)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * True if the 4 KiB frame at pa is RAM by the firmware's own map, in no
+ * protected range and in no boot module (every module tag, not only those
+ * the parser kept or the protection built from them).
+ */
 static bool frame_allowed(uint64_t pa)
 {
 	const struct pmm_boot *b = pmm_boot_info();
 	uint64_t covered = 0;
 
-	if (pa < 0x100000)
+	if (pa < 0x100000 || in_boot_module(pa))
 		return false;
 	for (size_t i = 0; i < b->map_len; i++) {
 		const struct mem_range *r = &b->map[i];

@@ -86,6 +86,17 @@ KTEST(boot, command_line_has_mode)
 	KT_EXPECT(!strncmp(boot_info.cmdline, "mode=test", 9));
 }
 
+/* Every module tag was recorded at boot, not only the parser's first MB2_MAX_MODULES. */
+KTEST(boot, every_module_recorded)
+{
+	KT_EXPECT(boot_modules_len == boot_info.modules_total);
+	KT_EXPECT(boot_info.modules_len <= boot_info.modules_total);
+	for (size_t i = 0; i < boot_info.modules_len && i < boot_modules_len; i++) {
+		KT_EXPECT(boot_modules[i].base == boot_info.modules[i].start);
+		KT_EXPECT(boot_modules[i].base + boot_modules[i].len == boot_info.modules[i].end);
+	}
+}
+
 KTEST(selftest_fail, built_to_fail)
 {
 	KT_EXPECT(1 + 1 == 3);

@@ -4,13 +4,15 @@
  * Each block is built in a buffer exactly as long as the block, so any read
  * past its end is caught by AddressSanitizer, not just by the checks.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "boot/multiboot2.h"
+#include "test_cmdline.h"
 
 struct builder {
-	uint8_t buf[8192];
+	uint8_t buf[32768];
 	size_t len;
 };
 
@@ -268,7 +270,8 @@ static void unterminated_string(void)
 	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_STRING);
 }
 
-static void long_command_line_truncated(void)
+/* A 600-byte line (GRUB passes such) is kept whole. */
+static void long_command_line_kept(void)
 {
 	char s[600];
 	memset(s, 'a', sizeof(s) - 1);
@@ -278,7 +281,170 @@ static void long_command_line_truncated(void)
 	b_string_tag(&b, MB2_TAG_CMDLINE, s);
 	b_end(&b);
 	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	CHECK(!strcmp(info.cmdline, s));
+	CHECK_EQ(info.cmdline_len, 599);
+}
+
+/* A line longer than the kernel keeps is cut, and cmdline_len says by how much. */
+static void too_long_command_line_detected(void)
+{
+	static char s[MB2_CMDLINE_MAX + 100];
+	memset(s, 'b', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	static struct builder b;
+	b_start(&b);
+	b_string_tag(&b, MB2_TAG_CMDLINE, s);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
 	CHECK_EQ(strlen(info.cmdline), MB2_CMDLINE_MAX - 1);
+	CHECK_EQ(info.cmdline_len, sizeof(s) - 1);
+}
+
+static void b_module(struct builder *b, uint32_t start, uint32_t end, const char *name)
+{
+	b_u32(b, MB2_TAG_MODULE);
+	b_u32(b, 16 + (uint32_t)strlen(name) + 1);
+	b_u32(b, start);
+	b_u32(b, end);
+	b_put(b, name, strlen(name) + 1);
+	b_align(b);
+}
+
+/*
+ * 40 modules: the parser keeps the first MB2_MAX_MODULES with names, counts
+ * all, and mb2_next_module() yields every one from the block, in order.
+ */
+static void more_modules_than_the_table(void)
+{
+	enum { N = 40 };
+	struct builder b;
+	char name[16];
+	b_start(&b);
+	b_string_tag(&b, MB2_TAG_CMDLINE, "mode=test");
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "mod%u", i);
+		b_module(&b, 0x1000000 + i * 0x3000, 0x1000000 + i * 0x3000 + 0x1800 + i, name);
+		if (i == 20)
+			b_u32(&b, 21), b_u32(&b, 12), b_u32(&b, 0), b_align(&b);   /* another tag between */
+	}
+	b_end(&b);
+	uint8_t *copy = malloc(b.len);
+	memcpy(copy, b.buf, b.len);
+	CHECK_EQ(mb2_parse(copy, b.len, &info), MB2_OK);
+	CHECK_EQ(info.modules_len, MB2_MAX_MODULES);
+	CHECK_EQ(info.modules_total, N);
+	CHECK(!strcmp(info.modules[15].name, "mod15"));
+	size_t cursor = 0, n = 0;
+	uint64_t start, end;
+	while (mb2_next_module(copy, &cursor, &start, &end)) {
+		CHECK_EQ(start, 0x1000000 + n * 0x3000);
+		CHECK_EQ(end, 0x1000000 + n * 0x3000 + 0x1800 + n);
+		n++;
+	}
+	CHECK_EQ(n, N);
+	CHECK(!mb2_next_module(copy, &cursor, &start, &end));   /* stays at the end */
+	free(copy);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Spans over many scattered modules, for several table sizes: every byte of
+ * every module is inside a span; spans are page aligned, sorted, disjoint,
+ * not touching, at most cap; each span starts and ends on a module's page.
+ */
+static void module_spans_cover_every_module(void)
+{
+	enum { N = 300 };
+	static uint32_t ms[N], me[N];
+	static struct builder b;
+	struct mem_range sp[33];
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	size_t caps[] = { 1, 2, 7, 28, 32 };
+
+	b_start(&b);
+	for (int i = 0; i < N; i++) {
+		ms[i] = (uint32_t)(xorshift(&seed) % 0x40000000);
+		me[i] = ms[i] + (uint32_t)(xorshift(&seed) % (i % 5 ? 0x5000 : 0x300000));  /* some empty */
+		b_module(&b, ms[i], me[i], "m");
+	}
+	b_end(&b);
+	uint8_t *copy = malloc(b.len);
+	memcpy(copy, b.buf, b.len);
+	REQUIRE(mb2_parse(copy, b.len, &info) == MB2_OK);
+	struct mb2_spans none;
+	CHECK_EQ(mb2_module_spans(copy, sp, 0, &none), 0);      /* no room: none, and counted */
+	CHECK_EQ(none.modules, N);
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct mb2_spans st;
+		size_t n = mb2_module_spans(copy, sp, caps[c], &st), uncovered = 0, bad = 0;
+		CHECK_EQ(st.modules, N);
+		CHECK(n >= 1 && n <= caps[c]);
+		for (size_t i = 0; i < n; i++) {
+			bad += sp[i].base % 4096 || sp[i].len % 4096 || !sp[i].len || sp[i].type != 3;
+			bad += i > 0 && sp[i].base <= sp[i - 1].base + sp[i - 1].len;
+			int starts = 0, ends = 0;
+			for (int m = 0; m < N; m++) {
+				if (me[m] <= ms[m])
+					continue;
+				starts += (ms[m] & ~4095u) == sp[i].base;
+				ends += ((me[m] + 4095ull) & ~4095ull) == sp[i].base + sp[i].len;
+			}
+			bad += !starts || !ends;
+		}
+		for (int m = 0; m < N; m++) {
+			if (me[m] <= ms[m])
+				continue;
+			size_t i;
+			for (i = 0; i < n && !(sp[i].base <= ms[m] && me[m] <= sp[i].base + sp[i].len); i++)
+				;
+			uncovered += i == n;
+		}
+		CHECK_EQ(uncovered, 0);
+		CHECK_EQ(bad, 0);
+	}
+	free(copy);
+}
+
+/* The smallest gaps go first: three clusters, cap 3, three spans exactly over them. */
+static void module_spans_merge_the_closest(void)
+{
+	struct builder b;
+	struct mem_range sp[4];
+	b_start(&b);
+	uint32_t base[3] = { 0x1000000, 0x8000000, 0x20000000 };
+	for (int k = 0; k < 3; k++)
+		for (uint32_t j = 0; j < 5; j++)   /* modules 1 page long, 1 page apart */
+			b_module(&b, base[k] + j * 0x2000, base[k] + j * 0x2000 + 0x1000, "m");
+	b_end(&b);
+	uint8_t *copy = malloc(b.len);
+	memcpy(copy, b.buf, b.len);
+	REQUIRE(mb2_parse(copy, b.len, &info) == MB2_OK);
+	REQUIRE(mb2_module_spans(copy, sp, 3, NULL) == 3);
+	for (int k = 0; k < 3; k++) {
+		CHECK_EQ(sp[k].base, base[k]);
+		CHECK_EQ(sp[k].len, 4 * 0x2000 + 0x1000);
+	}
+	free(copy);
+}
+
+/* No module tag at all: the walk yields nothing. */
+static void no_modules(void)
+{
+	struct builder b;
+	build_typical(&b);
+	uint8_t *copy = malloc(b.len);
+	memcpy(copy, b.buf, b.len);
+	CHECK_EQ(mb2_parse(copy, b.len, &info), MB2_OK);
+	size_t cursor = 0;
+	uint64_t start, end;
+	CHECK(!mb2_next_module(copy, &cursor, &start, &end));
+	CHECK_EQ(info.modules_total, 0);
+	free(copy);
 }
 
 static void too_many_entries_counted(void)
@@ -300,6 +466,43 @@ static void too_many_entries_counted(void)
 	CHECK_EQ(info.mmap_len, MB2_MAX_MMAP);
 	CHECK_EQ(info.mmap_dropped, 10);
 	free(blk);
+}
+
+/*
+ * Found by libFuzzer: a 33-byte block whose memory-map tag gives entry size
+ * 0xfffffff8. In 32 bits 16 + 0xfffffff8 wraps to 8, which passed the
+ * bound check, and the parser read an entry past the tag and the block.
+ */
+static void mmap_entry_size_near_4g(void)
+{
+	static const uint8_t blk[33] = {
+		33, 0, 0, 0, 0, 0, 0, 0,                        /* total_size 33 */
+		MB2_TAG_MMAP, 0, 0, 0, 25, 0, 0, 0,             /* tag 6, size 25 */
+		0xf8, 0xff, 0xff, 0xff, 0, 0, 0, 0,             /* entry_size, version */
+	};
+	uint8_t *copy = malloc(sizeof(blk));
+	memcpy(copy, blk, sizeof(blk));
+	CHECK(mb2_parse(copy, sizeof(blk), &info) != MB2_OK);
+	CHECK_EQ(info.mmap_len, 0);
+	free(copy);
+}
+
+/* An entry size that fits no whole entry in the tag: no entry, no read past it. */
+static void mmap_entry_larger_than_tag(void)
+{
+	uint32_t sizes[] = { 32, 0x7ffffff8, 0xfffffff0, 0xfffffff8 };
+	for (size_t i = 0; i < 4; i++) {
+		struct builder b;
+		b_start(&b);
+		b_u32(&b, MB2_TAG_MMAP);
+		b_u32(&b, 16 + 24);
+		b_u32(&b, sizes[i]);
+		b_u32(&b, 0);
+		b.len += 24;
+		b_end(&b);
+		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+		CHECK_EQ(info.mmap_len, 0);
+	}
 }
 
 /* Random corruption of a valid block: never a crash, never an overread. */
@@ -337,8 +540,16 @@ int main(void)
 	RUN(tag_runs_past_end);
 	RUN(missing_end_tag);
 	RUN(unterminated_string);
-	RUN(long_command_line_truncated);
+	RUN(long_command_line_kept);
+	RUN(too_long_command_line_detected);
+	RUN(more_modules_than_the_table);
+	RUN(no_modules);
+	RUN(module_spans_cover_every_module);
+	RUN(module_spans_merge_the_closest);
 	RUN(too_many_entries_counted);
+	RUN(mmap_entry_size_near_4g);
+	RUN(mmap_entry_larger_than_tag);
 	RUN(fuzz_corrupted_blocks);
+	test_cmdline_all();
 	return check_finish();
 }
