@@ -7,7 +7,8 @@ Subcommands (the Makefile calls them from the repo root):
   bench  [--host BIN...]     mode=bench boot, prints BENCH lines (numbers are never judged)
   debug  [-- key=value ...]  boots halted with a GDB stub on :1234
   boot   --name X --firmware bios|uefi --mem 128M --smp 1 --cpu M --accel tcg|kvm
-         --cmdline "mode=test ..." --timeout S     one boot, prints log and verdict
+         --cmdline "mode=test ..." --timeout S [--modules N]
+                             one boot, prints log and verdict
 
 Standard library only; run with Debian's /usr/bin/python3.
 """
@@ -307,9 +308,22 @@ GRUB_CFG = """set timeout=0
 set default=0
 menuentry "Strata" {{
 \tmultiboot2 /boot/strata.elf {cmdline}
-\tboot
+{modules}\tboot
 }}
 """
+
+
+def write_modules(tree, n):
+    """n boot modules for GRUB's module2, the module2 lines for grub.cfg.
+    Module i is 5 KiB + 3 KiB * i + i bytes of its own byte: sizes that are
+    not page multiples, so module ends fall inside pages."""
+    os.makedirs(os.path.join(tree, "mod"), exist_ok=True)
+    lines = []
+    for i in range(1, n + 1):
+        with open(os.path.join(tree, "mod", f"m{i}"), "wb") as f:
+            f.write(bytes([33 + i % 200]) * (5120 + 3072 * i + i))
+        lines.append(f"\tmodule2 /mod/m{i} m{i}\n")
+    return "".join(lines)
 
 
 def file_sha256(path):
@@ -320,8 +334,9 @@ def file_sha256(path):
     return h.hexdigest()
 
 
-def build_iso(cmdline):
-    """Return the path of an ISO booting build/strata.elf with cmdline.
+def build_iso(cmdline, modules=0):
+    """Return the path of an ISO booting build/strata.elf with cmdline (and
+    that many boot modules).
 
     Rebuilt only when the ELF's content or the command line changed: a
     stamp file written after a successful grub-mkrescue records both, so a
@@ -332,25 +347,26 @@ def build_iso(cmdline):
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, ".iso.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return build_iso_locked(cmdline)
+        return build_iso_locked(cmdline, modules)
 
 
-def build_iso_locked(cmdline):
-    tag = iso_tag(cmdline)
+def build_iso_locked(cmdline, modules):
+    tag = iso_tag(cmdline) + (f"_{modules}modules" if modules else "")
     tree = os.path.join(BUILD, f"iso-{tag}")
     iso = os.path.join(BUILD, f"strata-{tag}.iso")
     stamp = iso + ".stamp"
-    key = f"{file_sha256(ELF)} {cmdline}\n"
+    key = f"{file_sha256(ELF)} {cmdline} {modules}\n"
     if os.path.exists(iso) and os.path.exists(stamp):
         with open(stamp) as f:
             if f.read() == key:
                 return iso
     if os.path.exists(stamp):
         os.unlink(stamp)
+    shutil.rmtree(tree, ignore_errors=True)
     os.makedirs(os.path.join(tree, "boot", "grub"), exist_ok=True)
     shutil.copyfile(ELF, os.path.join(tree, "boot", "strata.elf"))
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
-        f.write(GRUB_CFG.format(cmdline=cmdline))
+        f.write(GRUB_CFG.format(cmdline=cmdline, modules=write_modules(tree, modules)))
     tmp = iso + ".tmp"
     p = subprocess.run(["grub-mkrescue", "-o", tmp, tree], capture_output=True, text=True)
     if p.returncode != 0:
@@ -398,6 +414,8 @@ class Boot:
     cpu: str = None          # None: qemu64 under TCG, host,-arch-capabilities under KVM
     judge: str = "test"      # key of JUDGES
     timeout: float = None    # None: by accelerator and firmware
+    modules: int = 0         # boot modules GRUB loads (module2)
+    qemu_extra: tuple = ()   # more QEMU arguments
 
     def effective_timeout(self):
         if self.timeout is not None:
@@ -431,7 +449,7 @@ def qemu_argv(b, iso, extra=()):
         argv += ["-machine", "q35",
                  "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
                  "-drive", f"if=pflash,format=raw,file={vars_copy}"]
-    return argv + list(extra)
+    return argv + list(b.qemu_extra) + list(extra)
 
 
 @dataclass
@@ -527,7 +545,7 @@ def cpus_problem(smp, text):
 def boot_and_judge(b, echo=False):
     """Build the ISO, boot, judge. Returns (Verdict, BootResult or None)."""
     try:
-        iso = build_iso(b.cmdline)
+        iso = build_iso(b.cmdline, b.modules)
     except HarnessError as e:
         return Verdict(False, ("build",), str(e)), None
     r = run_qemu(b, iso, echo=echo)
@@ -667,9 +685,28 @@ def boot_matrix():
         # Harness self-test: one test is built to fail and must be caught.
         Boot("selftest-fail-bios-128M-tcg", cmdline="mode=test ktest.fail=1",
              judge="expect_fail"),
+        # More boot modules than the parser's table (16): every one must be
+        # protected, and every_free_frame checks the PMM against the tags.
+        Boot("bios-128M-40modules-tcg", modules=40),
+        # RAM above the boot stub's 64 GiB HHDM is hot-added once paging is
+        # up. QEMU reserves no host memory for it (reserve=off) and only the
+        # buddy_ram suite runs: every_free_frame would touch all 70 GiB.
+        Boot("bios-70G-hotadd-tcg", mem="70G", cmdline="mode=test ktest=buddy_ram",
+             qemu_extra=big_ram("70G")),
+        Boot("uefi-70G-hotadd-tcg", firmware="uefi", mem="70G",
+             cmdline="mode=test ktest=buddy_ram", qemu_extra=big_ram("70G"), timeout=120),
+        # A filter that selects no suite runs no test: that must fail.
+        Boot("nosuite-bios-128M-tcg", cmdline="mode=test ktest=nosuchsuite",
+             judge="expect_fail"),
         # Benchmarks run longer than tests (18 s measured under TCG).
         Boot("bench-bios-128M-tcg", cmdline="mode=bench", judge="bench", timeout=120),
     ]
+
+
+def big_ram(size):
+    """QEMU arguments for a guest larger than the host would reserve."""
+    return ("-object", f"memory-backend-ram,size={size},id=ram0,reserve=off",
+            "-machine", "memory-backend=ram0")
 
 
 QUICK = ("bios-128M-1cpu-tcg", "uefi-128M-1cpu-tcg", "selftest-fail-bios-128M-tcg")
@@ -697,13 +734,13 @@ def run_matrix(tally, jobs):
         else:
             todo.append(b)
     # Build every ISO first, one at a time: boots sharing a command line share it.
-    for cmdline in sorted({b.cmdline for b in todo}):
+    for iso in sorted({(b.cmdline, b.modules) for b in todo}):
         try:
-            build_iso(cmdline)
+            build_iso(*iso)
         except HarnessError as e:
-            for b in [b for b in todo if b.cmdline == cmdline]:
+            for b in [b for b in todo if (b.cmdline, b.modules) == iso]:
                 tally.result(b.name, False, str(e).splitlines()[0], str(e).splitlines()[1:])
-            todo = [b for b in todo if b.cmdline != cmdline]
+            todo = [b for b in todo if (b.cmdline, b.modules) != iso]
     # Lanes of boots run one after another. TCG boots are CPU-bound: on this
     # 2-core host two at a time took longer overall (80 s) than one lane (67 s).
     # The KVM boot spends over a minute in firmware and GRUB alone, so it
@@ -855,7 +892,7 @@ def cmd_boot(args):
                            "bench" if "mode=bench" in args.cmdline.split() else "run")
     b = Boot(args.name, cmdline=args.cmdline, firmware=args.firmware, mem=args.mem,
              smp=args.smp, accel=resolve_accel(args.accel), cpu=args.cpu, judge=judge,
-             timeout=args.timeout)
+             timeout=args.timeout, modules=args.modules)
     v, r = boot_and_judge(b, echo=True)
     if r is not None:
         print(f"\n--- QEMU exit status {r.status}{' (timed out)' if r.timed_out else ''}, "
@@ -915,6 +952,7 @@ def parse_args(argv):
     p.add_argument("--cmdline", default="mode=test")
     p.add_argument("--timeout", type=float)
     p.add_argument("--judge", choices=sorted(JUDGES), help="default: from mode=")
+    p.add_argument("--modules", type=int, default=0, help="boot modules for GRUB to load")
 
     args = ap.parse_args(argv)
     args.extra = extra

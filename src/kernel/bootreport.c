@@ -15,6 +15,9 @@ void boot_report(void)
 	for (size_t i = 0; i < boot_info.modules_len; i++)
 		kprintf("Module %zu: 0x%lx-0x%lx %s\n", i, boot_info.modules[i].start,
 			boot_info.modules[i].end, boot_info.modules[i].name);
+	if (boot_info.modules_total > boot_info.modules_len)
+		kprintf("  ... %zu more modules, listed by range only in the protected spans below\n",
+			boot_info.modules_total - boot_info.modules_len);
 	mem_map_print("Memory map from the bootloader", boot_info.mmap, boot_info.mmap_len);
 	if (boot_info.mmap_dropped)
 		kprintf("  ... %zu more entries dropped (more than %d)\n", boot_info.mmap_dropped, MB2_MAX_MMAP);
