@@ -16,7 +16,7 @@ void boot_report(void)
 		kprintf("Module %zu: 0x%lx-0x%lx %s\n", i, boot_info.modules[i].start,
 			boot_info.modules[i].end, boot_info.modules[i].name);
 	if (boot_info.modules_total > boot_info.modules_len)
-		kprintf("  ... %zu more modules, listed by range only in the protected spans below\n",
+		kprintf("  ... and %zu more modules, not named here but protected all the same\n",
 			boot_info.modules_total - boot_info.modules_len);
 	mem_map_print("Memory map from the bootloader", boot_info.mmap, boot_info.mmap_len);
 	if (boot_info.mmap_dropped)
