@@ -18,7 +18,7 @@ extern const struct ktest ktests_start[], ktests_end[];
 
 static struct ktest_counter counters[MAX_COUNTERS];
 static unsigned ncounters;
-static int failed;
+static int failed, skipped;
 static char reason[160];
 static unsigned nproblems;
 static char problem[160];
@@ -38,6 +38,13 @@ void ktest_fail(const char *file, int line, const char *what)
 }
 
 int ktest_failed(void) { return failed; }
+
+void ktest_skip(const char *why)
+{
+	if (!failed && !skipped)
+		ksnprintf(reason, sizeof(reason), "%s", why);
+	skipped = 1;
+}
 
 void ktest_problem(const char *what)
 {
@@ -104,12 +111,14 @@ static int run_one(const struct ktest *t, unsigned n)
 	uint64_t before[MAX_COUNTERS];
 	for (unsigned i = 0; i < ncounters; i++)
 		before[i] = counters[i].read();
-	failed = 0;
+	failed = skipped = 0;
 	reason[0] = '\0';
 	t->fn();
 	check_counters(before);
 	if (failed)
 		kprintf("    not ok %u %s # %s\n", n, t->name, reason);
+	else if (skipped)
+		kprintf("    ok %u %s # SKIP %s\n", n, t->name, reason);
 	else
 		kprintf("    ok %u %s\n", n, t->name);
 	return !failed;

@@ -33,6 +33,15 @@ int ktest_failed(void);
 #define KT_EXPECT(c) do { if (!(c)) ktest_fail(__FILE__, __LINE__, #c); } while (0)
 
 /*
+ * This machine lacks what the test needs (a feature, enough RAM, a 2 MiB
+ * window of RAM): end the test as "ok N name # SKIP why". Decide from what
+ * the machine reports, never skip to hide a failure; a test that already
+ * failed stays failed.
+ */
+void ktest_skip(const char *why);
+#define KT_SKIP(why) do { ktest_skip(why); return; } while (0)
+
+/*
  * Run fn(arg) expecting a CPU exception. Returns 1 and fills *f if the
  * exception fn raised had the given vector; 0 if fn returned normally. A
  * fault with another vector is not caught: it is a real failure.

@@ -162,7 +162,9 @@ void mm_boot(void)
 	};
 	int e = pmm_init(&pb);
 	if (e)
-		panic("the physical memory manager cannot start (error %d)", e);
+		panic("the physical memory manager cannot start: %s (Strata needs %d KiB of RAM free after\n"
+		      "its image, boot modules and frame records; README.md, \"Requirements\")",
+		      pmm_error_str(e), PMM_MIN_FREE_PAGES * 4);
 	record_modules();
 	release_boot_info();
 	paging_up();

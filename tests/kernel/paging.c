@@ -4,6 +4,7 @@
  * kernel root and gives back every frame and table it took.
  */
 #include "kernel/ktest.h"
+#include "tests/kernel/machine.h"
 #include "kernel/kernel.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/protect.h"
@@ -194,6 +195,8 @@ KTEST(paging, smap_stops_access_to_user_page)
 
 KTEST(paging, huge_split_keeps_contents)
 {
+	if (largest_free_order() < 9)
+		KT_SKIP("no free 2 MiB block on this machine");
 	uint64_t pa = pmm_alloc(9, 0);                      /* 2 MiB, naturally aligned */
 	KT_ASSERT(pa != PMM_NO_FRAME);
 	uint64_t *hh = phys_to_virt(pa);
@@ -227,7 +230,10 @@ KTEST(paging, hhdm_uses_large_pages)
 {
 	size_t sz = 0;
 	unsigned flags = 0;
-	KT_ASSERT(pg_translate(pg_kernel_root(), PG_HHDM_BASE + (16UL << 20), 0, &flags, &sz) == 0);
+	uint64_t pa;
+	if (!ram_window(2UL << 20, (uint64_t)kernel_phys_end, &pa))
+		KT_SKIP("no 2 MiB-aligned 2 MiB of RAM above the kernel image on this machine");
+	KT_ASSERT(pg_translate(pg_kernel_root(), PG_HHDM_BASE + pa, 0, &flags, &sz) == 0);
 	KT_EXPECT(sz >= (2UL << 20));
 	KT_EXPECT((flags & PG_WRITE) && (!(flags & PG_EXEC) || !paging_features()->nx));
 	KT_EXPECT(paging_features()->levels == ((read_cr4() & (1UL << 12)) ? 5u : 4u));
