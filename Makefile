@@ -108,7 +108,8 @@ FCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c sr
 FUZZ_mb2    := tests/fuzz/mb2.c src/boot/multiboot2.c src/kernel/cmdline.c
 FUZZ_memmap := tests/fuzz/memmap.c $(wildcard src/mm/buddy/*.c)
 FUZZ_pmm    := tests/fuzz/pmm.c $(wildcard src/mm/buddy/*.c)
-FUZZ_TARGETS := mb2 memmap pmm
+FUZZ_acpi   := tests/fuzz/acpi.c src/boot/acpi.c
+FUZZ_TARGETS := mb2 memmap pmm acpi
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/host/fuzz_%)
 
 define fuzz_rule

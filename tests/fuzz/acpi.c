@@ -1,0 +1,90 @@
+/*
+ * acpi.c - libFuzzer over the MADT reader (src/boot/acpi.c).
+ *
+ * Input: one flag byte, 36 bytes of RSDP, then "physical memory" starting
+ * at PHYS_BASE, copied into a buffer exactly as long so ASan sees a read
+ * one byte past it; the mapper refuses anything outside. With the flag's
+ * bit 0 set, the checksums of the RSDP and of every table its pointers
+ * reach are repaired first, so the fuzzer gets past them to the entries.
+ * Properties: acpi_find_cpus returns one of its errors, never reads
+ * outside what the mapper granted, and counts no more CPUs than the
+ * memory has room for entries.
+ */
+#include <string.h>
+#include "fuzz.h"
+#include "boot/acpi.h"
+
+#define PHYS_BASE 0x1000
+
+static uint8_t *mem;
+static size_t mem_len;
+
+static const void *map(uint64_t pa, size_t len)
+{
+	if (pa < PHYS_BASE || pa - PHYS_BASE > mem_len || len > mem_len - (pa - PHYS_BASE))
+		return NULL;
+	return mem + (pa - PHYS_BASE);
+}
+
+static void fix_sum(uint8_t *p, size_t n, size_t at)
+{
+	uint8_t s = 0;
+	p[at] = 0;
+	for (size_t i = 0; i < n; i++)
+		s += p[i];
+	p[at] = (uint8_t)-s;
+}
+
+/* Repair the table at pa if it lies in memory; returns it (and its length) or NULL. */
+static uint8_t *fix_table(uint64_t pa, uint32_t *len)
+{
+	uint8_t *t = (uint8_t *)map(pa, 36);
+	if (!t)
+		return NULL;
+	memcpy(len, t + 4, 4);
+	if (*len < 36 || !map(pa, *len))
+		return NULL;
+	fix_sum(t, *len, 9);
+	return t;
+}
+
+static void fix_all(uint8_t *rsdp)
+{
+	uint32_t rsdt, len;
+	uint64_t xsdt;
+	fix_sum(rsdp, 20, 8);
+	fix_sum(rsdp, 36, 32);
+	memcpy(&rsdt, rsdp + 16, 4);
+	memcpy(&xsdt, rsdp + 24, 8);
+	for (int x = 0; x < 2; x++) {
+		uint8_t *root = fix_table(x ? xsdt : rsdt, &len);
+		for (uint32_t off = 36; root && len - off >= (x ? 8u : 4u); off += x ? 8 : 4) {
+			uint64_t pa = 0;
+			uint32_t tlen;
+			memcpy(&pa, root + off, x ? 8 : 4);
+			fix_table(pa, &tlen);
+		}
+		if (root)
+			fix_table(x ? xsdt : rsdt, &len);   /* entries may overlap the root */
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t rsdp[36] = { 0 };
+	struct acpi_cpus c;
+	if (size < 1 + 36)
+		return 0;
+	memcpy(rsdp, data + 1, 36);
+	mem_len = size - 37;
+	mem = malloc(mem_len ? mem_len : 1);
+	memcpy(mem, data + 37, mem_len);
+	if (data[0] & 1)
+		fix_all(rsdp);
+	int e = acpi_find_cpus(rsdp, data[0] & 2 ? 20 : 36, map, &c);
+	FUZZ_CHECK(e <= 0 && e >= ACPI_E_BAD_ENTRY);
+	FUZZ_CHECK(acpi_error_str(e)[0] != '\0');
+	FUZZ_CHECK(e || (uint64_t)(c.present + c.disabled) * 8 <= mem_len);
+	free(mem);
+	return 0;
+}
