@@ -526,6 +526,42 @@ static void fuzz_corrupted_blocks(void)
 	CHECK(ok < 20000);
 }
 
+static void b_rsdp_tag(struct builder *b, uint32_t type, uint8_t fill, uint32_t n)
+{
+	uint8_t r[40];
+	memset(r, fill, sizeof(r));
+	b_u32(b, type);
+	b_u32(b, 8 + n);
+	b_put(b, r, n);
+	b_align(b);
+}
+
+/* The ACPI 2.0 copy (tag 15) wins over the 1.0 one (tag 14), in either order. */
+static void rsdp_tags_kept(void)
+{
+	struct builder b;
+	struct mb2_info info;
+	for (int order = 0; order < 2; order++) {
+		b_start(&b);
+		b_rsdp_tag(&b, order ? MB2_TAG_ACPI_NEW : MB2_TAG_ACPI_OLD, order ? 0xbb : 0xaa, order ? 36 : 20);
+		b_rsdp_tag(&b, order ? MB2_TAG_ACPI_OLD : MB2_TAG_ACPI_NEW, order ? 0xaa : 0xbb, order ? 20 : 36);
+		b_end(&b);
+		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+		CHECK_EQ(info.acpi_rsdp_len, 36);
+		CHECK_EQ(info.acpi_rsdp[0], 0xbb);
+		CHECK_EQ(info.acpi_rsdp[35], 0xbb);
+	}
+	b_start(&b);
+	b_rsdp_tag(&b, MB2_TAG_ACPI_OLD, 0xaa, 20);
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
+	CHECK_EQ(info.acpi_rsdp_len, 20);
+	b_start(&b);
+	b_rsdp_tag(&b, MB2_TAG_ACPI_NEW, 0xbb, 12);     /* shorter than any RSDP */
+	b_end(&b);
+	CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_TAG_SIZE);
+}
+
 int main(void)
 {
 	RUN(typical_block_parses);
@@ -549,6 +585,7 @@ int main(void)
 	RUN(too_many_entries_counted);
 	RUN(mmap_entry_size_near_4g);
 	RUN(mmap_entry_larger_than_tag);
+	RUN(rsdp_tags_kept);
 	RUN(fuzz_corrupted_blocks);
 	test_cmdline_all();
 	return check_finish();
