@@ -13,38 +13,19 @@
 #include <string.h>
 #include "fuzz.h"
 #include "boot/acpi.h"
+#include "acpi_image.h"
 
-#define PHYS_BASE 0x1000
-
-static uint8_t *mem;
-static size_t mem_len;
-
-static const void *map(uint64_t pa, size_t len)
-{
-	if (pa < PHYS_BASE || pa - PHYS_BASE > mem_len || len > mem_len - (pa - PHYS_BASE))
-		return NULL;
-	return mem + (pa - PHYS_BASE);
-}
-
-static void fix_sum(uint8_t *p, size_t n, size_t at)
-{
-	uint8_t s = 0;
-	p[at] = 0;
-	for (size_t i = 0; i < n; i++)
-		s += p[i];
-	p[at] = (uint8_t)-s;
-}
 
 /* Repair the table at pa if it lies in memory; returns it (and its length) or NULL. */
 static uint8_t *fix_table(uint64_t pa, uint32_t *len)
 {
-	uint8_t *t = (uint8_t *)map(pa, 36);
+	uint8_t *t = (uint8_t *)acpi_image_map(pa, 36);
 	if (!t)
 		return NULL;
 	memcpy(len, t + 4, 4);
-	if (*len < 36 || !map(pa, *len))
+	if (*len < 36 || !acpi_image_map(pa, *len))
 		return NULL;
-	fix_sum(t, *len, 9);
+	acpi_fix_sum(t, *len, 9);
 	return t;
 }
 
@@ -52,8 +33,8 @@ static void fix_all(uint8_t *rsdp)
 {
 	uint32_t rsdt, len;
 	uint64_t xsdt;
-	fix_sum(rsdp, 20, 8);
-	fix_sum(rsdp, 36, 32);
+	acpi_fix_sum(rsdp, 20, 8);
+	acpi_fix_sum(rsdp, 36, 32);
 	memcpy(&rsdt, rsdp + 16, 4);
 	memcpy(&xsdt, rsdp + 24, 8);
 	for (int x = 0; x < 2; x++) {
@@ -76,15 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 + 36)
 		return 0;
 	memcpy(rsdp, data + 1, 36);
-	mem_len = size - 37;
-	mem = malloc(mem_len ? mem_len : 1);
-	memcpy(mem, data + 37, mem_len);
+	acpi_mem_len = size - 37;
+	acpi_mem = malloc(acpi_mem_len ? acpi_mem_len : 1);
+	memcpy(acpi_mem, data + 37, acpi_mem_len);
 	if (data[0] & 1)
 		fix_all(rsdp);
-	int e = acpi_find_cpus(rsdp, data[0] & 2 ? 20 : 36, map, &c);
+	int e = acpi_find_cpus(rsdp, data[0] & 2 ? 20 : 36, acpi_image_map, &c);
 	FUZZ_CHECK(e <= 0 && e >= ACPI_E_BAD_ENTRY);
 	FUZZ_CHECK(acpi_error_str(e)[0] != '\0');
-	FUZZ_CHECK(e || (uint64_t)(c.present + c.disabled) * 8 <= mem_len);
-	free(mem);
+	FUZZ_CHECK(e || (uint64_t)(c.present + c.disabled) * 8 <= acpi_mem_len);
+	free(acpi_mem);
 	return 0;
 }

@@ -9,42 +9,23 @@
 #include <string.h>
 #include "check.h"
 #include "boot/acpi.h"
+#include "acpi_image.h"
 
-#define PHYS_BASE 0x1000        /* physical address of mem[0] */
 #define XSDT_AT 0x000
 #define RSDT_AT 0x100
 #define MADT_AT 0x200
 #define FACP_AT 0x400
 #define MEM_LEN 0x500
 
-static uint8_t *mem;
-static size_t mem_len;
-
-static const void *map(uint64_t pa, size_t len)
-{
-	if (pa < PHYS_BASE || pa - PHYS_BASE > mem_len || len > mem_len - (pa - PHYS_BASE))
-		return NULL;
-	return mem + (pa - PHYS_BASE);
-}
-
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-static void fix_sum(uint8_t *p, size_t n, size_t at)
-{
-	uint8_t s = 0;
-	p[at] = 0;
-	for (size_t i = 0; i < n; i++)
-		s += p[i];
-	p[at] = (uint8_t)-s;
-}
 
 static void header(uint8_t *t, const char *sig, uint32_t len)
 {
 	memcpy(t, sig, 4);
 	put32(t + 4, len);
 	t[8] = 1;
-	fix_sum(t, len, 9);
+	acpi_fix_sum(t, len, 9);
 }
 
 /* A MADT: two enabled local APICs, one disabled, one online-capable x2APIC. */
@@ -72,32 +53,32 @@ static uint8_t rsdp[36];
 /* Tables for revision rev (0: RSDT only, 2: XSDT too), all sums right. */
 static void build(int rev)
 {
-	free(mem);
-	mem_len = MEM_LEN;
-	mem = calloc(1, mem_len);
-	build_madt(mem + MADT_AT);
-	header(mem + FACP_AT, "FACP", 36);
-	put32(mem + RSDT_AT + 36, PHYS_BASE + FACP_AT);
-	put32(mem + RSDT_AT + 40, PHYS_BASE + MADT_AT);
-	header(mem + RSDT_AT, "RSDT", 44);
-	put64(mem + XSDT_AT + 36, PHYS_BASE + FACP_AT);
-	put64(mem + XSDT_AT + 44, PHYS_BASE + MADT_AT);
-	header(mem + XSDT_AT, "XSDT", 52);
+	free(acpi_mem);
+	acpi_mem_len = MEM_LEN;
+	acpi_mem = calloc(1, acpi_mem_len);
+	build_madt(acpi_mem + MADT_AT);
+	header(acpi_mem + FACP_AT, "FACP", 36);
+	put32(acpi_mem + RSDT_AT + 36, PHYS_BASE + FACP_AT);
+	put32(acpi_mem + RSDT_AT + 40, PHYS_BASE + MADT_AT);
+	header(acpi_mem + RSDT_AT, "RSDT", 44);
+	put64(acpi_mem + XSDT_AT + 36, PHYS_BASE + FACP_AT);
+	put64(acpi_mem + XSDT_AT + 44, PHYS_BASE + MADT_AT);
+	header(acpi_mem + XSDT_AT, "XSDT", 52);
 	memset(rsdp, 0, sizeof(rsdp));
 	memcpy(rsdp, "RSD PTR ", 8);
 	rsdp[15] = (uint8_t)rev;
 	put32(rsdp + 16, PHYS_BASE + RSDT_AT);
 	put32(rsdp + 20, 36);
 	put64(rsdp + 24, PHYS_BASE + XSDT_AT);
-	fix_sum(rsdp, 20, 8);
-	fix_sum(rsdp, 36, 32);
+	acpi_fix_sum(rsdp, 20, 8);
+	acpi_fix_sum(rsdp, 36, 32);
 }
 
 static void expect_four_listed(int rev)
 {
 	struct acpi_cpus c;
 	build(rev);
-	CHECK_EQ(acpi_find_cpus(rsdp, rev ? 36 : 20, map, &c), ACPI_OK);
+	CHECK_EQ(acpi_find_cpus(rsdp, rev ? 36 : 20, acpi_image_map, &c), ACPI_OK);
 	CHECK_EQ(c.present, 3);
 	CHECK_EQ(c.disabled, 1);
 	CHECK_EQ(c.apic_id[0], 0);
@@ -114,19 +95,19 @@ static void xsdt_preferred_over_rsdt(void)
 {
 	struct acpi_cpus c;
 	build(2);
-	put64(mem + XSDT_AT + 44, PHYS_BASE + FACP_AT);
-	header(mem + XSDT_AT, "XSDT", 52);
-	CHECK_EQ(acpi_find_cpus(rsdp, 36, map, &c), ACPI_E_NO_MADT);
+	put64(acpi_mem + XSDT_AT + 44, PHYS_BASE + FACP_AT);
+	header(acpi_mem + XSDT_AT, "XSDT", 52);
+	CHECK_EQ(acpi_find_cpus(rsdp, 36, acpi_image_map, &c), ACPI_E_NO_MADT);
 }
 
 static void bad_rsdp_refused(void)
 {
 	struct acpi_cpus c;
 	build(0);
-	CHECK_EQ(acpi_find_cpus(rsdp, 19, map, &c), ACPI_E_NO_RSDP);
+	CHECK_EQ(acpi_find_cpus(rsdp, 19, acpi_image_map, &c), ACPI_E_NO_RSDP);
 	rsdp[9] ^= 1;
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_NO_RSDP);
-	CHECK_EQ(acpi_find_cpus(rsdp, 0, map, &c), ACPI_E_NO_RSDP);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_NO_RSDP);
+	CHECK_EQ(acpi_find_cpus(rsdp, 0, acpi_image_map, &c), ACPI_E_NO_RSDP);
 	CHECK_EQ(c.present, 0);
 }
 
@@ -134,11 +115,11 @@ static void bad_checksum_refused(void)
 {
 	struct acpi_cpus c;
 	build(0);
-	mem[MADT_AT + 50] ^= 0x40;
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_TABLE);
+	acpi_mem[MADT_AT + 50] ^= 0x40;
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_TABLE);
 	build(0);
-	mem[RSDT_AT + 20] ^= 0x40;
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_TABLE);
+	acpi_mem[RSDT_AT + 20] ^= 0x40;
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_TABLE);
 }
 
 /* A length past the end of memory is refused by the mapper, not read. */
@@ -146,10 +127,10 @@ static void table_longer_than_memory_refused(void)
 {
 	struct acpi_cpus c;
 	build(0);
-	put32(mem + MADT_AT + 4, 0x10000);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_TABLE);
-	put32(mem + MADT_AT + 4, 0xffffffff);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_TABLE);
+	put32(acpi_mem + MADT_AT + 4, 0x10000);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_TABLE);
+	put32(acpi_mem + MADT_AT + 4, 0xffffffff);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_TABLE);
 }
 
 /* An entry of length 0 would loop for ever; one running past the table would read past it. */
@@ -157,25 +138,25 @@ static void bad_entries_refused(void)
 {
 	struct acpi_cpus c;
 	build(0);
-	mem[MADT_AT + 44 + 1] = 0;
-	header(mem + MADT_AT, "APIC", 44 + 3 * 8 + 16 + 12);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_ENTRY);
+	acpi_mem[MADT_AT + 44 + 1] = 0;
+	header(acpi_mem + MADT_AT, "APIC", 44 + 3 * 8 + 16 + 12);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_ENTRY);
 	build(0);
-	mem[MADT_AT + 44 + 24 + 16 + 1] = 200;
-	header(mem + MADT_AT, "APIC", 44 + 3 * 8 + 16 + 12);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_BAD_ENTRY);
+	acpi_mem[MADT_AT + 44 + 24 + 16 + 1] = 200;
+	header(acpi_mem + MADT_AT, "APIC", 44 + 3 * 8 + 16 + 12);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_BAD_ENTRY);
 }
 
 static void no_madt(void)
 {
 	struct acpi_cpus c;
 	build(0);
-	put32(mem + RSDT_AT + 40, PHYS_BASE + FACP_AT);
-	header(mem + RSDT_AT, "RSDT", 44);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_NO_MADT);
-	put32(mem + RSDT_AT + 40, 0xdead0000);          /* a pointer outside memory */
-	header(mem + RSDT_AT, "RSDT", 44);
-	CHECK_EQ(acpi_find_cpus(rsdp, 20, map, &c), ACPI_E_NO_MADT);
+	put32(acpi_mem + RSDT_AT + 40, PHYS_BASE + FACP_AT);
+	header(acpi_mem + RSDT_AT, "RSDT", 44);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_NO_MADT);
+	put32(acpi_mem + RSDT_AT + 40, 0xdead0000);          /* a pointer outside memory */
+	header(acpi_mem + RSDT_AT, "RSDT", 44);
+	CHECK_EQ(acpi_find_cpus(rsdp, 20, acpi_image_map, &c), ACPI_E_NO_MADT);
 }
 
 /*
@@ -195,7 +176,7 @@ static void corrupted_tables(void)
 			size_t at = r % (MEM_LEN + 36);
 			uint8_t v = (uint8_t)(r >> 32);
 			if (at < MEM_LEN)
-				mem[at] = v;
+				acpi_mem[at] = v;
 			else
 				rsdp[at - MEM_LEN] = v;
 		}
@@ -203,12 +184,12 @@ static void corrupted_tables(void)
 			static const size_t at[] = { XSDT_AT, RSDT_AT, MADT_AT };
 			for (int k = 0; k < 3; k++) {
 				uint32_t len;
-				memcpy(&len, mem + at[k] + 4, 4);
+				memcpy(&len, acpi_mem + at[k] + 4, 4);
 				if (len >= 36 && len <= MEM_LEN - at[k])
-					fix_sum(mem + at[k], len, 9);
+					acpi_fix_sum(acpi_mem + at[k], len, 9);
 			}
 		}
-		int e = acpi_find_cpus(rsdp, rev ? 36 : 20, map, &c);
+		int e = acpi_find_cpus(rsdp, rev ? 36 : 20, acpi_image_map, &c);
 		CHECK(e <= 0 && e >= ACPI_E_BAD_ENTRY);
 		CHECK(c.present + c.disabled <= MEM_LEN / 2);
 		if (e)
@@ -227,6 +208,6 @@ int main(void)
 	RUN(bad_entries_refused);
 	RUN(no_madt);
 	RUN(corrupted_tables);
-	free(mem);
+	free(acpi_mem);
 	return check_finish();
 }
