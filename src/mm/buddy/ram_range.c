@@ -26,10 +26,11 @@ static bool map_has_ram(const struct mem_range *m, size_t n, uint64_t pa, uint64
 }
 
 /*
- * pmm_range_has_ram: see buddy.h. The sanitized map holds what the PMM
- * manages and keeps reserved (the first MiB, the kernel, the metadata are
- * all RAM in it); the firmware's own map adds the RAM pmm_init left out
- * because the HHDM did not reach it yet. Either says RAM: the answer is yes.
+ * pmm_range_has_ram: see buddy.h. The sanitized map holds all RAM the PMM
+ * manages or keeps reserved (the first MiB, the kernel, the metadata),
+ * including RAM hot-added above the boot HHDM; the firmware's own map adds
+ * the partial pages the sanitizer trimmed off, which are RAM all the same.
+ * Either says RAM: the answer is yes.
  */
 bool pmm_range_has_ram(uint64_t pa, uint64_t len)
 {
