@@ -51,8 +51,8 @@ void slab_error(enum slab_error_kind k, const struct cache *c, const void *addr,
 {
 	last = (struct slab_error){ k, c ? c->name : "-", (uintptr_t)addr };
 	__atomic_add_fetch(&nerrors, 1, __ATOMIC_RELAXED);
-	kprintf("slab: %s at %p in cache %s: %s\n", slab_error_str(k), addr, last.cache,
-		detail ? detail : "");
+	MM_MISUSE("slab", "%s at %p in cache %s: %s", slab_error_str(k), addr, last.cache,
+		  detail ? detail : "");
 }
 
 unsigned slab_error_count(void) { return nerrors; }
@@ -134,7 +134,7 @@ static bool redzone_intact(struct cache *c, void *obj)
 static void poison(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	memset(obj, SLAB_POISON_FREE, c->size);
-	map_set(s->map + c->words, idx);
+	map_set(poisoned_map(c, s), idx);
 }
 
 /* A new slab: objects poisoned and redzoned if debugging wants it. Lock not held. */
@@ -154,7 +154,7 @@ void debug_on_create(struct cache *c, struct slab *s)
 /* An object just taken from s: check its poison, then make it ready. Lock held. */
 void debug_on_alloc(struct cache *c, struct slab *s, unsigned idx, void *obj, void *caller, size_t asked)
 {
-	uint64_t *poisoned = s->map + c->words;
+	uint64_t *poisoned = poisoned_map(c, s);
 
 	if (c->flags & CF_INTERNAL)
 		return;

@@ -16,6 +16,7 @@
 #include "mm/slab/slab.h"
 #include "mm/arch.h"
 #include "mm/vmm/vmm.h"
+#include "mm/failure.h"
 #include "lib/spinlock.h"
 
 #ifndef SLAB_DEBUG
@@ -25,7 +26,7 @@
 #define SLAB_MAX_PAGES   8      /* a slab is 1 to 8 pages */
 #define SLAB_MIN_ALIGN   8
 #define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
-#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 32 words with the header */
+#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 496 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
 
@@ -36,10 +37,15 @@
 #define CF_INTERNAL (1u << 3)   /* the heap's own caches: not counted as live objects */
 #define CF_STATIC   (1u << 4)   /* struct cache is static (kmalloc classes), not from cache_cache */
 
+/*
+ * A magazine: a stack of objects, each with where its parked bit is (see
+ * struct slab, park_ref), so taking one out costs no look-up of its slab.
+ */
 struct magazine {
 	struct magazine *next;  /* in the depot */
 	unsigned rounds;        /* objects in obj[0..rounds) */
-	void *obj[];            /* cache->mag_size slots */
+	void *obj[SLAB_MAG_MAX];        /* cache->mag_size of them used */
+	uint64_t ref[SLAB_MAG_MAX];     /* obj[k]'s parked bit */
 };
 
 /*
@@ -59,11 +65,21 @@ struct slab_list {
 
 /*
  * A slab descriptor. On the slab for small objects (at its end), off it for
- * large ones. It also describes a large allocation (cache NULL). The
- * bitmap says which objects are out of the slab; a second one, which free
- * objects carry poison. Nothing of the heap's bookkeeping is in the free
- * objects themselves, so a write to a freed object cannot corrupt the heap
- * and constructed state survives (Bonwick).
+ * large ones. It also describes a large allocation (cache NULL). Three
+ * bits for each object, in two maps:
+ *
+ *   state     two bits an object, 32 objects a word (see ST_USED):
+ *               neither      free in the slab
+ *               used         live: handed out
+ *               used+parked  in a magazine
+ *   poisoned  one bit an object: free in the slab and carrying poison (debug.c)
+ *
+ * Only a live object may be freed: a second free of an object that went
+ * into a magazine finds it parked. The two bits share a word so the free
+ * fast path reads one word for both. Nothing of the heap's bookkeeping is
+ * in the free objects themselves, so a write to a freed object cannot
+ * corrupt the heap and constructed state survives
+ * (Bonwick).
  */
 struct slab {
 	uint32_t magic;         /* slab_magic(this): checked on every lookup */
@@ -72,12 +88,12 @@ struct slab {
 	struct cache *cache;    /* NULL: a large allocation */
 	uintptr_t base;         /* first page; objects start here */
 	uint32_t npages;
-	uint16_t hint;          /* no zero bit in map words below this */
+	uint16_t hint;          /* no free object in state words below this */
 	uint8_t list;           /* LIST_* it is on */
 	uint8_t poisoned_any;
 	size_t large_size;      /* large allocations: size asked */
 	void *large_caller;
-	uint64_t map[];         /* used bits [0, words), then poisoned bits [words, 2*words) */
+	uint64_t map[];         /* state [0, 2*words), poisoned [2*words, 3*words) */
 };
 enum { LIST_NONE, LIST_PARTIAL, LIST_EMPTY, LIST_FULL };
 
@@ -155,6 +171,46 @@ static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >>
 static inline void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
 static inline void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
 
+/* An object's two state bits, at st_shift(i) in state word i / 32. */
+#define ST_USED    1ULL
+#define ST_PARKED  2ULL
+#define ST_USED_ALL 0x5555555555555555ULL      /* the used bits of a state word */
+
+static inline unsigned st_shift(unsigned i) { return (2 * i) & 63; }
+static inline unsigned obj_state(const struct slab *s, unsigned i)
+{
+	return (unsigned)(s->map[i / 32] >> st_shift(i) & 3);
+}
+static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
+{
+	return s->map + 2 * c->words;
+}
+
+/*
+ * Where a parked bit is, as one number: the address of its word shifted
+ * left by 6, and the bit. A magazine keeps it with the object, so the
+ * allocation fast path clears the bit without finding the slab again. The
+ * shift loses nothing: a canonical address has at least 8 equal top bits
+ * (even with 57-bit addresses), and the arithmetic shift back restores them.
+ */
+static inline uint64_t round_ref(const uint64_t *w, unsigned bit) { return (uint64_t)(uintptr_t)w << 6 | bit; }
+static inline uint64_t *ref_word(uint64_t ref) { return (uint64_t *)(uintptr_t)((int64_t)ref >> 6); }
+static inline uint64_t ref_bit(uint64_t ref) { return 1ULL << (ref & 63); }
+
+static inline uint64_t park_ref(struct slab *s, unsigned i)
+{
+	return round_ref(&s->map[i / 32], st_shift(i) + 1);
+}
+
+/* The top object of m (which has one), no longer parked: live again. */
+static inline void *mag_take(struct magazine *m)
+{
+	unsigned k = --m->rounds;
+
+	*ref_word(m->ref[k]) -= ref_bit(m->ref[k]);     /* the bit is set: clears it */
+	return m->obj[k];
+}
+
 static inline void *slab_obj(const struct cache *c, const struct slab *s, unsigned i)
 {
 	return (void *)(s->base + (uintptr_t)i * c->stride);
@@ -203,9 +259,9 @@ void backing_trim(void);
 #define OWNER_SLOTS (PAGE_SIZE / sizeof(uint32_t))
 #define OWNER_TOP   (OWNER_SPAN / PAGE_SIZE / OWNER_SLOTS)
 struct owner_area {
-	uintptr_t base;
-	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none */
+	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none (first: kfree reads it) */
 	uint16_t held[OWNER_TOP];       /* pages of the leaf's range the heap holds */
+	uintptr_t base;
 };
 extern struct owner_area owner_heap, owner_large;
 
@@ -240,8 +296,10 @@ void list_del(struct cache *c, struct slab *s);
 struct slab_list *list_of(struct cache *c, uint8_t which);
 /* Up to n objects into out from partial/empty slabs; lock not held; may grow. */
 unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked);
-/* Objects back to their slabs; lock not held; returns empties beyond the reserve. */
-void slab_free_bulk(struct cache *c, void *const *objs, unsigned n);
+/* Fill empty magazine m with up to n objects, parked; lock not held; may grow. Interrupts off. */
+void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n);
+/* m's objects back to their slabs, m emptied; lock not held; gives back empties beyond the reserve. */
+void slab_free_bulk(struct cache *c, struct magazine *m);
 /* The slab holding obj and its index, or NULL after reporting misuse. */
 struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const char *who);
 /* One object back, checked for double free and by debugging. Lock not held. */
@@ -271,16 +329,23 @@ static inline void *mag_pop(struct cache *c)
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
 	if (__builtin_expect(l && l->rounds, 1))
-		obj = l->obj[--l->rounds];
+		obj = mag_take(l);
 	__asm__ volatile("" ::: "memory");
 	m->busy = 0;
 	return obj;
 }
 
-/* Push obj on this CPU's loaded magazine; false if it is full or busy (take the full path). */
-static inline bool mag_push(struct cache *c, void *obj)
+/*
+ * Park obj, whose state bits are at sh in word w, on CPU cpu's loaded
+ * magazine if it is live; false if it is not, or the magazine is full or
+ * busy: take the full path, which tells them apart. Parked bits are written only inside
+ * this busy window or with interrupts off, so a handler never interleaves
+ * with the read-modify-write here. (With SMP, CPUs sharing a slab share
+ * its bitmap words: that write must then be atomic.)
+ */
+static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *w, unsigned sh)
 {
-	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct cpu_mags *m = &c->cpu[cpu];
 	struct magazine *l;
 	bool ok = false;
 
@@ -289,8 +354,10 @@ static inline bool mag_push(struct cache *c, void *obj)
 	m->busy = 1;
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
-	if (__builtin_expect(l && l->rounds < c->mag_size, 1)) {
-		l->obj[l->rounds++] = obj;
+	if (__builtin_expect(l && l->rounds < c->mag_size && (*w >> sh & 3) == ST_USED, 1)) {
+		*w |= ST_PARKED << sh;
+		l->obj[l->rounds] = obj;
+		l->ref[l->rounds++] = round_ref(w, sh + 1);
 		ok = true;
 	}
 	__asm__ volatile("" ::: "memory");
@@ -299,12 +366,13 @@ static inline bool mag_push(struct cache *c, void *obj)
 }
 
 /*
- * The free fast path: obj is the start of an allocated object of a cache
- * with magazines (expect's, if not NULL), and went into one. false: take
- * the full path, which checks again and reports any misuse.
+ * The free fast path: obj is the start of a live object of a cache with
+ * magazines (expect's, if not NULL), and went into one. false: take the
+ * full path, which checks again and reports any misuse.
  */
 static inline bool free_fast(struct cache *expect, void *obj)
 {
+	unsigned cpu = arch_cpu_index();        /* first: then little is live across the call */
 	struct slab *s = backing_owner(obj);
 	struct cache *c;
 	long i;
@@ -316,12 +384,12 @@ static inline bool free_fast(struct cache *expect, void *obj)
 		return false;
 	/* Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one: the push fails. */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
-	return i >= 0 && map_test(s->map, (unsigned)i) && mag_push(c, obj);
+	return i >= 0 && mag_push(c, cpu, obj, &s->map[i / 32], st_shift((unsigned)i));
 }
 
 /* ---- magazine.c ---- */
 void *mag_alloc(struct cache *c);
-bool mag_free(struct cache *c, void *obj);
+bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
 void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs */
 uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines */
 void mag_init(void);
