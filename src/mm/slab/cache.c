@@ -172,8 +172,8 @@ void *cache_alloc_caller(struct cache *c, void *caller, size_t asked)
 void *cache_alloc(struct cache *c)
 {
 	if (__builtin_expect(c && !slab_slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
-		void *obj = mag_pop(c);
-		if (obj)
+		void *obj;
+		if (mag_pop(c, &obj))
 			return obj;
 	}
 	if (!c || fail_injected())
@@ -192,7 +192,7 @@ void cache_free_checked(struct cache *c, void *obj, const char *who)
 
 	if (!s)
 		return;
-	if (!s->cache) {
+	if (s->cache == &large_cache) {
 		large_free(s);
 		return;
 	}

@@ -65,11 +65,15 @@ void slab_errors_reset(void)
 }
 
 unsigned slab_slowpath = 1;    /* until slab_init has run */
+size_t slab_fast_max;
+uint32_t slab_fast_key;
 
 /* slab_slowpath: see internal.h. */
 void slab_slowpath_update(void)
 {
 	slab_slowpath = slab_debug || slab_tracing || fail_countdown || fail_per_mille;
+	slab_fast_max = slab_slowpath ? 0 : KMALLOC_MAX;
+	slab_fast_key = slab_slowpath ? ~slab_secret : slab_secret;
 }
 
 void slab_fail_nth(unsigned n)

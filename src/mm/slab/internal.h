@@ -29,6 +29,7 @@
 #define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 496 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
+#define KMALLOC_MAX      16384  /* the largest kmalloc class; above it, whole pages */
 
 /* Cache flags; CF_REDZONE and CF_OFFSLAB fix the layout at creation. */
 #define CF_OFFSLAB  (1u << 0)   /* descriptor in the descriptor cache, not on the slab */
@@ -65,8 +66,8 @@ struct slab_list {
 
 /*
  * A slab descriptor. On the slab for small objects (at its end), off it for
- * large ones. It also describes a large allocation (cache NULL). Three
- * bits for each object, in two maps:
+ * large ones. It also describes a large allocation (cache large_cache).
+ * What each object is, in two maps:
  *
  *   state     two bits an object, 32 objects a word (see ST_USED):
  *               neither      free in the slab
@@ -78,14 +79,13 @@ struct slab_list {
  * into a magazine finds it parked. The two bits share a word so the free
  * fast path reads one word for both. Nothing of the heap's bookkeeping is
  * in the free objects themselves, so a write to a freed object cannot
- * corrupt the heap and constructed state survives
- * (Bonwick).
+ * corrupt the heap and constructed state survives (Bonwick).
  */
 struct slab {
 	uint32_t magic;         /* slab_magic(this): checked on every lookup */
 	uint16_t inuse, nobj;
 	struct slab *next, *prev;
-	struct cache *cache;    /* NULL: a large allocation */
+	struct cache *cache;    /* &large_cache: a large allocation */
 	uintptr_t base;         /* first page; objects start here */
 	uint32_t npages;
 	uint16_t hint;          /* no free object in state words below this */
@@ -134,13 +134,24 @@ struct cache {
 extern unsigned slab_slowpath;
 void slab_slowpath_update(void);
 
+/*
+ * The same switch, folded into words the fast paths read anyway, so they
+ * test nothing extra: kmalloc's fast path takes sizes below
+ * slab_fast_max (0 while slab_slowpath), and kfree's checks descriptors
+ * against slab_fast_key (slab_secret, or its complement, which no
+ * descriptor matches, while slab_slowpath). The full path checks against
+ * slab_secret itself.
+ */
+extern size_t slab_fast_max;
+extern uint32_t slab_fast_key;
+
 /* ---- invariants: small, always on, because a corrupt heap must stop ---- */
 
 extern uint32_t slab_secret;
 
 static inline uint32_t slab_magic(const struct slab *s)
 {
-	return slab_secret ^ (uint32_t)((uintptr_t)s >> 6) ^ 0x51ab51abu;
+	return slab_secret ^ (uint32_t)((uintptr_t)s >> 6);
 }
 
 static inline bool slab_sound(const struct slab *s)
@@ -310,29 +321,31 @@ void slab_trim(struct cache *c, uint64_t keep);
 /* ---- the fast paths, inlined into kmalloc and kfree ---- */
 
 /*
- * Pop an object from this CPU's loaded magazine, or NULL if it is empty
- * or busy: the caller then takes the full path. No interrupt masking:
+ * Pop an object from this CPU's loaded magazine into *obj; false if it is
+ * empty or busy: the caller then takes the full path. No interrupt masking:
  * busy keeps an interrupt handler off these magazines for the few
  * instructions the pop takes (it finds busy set and goes to the slabs),
  * and a handler that ran before busy was set has finished before we read
  * anything. No preemption in the kernel keeps us on this CPU.
  */
-static inline void *mag_pop(struct cache *c)
+static inline bool mag_pop(struct cache *c, void **obj)
 {
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
 	struct magazine *l;
-	void *obj = NULL;
+	bool ok = false;
 
 	if (__builtin_expect(m->busy, 0))
-		return NULL;
+		return false;
 	m->busy = 1;
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
-	if (__builtin_expect(l && l->rounds, 1))
-		obj = mag_take(l);
+	if (__builtin_expect(l && l->rounds, 1)) {
+		*obj = mag_take(l);
+		ok = true;
+	}
 	__asm__ volatile("" ::: "memory");
 	m->busy = 0;
-	return obj;
+	return ok;
 }
 
 /*
@@ -377,12 +390,15 @@ static inline bool free_fast(struct cache *expect, void *obj)
 	struct cache *c;
 	long i;
 
-	if (__builtin_expect(!s || slab_slowpath || !slab_sound(s), 0))
+	if (__builtin_expect(!s || s->magic != (slab_fast_key ^ (uint32_t)((uintptr_t)s >> 6)), 0))
 		return false;
 	c = s->cache;
-	if (__builtin_expect(!c || (expect && c != expect), 0))
+	if (__builtin_expect(expect && c != expect, 0))
 		return false;
-	/* Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one: the push fails. */
+	/*
+	 * Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one:
+	 * the push fails. large_cache has no objects: the index fails.
+	 */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
 	return i >= 0 && mag_push(c, cpu, obj, &s->map[i / 32], st_shift((unsigned)i));
 }
@@ -416,6 +432,12 @@ void debug_on_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
 void debug_on_create(struct cache *c, struct slab *s);
 
 /* ---- kmalloc.c / large.c ---- */
+/*
+ * The cache a large allocation's descriptor names: no objects (nobj 0), so
+ * the free fast path's index check sends it the full way with no test of
+ * its own. It is on no cache list.
+ */
+extern struct cache large_cache;
 void kmalloc_init(void);
 struct cache *kmalloc_cache(size_t size);    /* the class of size, NULL above the classes */
 void *large_alloc(size_t size, void *caller);

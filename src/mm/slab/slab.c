@@ -360,7 +360,7 @@ void slab_trim(struct cache *c, uint64_t keep)
 
 /*
  * slab_of: see internal.h. expect NULL accepts any cache but the heap's
- * own and large allocations (idx 0 then).
+ * own, and large allocations (large_cache; idx 0 then).
  *
  * What the caller's pointer selects is the caller's business: a page no
  * slab holds, the middle of an object, another cache's object are misuse.
@@ -386,7 +386,7 @@ struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const
 	MM_ASSERT("slab", (uintptr_t)obj - s->base < ((uintptr_t)s->npages << PAGE_SHIFT),
 		  "owner table: the page of %p names descriptor %p of %lx..%lx", obj, (void *)s,
 		  (unsigned long)s->base, (unsigned long)slab_end(s));
-	if (!s->cache) {
+	if (s->cache == &large_cache) {
 		if (expect || (uintptr_t)obj != s->base) {
 			slab_error(expect ? SLAB_E_WRONG_CACHE : SLAB_E_FOREIGN, expect, obj, who);
 			return NULL;
