@@ -173,7 +173,7 @@ void *cache_alloc(struct cache *c)
 {
 	if (__builtin_expect(c && !slab_slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
 		void *obj;
-		if (mag_pop(c, &obj))
+		if (mag_pop(c, arch_cpu_index(), &obj))
 			return obj;
 	}
 	if (!c || fail_injected())

@@ -26,7 +26,7 @@
 #define SLAB_MAX_PAGES   8      /* a slab is 1 to 8 pages */
 #define SLAB_MIN_ALIGN   8
 #define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
-#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 496 bytes with the header */
+#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 736 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
 #define KMALLOC_MAX      16384  /* the largest kmalloc class; above it, whole pages */
@@ -39,14 +39,16 @@
 #define CF_STATIC   (1u << 4)   /* struct cache is static (kmalloc classes), not from cache_cache */
 
 /*
- * A magazine: a stack of objects, each with where its parked bit is (see
- * struct slab, park_ref), so taking one out costs no look-up of its slab.
+ * A magazine: a stack of objects, each with where its parked bit is (its
+ * state word and the bit, see struct slab), so taking one out costs no
+ * look-up of its slab: one subtraction clears the bit.
  */
 struct magazine {
 	struct magazine *next;  /* in the depot */
 	unsigned rounds;        /* objects in obj[0..rounds) */
 	void *obj[SLAB_MAG_MAX];        /* cache->mag_size of them used */
-	uint64_t ref[SLAB_MAG_MAX];     /* obj[k]'s parked bit */
+	uint64_t *word[SLAB_MAG_MAX];   /* obj[k]'s state word */
+	uint64_t bit[SLAB_MAG_MAX];     /* and its parked bit in it */
 };
 
 /*
@@ -197,20 +199,17 @@ static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
 	return s->map + 2 * c->words;
 }
 
-/*
- * Where a parked bit is, as one number: the address of its word shifted
- * left by 6, and the bit. A magazine keeps it with the object, so the
- * allocation fast path clears the bit without finding the slab again. The
- * shift loses nothing: a canonical address has at least 8 equal top bits
- * (even with 57-bit addresses), and the arithmetic shift back restores them.
- */
-static inline uint64_t round_ref(const uint64_t *w, unsigned bit) { return (uint64_t)(uintptr_t)w << 6 | bit; }
-static inline uint64_t *ref_word(uint64_t ref) { return (uint64_t *)(uintptr_t)((int64_t)ref >> 6); }
-static inline uint64_t ref_bit(uint64_t ref) { return 1ULL << (ref & 63); }
+/* Object i's state word and parked bit. */
+static inline uint64_t *st_word(struct slab *s, unsigned i) { return &s->map[i / 32]; }
+static inline uint64_t parked_bit(unsigned i) { return ST_PARKED << st_shift(i); }
 
-static inline uint64_t park_ref(struct slab *s, unsigned i)
+/* Object k of m (which has one) goes on top, parked. */
+static inline void mag_put(struct magazine *m, void *obj, uint64_t *w, uint64_t bit)
 {
-	return round_ref(&s->map[i / 32], st_shift(i) + 1);
+	unsigned k = m->rounds++;
+
+	*w |= bit;
+	m->obj[k] = obj, m->word[k] = w, m->bit[k] = bit;
 }
 
 /* The top object of m (which has one), no longer parked: live again. */
@@ -218,7 +217,7 @@ static inline void *mag_take(struct magazine *m)
 {
 	unsigned k = --m->rounds;
 
-	*ref_word(m->ref[k]) -= ref_bit(m->ref[k]);     /* the bit is set: clears it */
+	*m->word[k] -= m->bit[k];       /* the bit is set: clears it */
 	return m->obj[k];
 }
 
@@ -321,16 +320,16 @@ void slab_trim(struct cache *c, uint64_t keep);
 /* ---- the fast paths, inlined into kmalloc and kfree ---- */
 
 /*
- * Pop an object from this CPU's loaded magazine into *obj; false if it is
+ * Pop an object from CPU cpu's (this CPU's) loaded magazine into *obj; false if it is
  * empty or busy: the caller then takes the full path. No interrupt masking:
  * busy keeps an interrupt handler off these magazines for the few
  * instructions the pop takes (it finds busy set and goes to the slabs),
  * and a handler that ran before busy was set has finished before we read
  * anything. No preemption in the kernel keeps us on this CPU.
  */
-static inline bool mag_pop(struct cache *c, void **obj)
+static inline bool mag_pop(struct cache *c, unsigned cpu, void **obj)
 {
-	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct cpu_mags *m = &c->cpu[cpu];
 	struct magazine *l;
 	bool ok = false;
 
@@ -368,9 +367,7 @@ static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
 	if (__builtin_expect(l && l->rounds < c->mag_size && (*w >> sh & 3) == ST_USED, 1)) {
-		*w |= ST_PARKED << sh;
-		l->obj[l->rounds] = obj;
-		l->ref[l->rounds++] = round_ref(w, sh + 1);
+		mag_put(l, obj, w, ST_PARKED << sh);
 		ok = true;
 	}
 	__asm__ volatile("" ::: "memory");
@@ -400,7 +397,7 @@ static inline bool free_fast(struct cache *expect, void *obj)
 	 * the push fails. large_cache has no objects: the index fails.
 	 */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
-	return i >= 0 && mag_push(c, cpu, obj, &s->map[i / 32], st_shift((unsigned)i));
+	return i >= 0 && mag_push(c, cpu, obj, st_word(s, (unsigned)i), st_shift((unsigned)i));
 }
 
 /* ---- magazine.c ---- */

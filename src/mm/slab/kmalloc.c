@@ -73,7 +73,8 @@ struct cache *kmalloc_cache(size_t size)
 	return size && size <= KMALLOC_MAX ? class_for(size) : NULL;
 }
 
-static void *kmalloc_caller(size_t size, void *caller)
+/* Out of line, so the fast paths that fall back to it save no register for it. */
+static __attribute__((noinline)) void *kmalloc_caller(size_t size, void *caller)
 {
 	void *p;
 
@@ -99,8 +100,9 @@ static void *kmalloc_caller(size_t size, void *caller)
 void *kmalloc(size_t size)
 {
 	if (__builtin_expect(size - 1 < slab_fast_max, 1)) {        /* 0 while slab_slowpath */
+		unsigned cpu = arch_cpu_index();        /* first: then only size is live across the call */
 		void *p;
-		if (__builtin_expect(mag_pop(class_for(size), &p), 1))
+		if (__builtin_expect(mag_pop(class_for(size), cpu, &p), 1))
 			return p;
 	}
 	return kmalloc_caller(size, RET_ADDR);

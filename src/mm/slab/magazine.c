@@ -164,7 +164,7 @@ static bool depot_put_full(struct cache *c, struct cpu_mags *m)
 	return true;
 }
 
-static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj, uint64_t ref)
+static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj, uint64_t *w, uint64_t bit)
 {
 	if (m->prev && !m->prev->rounds)
 		swap(m);
@@ -173,8 +173,7 @@ static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj, uint64
 			return false;
 	} else if (c->mag_size == 1 || !depot_put_full(c, m))
 		return false;           /* one-round caches keep no prev and no depot: see above */
-	m->loaded->obj[m->loaded->rounds] = obj;
-	m->loaded->ref[m->loaded->rounds++] = ref;
+	mag_put(m->loaded, obj, w, bit);
 	return true;
 }
 
@@ -187,18 +186,15 @@ bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	uint64_t irq = arch_irq_save();
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
 	struct magazine *l = m->loaded;
-	uint64_t ref = park_ref(s, idx);
+	uint64_t *w = st_word(s, idx), bit = parked_bit(idx);
 	bool ok = true;
 
 	if (m->busy)            /* an interrupt inside mag_pop/mag_push: to the slab */
 		ok = false;
-	else if (__builtin_expect(l && l->rounds < c->mag_size, 1)) {
-		l->obj[l->rounds] = obj;
-		l->ref[l->rounds++] = ref;
-	} else
-		ok = mag_free_slow(c, m, obj, ref);
-	if (ok)
-		*ref_word(ref) |= ref_bit(ref);
+	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
+		mag_put(l, obj, w, bit);
+	else
+		ok = mag_free_slow(c, m, obj, w, bit);
 	arch_irq_restore(irq);
 	return ok;
 }

@@ -215,10 +215,11 @@ static struct slab *slab_pick(struct cache *c)
 
 /*
  * Up to n objects into out, from partial then empty slabs, growing the
- * cache if needed. With refs, each goes parked (into a magazine) and
- * refs[k] says where its parked bit is. How many were had.
+ * cache if needed. With mag, they go parked into it instead (out unused).
+ * How many were had.
  */
-static unsigned alloc_bulk(struct cache *c, void **out, uint64_t *refs, unsigned n, void *caller, size_t asked)
+static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
+			   size_t asked)
 {
 	unsigned got = 0, idx;
 	uint64_t irq = spin_lock_irqsave(&c->lock);
@@ -236,12 +237,12 @@ static unsigned alloc_bulk(struct cache *c, void **out, uint64_t *refs, unsigned
 			list_add(&c->empty, s, LIST_EMPTY);
 			continue;
 		}
-		out[got] = slab_take(c, s, &idx);
-		debug_on_alloc(c, s, idx, out[got], caller, asked);
-		if (refs) {
-			refs[got] = park_ref(s, idx);
-			*ref_word(refs[got]) |= ref_bit(refs[got]);
-		}
+		void *obj = slab_take(c, s, &idx);
+		debug_on_alloc(c, s, idx, obj, caller, asked);
+		if (mag)
+			mag_put(mag, obj, st_word(s, idx), parked_bit(idx));
+		else
+			out[got] = obj;
 		got++;
 	}
 	spin_unlock_irqrestore(&c->lock, irq);
@@ -290,13 +291,14 @@ static void destroy_chain(struct cache *c, struct slab *s)
 	}
 }
 
-/* The slab of obj, a parked object of c at ref: anything else in a magazine is a heap bug. */
-static struct slab *slab_of_parked(struct cache *c, const void *obj, uint64_t ref, unsigned *idx)
+/* The slab of obj, a parked object of c whose bit is at w, bit: anything else in a magazine is a heap bug. */
+static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint64_t *w, uint64_t bit,
+				   unsigned *idx)
 {
 	struct slab *s = backing_owner(obj);
 	long i = s && slab_sound(s) && s->cache == c ? slab_obj_index(c, s, (uintptr_t)obj) : -1;
 
-	MM_ASSERT("slab", i >= 0 && ref == park_ref(s, (unsigned)i) &&
+	MM_ASSERT("slab", i >= 0 && w == st_word(s, (unsigned)i) && bit == parked_bit((unsigned)i) &&
 		  obj_state(s, (unsigned)i) == (ST_USED | ST_PARKED),
 		  "cache %s: a magazine holds %p, which is no parked object of the cache", c->name, obj);
 	*idx = (unsigned)i;
@@ -306,7 +308,8 @@ static struct slab *slab_of_parked(struct cache *c, const void *obj, uint64_t re
 /* slab_alloc_parked: see internal.h. */
 void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n)
 {
-	m->rounds = alloc_bulk(c, m->obj, m->ref, n < SLAB_MAG_MAX ? n : SLAB_MAG_MAX, NULL, c->size);
+	m->rounds = 0;
+	alloc_bulk(c, NULL, m, n < SLAB_MAG_MAX ? n : SLAB_MAG_MAX, NULL, c->size);
 }
 
 /* slab_free_bulk: see internal.h. Each object is checked: a magazine holds only parked objects of c. */
@@ -317,8 +320,8 @@ void slab_free_bulk(struct cache *c, struct magazine *m)
 	unsigned idx;
 
 	for (unsigned k = 0; k < m->rounds; k++) {
-		struct slab *s = slab_of_parked(c, m->obj[k], m->ref[k], &idx);
-		*ref_word(m->ref[k]) &= ~ref_bit(m->ref[k]);
+		struct slab *s = slab_of_parked(c, m->obj[k], m->word[k], m->bit[k], &idx);
+		*m->word[k] &= ~m->bit[k];
 		slab_put(c, s, idx);
 	}
 	m->rounds = 0;
