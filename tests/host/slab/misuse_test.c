@@ -231,6 +231,46 @@ static void corrupt_magazine_panics(void)
 	CHECK(panicked_in_slab(FAKE_PANICS(cache_shrink(c))));
 }
 
+/*
+ * An owner slot naming a descriptor that is not heap memory: the look-up
+ * stops before reading it. (ksize takes the full look-up; kfree's fast path
+ * trusts the table, which no object overrun can reach.)
+ */
+static void corrupt_owner_slot_panics(void)
+{
+	slab_boot(32, 0);
+	void *p = kmalloc(64);
+	struct slab *s = backing_owner(p);
+	REQUIRE(s);
+	void *page = (void *)((uintptr_t)p & ~(PAGE_SIZE - 1));
+	backing_set_owner(page, 1, (struct slab *)(VMM_KHEAP_BASE + (5UL << 30)));
+	CHECK(panicked_in_slab(FAKE_PANICS(ksize(p))));
+	backing_set_owner(page, 1, s);
+	CHECK_EQ(ksize(p), 64);
+	kfree(p);
+	expect_all_back();
+}
+
+/* slab_check sees an object marked parked that no magazine holds. */
+static void check_sees_stray_parked_bit(void)
+{
+	slab_boot(32, 0);
+	void *p = kmalloc(64);
+	struct slab *s = backing_owner(p);
+	REQUIRE(s);
+	unsigned i = (unsigned)slab_obj_index(kmalloc_cache(64), s, (uintptr_t)p);
+	CHECK_EQ(slab_check(), 0);
+	*st_word(s, i) |= parked_bit(i);
+	CHECK(slab_check() > 0);
+	unsigned before = slab_error_count();
+	kfree(p);                               /* looks parked: refused, not pushed twice */
+	CHECK_EQ(errors_since(before), 1);
+	*st_word(s, i) &= ~parked_bit(i);
+	kfree(p);
+	CHECK_EQ(errors_since(before), 1);
+	expect_all_back();
+}
+
 /* The VMM refusing to take back a slab's pages is a heap bug: it stops, it does not go on. */
 static void backing_free_refused_panics(void)
 {
@@ -251,5 +291,7 @@ void misuse_tests(void)
 	RUN(corrupt_list_panics);
 	RUN(corrupt_bitmap_panics);
 	RUN(corrupt_magazine_panics);
+	RUN(corrupt_owner_slot_panics);
+	RUN(check_sees_stray_parked_bit);
 	RUN(backing_free_refused_panics);
 }
