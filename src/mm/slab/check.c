@@ -27,13 +27,13 @@ static unsigned count_state(const struct cache *c, const struct slab *s, unsigne
 	unsigned used = 0;
 
 	*parked = *bad = 0;
-	for (unsigned w = 0; w < 2 * c->words; w++) {
-		uint64_t m = s->map[w];
-		used += (unsigned)__builtin_popcountll(m & ST_USED_ALL);
-		*parked += (unsigned)__builtin_popcountll(m & ~ST_USED_ALL);
-		*bad += (unsigned)__builtin_popcountll(m >> 1 & ~m & ST_USED_ALL);
-		for (unsigned b = 0; b < 32; b++)
-			if ((m >> 2 * b & 3) && w * 32 + b >= s->nobj)
+	for (unsigned w = 0; w < c->words; w++) {
+		uint64_t u = s->map[2 * w], p = s->map[2 * w + 1];
+		used += (unsigned)__builtin_popcountll(u);
+		*parked += (unsigned)__builtin_popcountll(p);
+		*bad += (unsigned)__builtin_popcountll(p & ~u);
+		for (unsigned b = 0; b < 64; b++)
+			if (((u | p) >> b & 1) && w * 64 + b >= s->nobj)
 				(*bad)++;
 	}
 	return used;

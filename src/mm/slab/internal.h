@@ -71,15 +71,19 @@ struct slab_list {
  * large ones. It also describes a large allocation (cache large_cache).
  * What each object is, in two maps:
  *
- *   state     two bits an object, 32 objects a word (see ST_USED):
+ *   state     a used and a parked bit an object, in pairs of words: for
+ *             objects 64k..64k+63, map[2k] holds the used bits and
+ *             map[2k+1] the parked ones (see obj_state):
  *               neither      free in the slab
  *               used         live: handed out
  *               used+parked  in a magazine
  *   poisoned  one bit an object: free in the slab and carrying poison (debug.c)
  *
  * Only a live object may be freed: a second free of an object that went
- * into a magazine finds it parked. The two bits share a word so the free
- * fast path reads one word for both. Nothing of the heap's bookkeeping is
+ * into a magazine finds it parked. The pair of words sits together for the
+ * free fast path; they are apart because different code writes them: used
+ * bits only the slab code, under the cache's lock; parked bits only the
+ * magazine code (mag_push, mag_take: see there). Nothing of the heap's bookkeeping is
  * in the free objects themselves, so a write to a freed object cannot
  * corrupt the heap and constructed state survives (Bonwick).
  */
@@ -90,12 +94,12 @@ struct slab {
 	struct cache *cache;    /* &large_cache: a large allocation */
 	uintptr_t base;         /* first page; objects start here */
 	uint32_t npages;
-	uint16_t hint;          /* no free object in state words below this */
+	uint16_t hint;          /* no free object in the words of objects below 64 * hint */
 	uint8_t list;           /* LIST_* it is on */
 	uint8_t poisoned_any;
 	size_t large_size;      /* large allocations: size asked */
 	void *large_caller;
-	uint64_t map[];         /* state [0, 2*words), poisoned [2*words, 3*words) */
+	uint64_t map[];         /* state pairs [0, 2*words), poisoned [2*words, 3*words) */
 };
 enum { LIST_NONE, LIST_PARTIAL, LIST_EMPTY, LIST_FULL };
 
@@ -184,26 +188,24 @@ static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >>
 static inline void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
 static inline void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
 
-/* An object's two state bits, at st_shift(i) in state word i / 32. */
-#define ST_USED    1ULL
-#define ST_PARKED  2ULL
-#define ST_USED_ALL 0x5555555555555555ULL      /* the used bits of a state word */
+/* An object's state (struct slab): obj_state() is 0, ST_USED or ST_USED | ST_PARKED. */
+#define ST_USED    1u
+#define ST_PARKED  2u
 
-static inline unsigned st_shift(unsigned i) { return (2 * i) & 63; }
+static inline uint64_t obj_bit(unsigned i) { return 1ULL << (i % 64); }
+static inline uint64_t *used_word(struct slab *s, unsigned i) { return &s->map[2 * (i / 64)]; }
+static inline uint64_t *parked_word(struct slab *s, unsigned i) { return &s->map[2 * (i / 64) + 1]; }
 static inline unsigned obj_state(const struct slab *s, unsigned i)
 {
-	return (unsigned)(s->map[i / 32] >> st_shift(i) & 3);
+	const uint64_t *w = &s->map[2 * (i / 64)];
+	return (unsigned)(w[0] >> (i % 64) & 1) | (unsigned)(w[1] >> (i % 64) & 1) << 1;
 }
 static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
 {
 	return s->map + 2 * c->words;
 }
 
-/* Object i's state word and parked bit. */
-static inline uint64_t *st_word(struct slab *s, unsigned i) { return &s->map[i / 32]; }
-static inline uint64_t parked_bit(unsigned i) { return ST_PARKED << st_shift(i); }
-
-/* Object k of m (which has one) goes on top, parked. */
+/* obj goes on top of m (which has room), parked: bit set in its parked word w. */
 static inline void mag_put(struct magazine *m, void *obj, uint64_t *w, uint64_t bit)
 {
 	unsigned k = m->rounds++;
@@ -348,14 +350,17 @@ static inline bool mag_pop(struct cache *c, unsigned cpu, void **obj)
 }
 
 /*
- * Park obj, whose state bits are at sh in word w, on CPU cpu's loaded
- * magazine if it is live; false if it is not, or the magazine is full or
- * busy: take the full path, which tells them apart. Parked bits are written only inside
- * this busy window or with interrupts off, so a handler never interleaves
- * with the read-modify-write here. (With SMP, CPUs sharing a slab share
- * its bitmap words: that write must then be atomic.)
+ * Park obj, whose used word is w (its parked word is w[1]) and bit b, on
+ * CPU cpu's loaded magazine if it is live; false if it is not, or the
+ * magazine is full or busy: take the full path, which tells them apart.
+ * Parked words are written only inside this busy window (here, mag_pop) or
+ * by the magazine code with interrupts off and the window closed, so an
+ * interrupt handler never interleaves with the read-modify-write here; the
+ * used words, which handlers may write through the slabs meanwhile, are
+ * only read. (With SMP, CPUs parking objects of one slab share its parked
+ * words: that write must then be atomic.)
  */
-static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *w, unsigned sh)
+static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *w, uint64_t b)
 {
 	struct cpu_mags *m = &c->cpu[cpu];
 	struct magazine *l;
@@ -366,8 +371,8 @@ static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *
 	m->busy = 1;
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
-	if (__builtin_expect(l && l->rounds < c->mag_size && (*w >> sh & 3) == ST_USED, 1)) {
-		mag_put(l, obj, w, ST_PARKED << sh);
+	if (__builtin_expect(l && l->rounds < c->mag_size && (w[0] & ~w[1] & b), 1)) {     /* used, not parked */
+		mag_put(l, obj, &w[1], b);
 		ok = true;
 	}
 	__asm__ volatile("" ::: "memory");
@@ -397,7 +402,7 @@ static inline bool free_fast(struct cache *expect, void *obj)
 	 * the push fails. large_cache has no objects: the index fails.
 	 */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
-	return i >= 0 && mag_push(c, cpu, obj, st_word(s, (unsigned)i), st_shift((unsigned)i));
+	return i >= 0 && mag_push(c, cpu, obj, used_word(s, (unsigned)i), obj_bit((unsigned)i));
 }
 
 /* ---- magazine.c ---- */

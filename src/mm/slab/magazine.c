@@ -186,7 +186,7 @@ bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	uint64_t irq = arch_irq_save();
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
 	struct magazine *l = m->loaded;
-	uint64_t *w = st_word(s, idx), bit = parked_bit(idx);
+	uint64_t *w = parked_word(s, idx), bit = obj_bit(idx);
 	bool ok = true;
 
 	if (m->busy)            /* an interrupt inside mag_pop/mag_push: to the slab */

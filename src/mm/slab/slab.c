@@ -161,13 +161,13 @@ void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
 
 	MM_ASSERT("slab", s->inuse < s->nobj, "cache %s: slab %p is full but on a list to take from",
 		  c->name, (void *)s);
-	while (w < 2 * c->words && !(~s->map[w] & ST_USED_ALL))
+	while (w < c->words && s->map[2 * w] == ~0ULL)
 		w++;
-	unsigned i = w < 2 * c->words ? w * 32 + (unsigned)__builtin_ctzll(~s->map[w] & ST_USED_ALL) / 2 : s->nobj;
+	unsigned i = w < c->words ? w * 64 + (unsigned)__builtin_ctzll(~s->map[2 * w]) : s->nobj;
 	MM_ASSERT("slab", i < s->nobj, "cache %s: slab %p counts %u of %u out, its bitmap all",
 		  c->name, (void *)s, s->inuse, s->nobj);
 	s->hint = (uint16_t)w;
-	s->map[w] |= ST_USED << st_shift(i);
+	*used_word(s, i) |= obj_bit(i);
 	s->inuse++;
 	c->out++;
 	if (list_for(s) != s->list)
@@ -196,9 +196,9 @@ void slab_put(struct cache *c, struct slab *s, unsigned idx)
 	MM_ASSERT("slab", idx < s->nobj && obj_state(s, idx) == ST_USED && s->inuse && c->out,
 		  "cache %s: slab %p: object %u goes back but its bitmap or count says it is in (count %u)",
 		  c->name, (void *)s, idx, s->inuse);
-	s->map[idx / 32] &= ~(ST_USED << st_shift(idx));
-	if (idx / 32 < s->hint)
-		s->hint = (uint16_t)(idx / 32);
+	*used_word(s, idx) &= ~obj_bit(idx);
+	if (idx / 64 < s->hint)
+		s->hint = (uint16_t)(idx / 64);
 	s->inuse--;
 	c->out--;
 	if (list_for(s) != s->list)
@@ -240,7 +240,7 @@ static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, un
 		void *obj = slab_take(c, s, &idx);
 		debug_on_alloc(c, s, idx, obj, caller, asked);
 		if (mag)
-			mag_put(mag, obj, st_word(s, idx), parked_bit(idx));
+			mag_put(mag, obj, parked_word(s, idx), obj_bit(idx));
 		else
 			out[got] = obj;
 		got++;
@@ -298,7 +298,7 @@ static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint6
 	struct slab *s = backing_owner(obj);
 	long i = s && slab_sound(s) && s->cache == c ? slab_obj_index(c, s, (uintptr_t)obj) : -1;
 
-	MM_ASSERT("slab", i >= 0 && w == st_word(s, (unsigned)i) && bit == parked_bit((unsigned)i) &&
+	MM_ASSERT("slab", i >= 0 && w == parked_word(s, (unsigned)i) && bit == obj_bit((unsigned)i) &&
 		  obj_state(s, (unsigned)i) == (ST_USED | ST_PARKED),
 		  "cache %s: a magazine holds %p, which is no parked object of the cache", c->name, obj);
 	*idx = (unsigned)i;

@@ -227,7 +227,7 @@ static void corrupt_magazine_panics(void)
 	REQUIRE(s && keep);
 	kfree(a);                               /* in the magazine */
 	unsigned i = (unsigned)slab_obj_index(c, s, (uintptr_t)a);
-	s->map[i / 32] &= ~(ST_USED << st_shift(i));
+	*used_word(s, i) &= ~obj_bit(i);
 	CHECK(panicked_in_slab(FAKE_PANICS(cache_shrink(c))));
 }
 
@@ -260,12 +260,12 @@ static void check_sees_stray_parked_bit(void)
 	REQUIRE(s);
 	unsigned i = (unsigned)slab_obj_index(kmalloc_cache(64), s, (uintptr_t)p);
 	CHECK_EQ(slab_check(), 0);
-	*st_word(s, i) |= parked_bit(i);
+	*parked_word(s, i) |= obj_bit(i);
 	CHECK(slab_check() > 0);
 	unsigned before = slab_error_count();
 	kfree(p);                               /* looks parked: refused, not pushed twice */
 	CHECK_EQ(errors_since(before), 1);
-	*st_word(s, i) &= ~parked_bit(i);
+	*parked_word(s, i) &= ~obj_bit(i);
 	kfree(p);
 	CHECK_EQ(errors_since(before), 1);
 	expect_all_back();
