@@ -114,6 +114,33 @@ KTEST(slab, misuse_reported)
 	slab_reap();
 }
 
+/*
+ * A double kfree through a magazine, with the default flags: reported, and
+ * the object is not handed out twice; after a reap the slab of an object
+ * still live is still mapped.
+ */
+KTEST(slab, double_free_through_magazine)
+{
+	unsigned e = slab_error_count();
+	void *keep = kmalloc(64), *p = kmalloc(64);
+	KT_ASSERT(keep && p);
+	kfree(p);
+	kfree(p);
+	KT_EXPECT(slab_error_count() == e + 1);
+	KT_EXPECT(slab_last_error().kind == SLAB_E_DOUBLE_FREE);
+	void *a = kmalloc(64), *b = kmalloc(64);
+	KT_EXPECT(a && b && a != b);
+	kfree(a);
+	kfree(b);
+	slab_reap();
+	KT_EXPECT(pg_translate(kernel_root(), (uintptr_t)keep, NULL, NULL, NULL) == 0);
+	memset(keep, 0x42, 64);
+	kfree(keep);
+	KT_EXPECT(slab_error_count() == e + 1);
+	KT_EXPECT(slab_check() == 0);
+	slab_reap();
+}
+
 KTEST(slab, debug_aids)
 {
 	unsigned was = slab_debug_get(), e = slab_error_count();

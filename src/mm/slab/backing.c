@@ -96,18 +96,23 @@ void *backing_alloc(size_t npages, bool large)
 	return (void *)va;
 }
 
-/* backing_free: see internal.h. A refusal by the VMM is a bug in the heap: said loudly. */
+/*
+ * backing_free: see internal.h. The heap gives back only what it took, so
+ * a refusal by the VMM is a bug in the heap: it stops (mm/failure.h) rather
+ * than go on with pages it no longer knows the state of.
+ */
 void backing_free(void *va, size_t npages)
 {
 	struct owner_area *a = area_of((uintptr_t)va);
-	uint64_t irq = spin_lock_irqsave(&owner_lock);
-	int e;
+	int e = vmm_free(vmm_kernel_space(), (uintptr_t)va, npages << PAGE_SHIFT);
+	uint64_t irq;
 
+	if (e)
+		MM_PANIC("slab", "backing_free: the VMM refuses %zu page(s) at %p: %s", npages, va,
+			 vmm_error_str(e));
+	irq = spin_lock_irqsave(&owner_lock);
 	unhold(a, (uintptr_t)va, npages);
 	spin_unlock_irqrestore(&owner_lock, irq);
-	e = vmm_free(vmm_kernel_space(), (uintptr_t)va, npages << PAGE_SHIFT);
-	if (e)
-		kprintf("slab: BUG: backing_free: vmm_free %p: %s\n", va, vmm_error_str(e));
 }
 
 static uint32_t *slot_of(struct owner_area *a, uintptr_t va)

@@ -29,7 +29,7 @@ static size_t round_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 static unsigned desc_bytes(unsigned nobj)
 {
 	unsigned words = (nobj + 63) / 64;
-	return (unsigned)round_up(sizeof(struct slab) + 16 * words, SLAB_DESC_ALIGN);
+	return (unsigned)round_up(sizeof(struct slab) + 3 * 8 * words, SLAB_DESC_ALIGN);  /* three bitmaps */
 }
 
 /* Objects that fit a slab of bytes, the descriptor counted when on-slab. */
@@ -172,8 +172,8 @@ void *cache_alloc_caller(struct cache *c, void *caller, size_t asked)
 void *cache_alloc(struct cache *c)
 {
 	if (__builtin_expect(c && !slab_slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
-		void *obj = mag_pop(c);
-		if (obj)
+		void *obj;
+		if (mag_pop(c, arch_cpu_index(), &obj))
 			return obj;
 	}
 	if (!c || fail_injected())
@@ -192,21 +192,22 @@ void cache_free_checked(struct cache *c, void *obj, const char *who)
 
 	if (!s)
 		return;
-	if (!s->cache) {
+	if (s->cache == &large_cache) {
 		large_free(s);
 		return;
 	}
 	c = s->cache;
-	/*
-	 * The bit is set while the object is out of its slab, live or in a
-	 * magazine: clear, it was never handed out or went back already. One
-	 * read catches most double frees even with magazines on.
-	 */
-	if (!cache_bypass_mags(c) && !map_test(s->map, idx)) {
-		slab_error(SLAB_E_DOUBLE_FREE, c, obj, "object is not allocated");
+	if (cache_bypass_mags(c)) {
+		slab_free_one(c, s, idx, obj);  /* checks under the lock */
 		return;
 	}
-	if (cache_bypass_mags(c) || !mag_free(c, obj))
+	/* Only a live object may go back: not in its slab, not parked in a magazine. */
+	if (obj_state(s, idx) != ST_USED) {
+		slab_error(SLAB_E_DOUBLE_FREE, c, obj, obj_state(s, idx) ?
+			   "object is in a magazine: freed already" : "object is not allocated");
+		return;
+	}
+	if (!mag_free(c, s, idx, obj))
 		slab_free_one(c, s, idx, obj);
 }
 
@@ -241,7 +242,7 @@ static uint64_t report_live(struct cache *c)
 		struct slab *s = lists[l]->head;
 		for (uint64_t k = 0; k < lists[l]->nr; k++, s = s->next)
 			for (unsigned i = 0; i < s->nobj; i++) {
-				if (!map_test(s->map, i))
+				if (!(obj_state(s, i) & ST_USED))
 					continue;
 				void *obj = slab_obj(c, s, i);
 				void *caller = c->flags & CF_REDZONE ? obj_trailer(c, obj)->caller : NULL;

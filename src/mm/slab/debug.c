@@ -51,8 +51,8 @@ void slab_error(enum slab_error_kind k, const struct cache *c, const void *addr,
 {
 	last = (struct slab_error){ k, c ? c->name : "-", (uintptr_t)addr };
 	__atomic_add_fetch(&nerrors, 1, __ATOMIC_RELAXED);
-	kprintf("slab: %s at %p in cache %s: %s\n", slab_error_str(k), addr, last.cache,
-		detail ? detail : "");
+	MM_MISUSE("slab", "%s at %p in cache %s: %s", slab_error_str(k), addr, last.cache,
+		  detail ? detail : "");
 }
 
 unsigned slab_error_count(void) { return nerrors; }
@@ -65,11 +65,15 @@ void slab_errors_reset(void)
 }
 
 unsigned slab_slowpath = 1;    /* until slab_init has run */
+size_t slab_fast_max;
+uint32_t slab_fast_key;
 
 /* slab_slowpath: see internal.h. */
 void slab_slowpath_update(void)
 {
 	slab_slowpath = slab_debug || slab_tracing || fail_countdown || fail_per_mille;
+	slab_fast_max = slab_slowpath ? 0 : KMALLOC_MAX;
+	slab_fast_key = slab_slowpath ? ~slab_secret : slab_secret;
 }
 
 void slab_fail_nth(unsigned n)
@@ -134,7 +138,7 @@ static bool redzone_intact(struct cache *c, void *obj)
 static void poison(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	memset(obj, SLAB_POISON_FREE, c->size);
-	map_set(s->map + c->words, idx);
+	map_set(poisoned_map(c, s), idx);
 }
 
 /* A new slab: objects poisoned and redzoned if debugging wants it. Lock not held. */
@@ -154,7 +158,7 @@ void debug_on_create(struct cache *c, struct slab *s)
 /* An object just taken from s: check its poison, then make it ready. Lock held. */
 void debug_on_alloc(struct cache *c, struct slab *s, unsigned idx, void *obj, void *caller, size_t asked)
 {
-	uint64_t *poisoned = s->map + c->words;
+	uint64_t *poisoned = poisoned_map(c, s);
 
 	if (c->flags & CF_INTERNAL)
 		return;

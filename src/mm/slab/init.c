@@ -14,7 +14,7 @@ struct cache *cache_cache, *desc_cache, *mag_cache;
 static struct cache desc_c, mag_c, cache_c;
 
 #define INTERNAL (CF_INTERNAL | CF_NOMAG | CF_STATIC)
-#define DESC_OBJECT 128         /* an off-slab descriptor: header and two 64-bit bitmaps */
+#define DESC_OBJECT 128         /* an off-slab descriptor: header and three 64-bit bitmaps */
 
 /* slab_init: see slab.h. */
 void slab_init(void)
@@ -28,7 +28,7 @@ void slab_init(void)
 	/* Not a cryptographic secret: enough that a stray pointer rarely passes slab_sound(). */
 	slab_secret = (uint32_t)(t ^ (t >> 29) ^ 0x9e3779b9u);
 	cache_setup(&desc_c, "slab-desc", DESC_OBJECT, SLAB_DESC_ALIGN, NULL, INTERNAL);
-	cache_setup(&mag_c, "magazine", sizeof(struct magazine) + SLAB_MAG_MAX * sizeof(void *),
+	cache_setup(&mag_c, "magazine", sizeof(struct magazine),
 		    64, NULL, INTERNAL);
 	cache_setup(&cache_c, "cache", sizeof(struct cache), 64, NULL, INTERNAL);
 	desc_cache = &desc_c, mag_cache = &mag_c, cache_cache = &cache_c;

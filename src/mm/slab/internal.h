@@ -16,6 +16,7 @@
 #include "mm/slab/slab.h"
 #include "mm/arch.h"
 #include "mm/vmm/vmm.h"
+#include "mm/failure.h"
 #include "lib/spinlock.h"
 
 #ifndef SLAB_DEBUG
@@ -25,9 +26,10 @@
 #define SLAB_MAX_PAGES   8      /* a slab is 1 to 8 pages */
 #define SLAB_MIN_ALIGN   8
 #define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
-#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 32 words with the header */
+#define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 736 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
+#define KMALLOC_MAX      16384  /* the largest kmalloc class; above it, whole pages */
 
 /* Cache flags; CF_REDZONE and CF_OFFSLAB fix the layout at creation. */
 #define CF_OFFSLAB  (1u << 0)   /* descriptor in the descriptor cache, not on the slab */
@@ -36,10 +38,17 @@
 #define CF_INTERNAL (1u << 3)   /* the heap's own caches: not counted as live objects */
 #define CF_STATIC   (1u << 4)   /* struct cache is static (kmalloc classes), not from cache_cache */
 
+/*
+ * A magazine: a stack of objects, each with where its parked bit is (its
+ * state word and the bit, see struct slab), so taking one out costs no
+ * look-up of its slab: one subtraction clears the bit.
+ */
 struct magazine {
 	struct magazine *next;  /* in the depot */
 	unsigned rounds;        /* objects in obj[0..rounds) */
-	void *obj[];            /* cache->mag_size slots */
+	void *obj[SLAB_MAG_MAX];        /* cache->mag_size of them used */
+	uint64_t *word[SLAB_MAG_MAX];   /* obj[k]'s state word */
+	uint64_t bit[SLAB_MAG_MAX];     /* and its parked bit in it */
 };
 
 /*
@@ -59,25 +68,38 @@ struct slab_list {
 
 /*
  * A slab descriptor. On the slab for small objects (at its end), off it for
- * large ones. It also describes a large allocation (cache NULL). The
- * bitmap says which objects are out of the slab; a second one, which free
- * objects carry poison. Nothing of the heap's bookkeeping is in the free
- * objects themselves, so a write to a freed object cannot corrupt the heap
- * and constructed state survives (Bonwick).
+ * large ones. It also describes a large allocation (cache large_cache).
+ * What each object is, in two maps:
+ *
+ *   state     a used and a parked bit an object, in pairs of words: for
+ *             objects 64k..64k+63, map[2k] holds the used bits and
+ *             map[2k+1] the parked ones (see obj_state):
+ *               neither      free in the slab
+ *               used         live: handed out
+ *               used+parked  in a magazine
+ *   poisoned  one bit an object: free in the slab and carrying poison (debug.c)
+ *
+ * Only a live object may be freed: a second free of an object that went
+ * into a magazine finds it parked. The pair of words sits together for the
+ * free fast path; they are apart because different code writes them: used
+ * bits only the slab code, under the cache's lock; parked bits only the
+ * magazine code (mag_push, mag_take: see there). Nothing of the heap's bookkeeping is
+ * in the free objects themselves, so a write to a freed object cannot
+ * corrupt the heap and constructed state survives (Bonwick).
  */
 struct slab {
 	uint32_t magic;         /* slab_magic(this): checked on every lookup */
 	uint16_t inuse, nobj;
 	struct slab *next, *prev;
-	struct cache *cache;    /* NULL: a large allocation */
+	struct cache *cache;    /* &large_cache: a large allocation */
 	uintptr_t base;         /* first page; objects start here */
 	uint32_t npages;
-	uint16_t hint;          /* no zero bit in map words below this */
+	uint16_t hint;          /* no free object in the words of objects below 64 * hint */
 	uint8_t list;           /* LIST_* it is on */
 	uint8_t poisoned_any;
 	size_t large_size;      /* large allocations: size asked */
 	void *large_caller;
-	uint64_t map[];         /* used bits [0, words), then poisoned bits [words, 2*words) */
+	uint64_t map[];         /* state pairs [0, 2*words), poisoned [2*words, 3*words) */
 };
 enum { LIST_NONE, LIST_PARTIAL, LIST_EMPTY, LIST_FULL };
 
@@ -118,13 +140,24 @@ struct cache {
 extern unsigned slab_slowpath;
 void slab_slowpath_update(void);
 
+/*
+ * The same switch, folded into words the fast paths read anyway, so they
+ * test nothing extra: kmalloc's fast path takes sizes below
+ * slab_fast_max (0 while slab_slowpath), and kfree's checks descriptors
+ * against slab_fast_key (slab_secret, or its complement, which no
+ * descriptor matches, while slab_slowpath). The full path checks against
+ * slab_secret itself.
+ */
+extern size_t slab_fast_max;
+extern uint32_t slab_fast_key;
+
 /* ---- invariants: small, always on, because a corrupt heap must stop ---- */
 
 extern uint32_t slab_secret;
 
 static inline uint32_t slab_magic(const struct slab *s)
 {
-	return slab_secret ^ (uint32_t)((uintptr_t)s >> 6) ^ 0x51ab51abu;
+	return slab_secret ^ (uint32_t)((uintptr_t)s >> 6);
 }
 
 static inline bool slab_sound(const struct slab *s)
@@ -154,6 +187,41 @@ static inline long slab_obj_index(const struct cache *c, const struct slab *s, u
 static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
 static inline void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
 static inline void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
+
+/* An object's state (struct slab): obj_state() is 0, ST_USED or ST_USED | ST_PARKED. */
+#define ST_USED    1u
+#define ST_PARKED  2u
+
+static inline uint64_t obj_bit(unsigned i) { return 1ULL << (i % 64); }
+static inline uint64_t *used_word(struct slab *s, unsigned i) { return &s->map[2 * (i / 64)]; }
+static inline uint64_t *parked_word(struct slab *s, unsigned i) { return &s->map[2 * (i / 64) + 1]; }
+static inline unsigned obj_state(const struct slab *s, unsigned i)
+{
+	const uint64_t *w = &s->map[2 * (i / 64)];
+	return (unsigned)(w[0] >> (i % 64) & 1) | (unsigned)(w[1] >> (i % 64) & 1) << 1;
+}
+static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
+{
+	return s->map + 2 * c->words;
+}
+
+/* obj goes on top of m (which has room), parked: bit set in its parked word w. */
+static inline void mag_put(struct magazine *m, void *obj, uint64_t *w, uint64_t bit)
+{
+	unsigned k = m->rounds++;
+
+	*w |= bit;
+	m->obj[k] = obj, m->word[k] = w, m->bit[k] = bit;
+}
+
+/* The top object of m (which has one), no longer parked: live again. */
+static inline void *mag_take(struct magazine *m)
+{
+	unsigned k = --m->rounds;
+
+	*m->word[k] -= m->bit[k];       /* the bit is set: clears it */
+	return m->obj[k];
+}
 
 static inline void *slab_obj(const struct cache *c, const struct slab *s, unsigned i)
 {
@@ -203,9 +271,9 @@ void backing_trim(void);
 #define OWNER_SLOTS (PAGE_SIZE / sizeof(uint32_t))
 #define OWNER_TOP   (OWNER_SPAN / PAGE_SIZE / OWNER_SLOTS)
 struct owner_area {
-	uintptr_t base;
-	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none */
+	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none (first: kfree reads it) */
 	uint16_t held[OWNER_TOP];       /* pages of the leaf's range the heap holds */
+	uintptr_t base;
 };
 extern struct owner_area owner_heap, owner_large;
 
@@ -240,8 +308,10 @@ void list_del(struct cache *c, struct slab *s);
 struct slab_list *list_of(struct cache *c, uint8_t which);
 /* Up to n objects into out from partial/empty slabs; lock not held; may grow. */
 unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked);
-/* Objects back to their slabs; lock not held; returns empties beyond the reserve. */
-void slab_free_bulk(struct cache *c, void *const *objs, unsigned n);
+/* Fill empty magazine m with up to n objects, parked; lock not held; may grow. Interrupts off. */
+void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n);
+/* m's objects back to their slabs, m emptied; lock not held; gives back empties beyond the reserve. */
+void slab_free_bulk(struct cache *c, struct magazine *m);
 /* The slab holding obj and its index, or NULL after reporting misuse. */
 struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const char *who);
 /* One object back, checked for double free and by debugging. Lock not held. */
@@ -252,35 +322,16 @@ void slab_trim(struct cache *c, uint64_t keep);
 /* ---- the fast paths, inlined into kmalloc and kfree ---- */
 
 /*
- * Pop an object from this CPU's loaded magazine, or NULL if it is empty
- * or busy: the caller then takes the full path. No interrupt masking:
+ * Pop an object from CPU cpu's (this CPU's) loaded magazine into *obj; false if it is
+ * empty or busy: the caller then takes the full path. No interrupt masking:
  * busy keeps an interrupt handler off these magazines for the few
  * instructions the pop takes (it finds busy set and goes to the slabs),
  * and a handler that ran before busy was set has finished before we read
  * anything. No preemption in the kernel keeps us on this CPU.
  */
-static inline void *mag_pop(struct cache *c)
+static inline bool mag_pop(struct cache *c, unsigned cpu, void **obj)
 {
-	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
-	struct magazine *l;
-	void *obj = NULL;
-
-	if (__builtin_expect(m->busy, 0))
-		return NULL;
-	m->busy = 1;
-	__asm__ volatile("" ::: "memory");
-	l = m->loaded;
-	if (__builtin_expect(l && l->rounds, 1))
-		obj = l->obj[--l->rounds];
-	__asm__ volatile("" ::: "memory");
-	m->busy = 0;
-	return obj;
-}
-
-/* Push obj on this CPU's loaded magazine; false if it is full or busy (take the full path). */
-static inline bool mag_push(struct cache *c, void *obj)
-{
-	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct cpu_mags *m = &c->cpu[cpu];
 	struct magazine *l;
 	bool ok = false;
 
@@ -289,8 +340,8 @@ static inline bool mag_push(struct cache *c, void *obj)
 	m->busy = 1;
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
-	if (__builtin_expect(l && l->rounds < c->mag_size, 1)) {
-		l->obj[l->rounds++] = obj;
+	if (__builtin_expect(l && l->rounds, 1)) {
+		*obj = mag_take(l);
 		ok = true;
 	}
 	__asm__ volatile("" ::: "memory");
@@ -299,29 +350,64 @@ static inline bool mag_push(struct cache *c, void *obj)
 }
 
 /*
- * The free fast path: obj is the start of an allocated object of a cache
- * with magazines (expect's, if not NULL), and went into one. false: take
- * the full path, which checks again and reports any misuse.
+ * Park obj, whose used word is w (its parked word is w[1]) and bit b, on
+ * CPU cpu's loaded magazine if it is live; false if it is not, or the
+ * magazine is full or busy: take the full path, which tells them apart.
+ * Parked words are written only inside this busy window (here, mag_pop) or
+ * by the magazine code with interrupts off and the window closed, so an
+ * interrupt handler never interleaves with the read-modify-write here; the
+ * used words, which handlers may write through the slabs meanwhile, are
+ * only read. (With SMP, CPUs parking objects of one slab share its parked
+ * words: that write must then be atomic.)
+ */
+static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *w, uint64_t b)
+{
+	struct cpu_mags *m = &c->cpu[cpu];
+	struct magazine *l;
+	bool ok = false;
+
+	if (__builtin_expect(m->busy, 0))
+		return false;
+	m->busy = 1;
+	__asm__ volatile("" ::: "memory");
+	l = m->loaded;
+	if (__builtin_expect(l && l->rounds < c->mag_size && (w[0] & ~w[1] & b), 1)) {     /* used, not parked */
+		mag_put(l, obj, &w[1], b);
+		ok = true;
+	}
+	__asm__ volatile("" ::: "memory");
+	m->busy = 0;
+	return ok;
+}
+
+/*
+ * The free fast path: obj is the start of a live object of a cache with
+ * magazines (expect's, if not NULL), and went into one. false: take the
+ * full path, which checks again and reports any misuse.
  */
 static inline bool free_fast(struct cache *expect, void *obj)
 {
+	unsigned cpu = arch_cpu_index();        /* first: then little is live across the call */
 	struct slab *s = backing_owner(obj);
 	struct cache *c;
 	long i;
 
-	if (__builtin_expect(!s || slab_slowpath || !slab_sound(s), 0))
+	if (__builtin_expect(!s || s->magic != (slab_fast_key ^ (uint32_t)((uintptr_t)s >> 6)), 0))
 		return false;
 	c = s->cache;
-	if (__builtin_expect(!c || (expect && c != expect), 0))
+	if (__builtin_expect(expect && c != expect, 0))
 		return false;
-	/* Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one: the push fails. */
+	/*
+	 * Caches without magazines (CF_NOMAG, CF_REDZONE) have no loaded one:
+	 * the push fails. large_cache has no objects: the index fails.
+	 */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
-	return i >= 0 && map_test(s->map, (unsigned)i) && mag_push(c, obj);
+	return i >= 0 && mag_push(c, cpu, obj, used_word(s, (unsigned)i), obj_bit((unsigned)i));
 }
 
 /* ---- magazine.c ---- */
 void *mag_alloc(struct cache *c);
-bool mag_free(struct cache *c, void *obj);
+bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
 void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs */
 uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines */
 void mag_init(void);
@@ -348,6 +434,12 @@ void debug_on_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
 void debug_on_create(struct cache *c, struct slab *s);
 
 /* ---- kmalloc.c / large.c ---- */
+/*
+ * The cache a large allocation's descriptor names: no objects (nobj 0), so
+ * the free fast path's index check sends it the full way with no test of
+ * its own. It is on no cache list.
+ */
+extern struct cache large_cache;
 void kmalloc_init(void);
 struct cache *kmalloc_cache(size_t size);    /* the class of size, NULL above the classes */
 void *large_alloc(size_t size, void *caller);

@@ -7,7 +7,7 @@
  * Above 16 KiB a request takes whole pages (large.c). docs/slab.md has the
  * table with each class's waste.
  *
- * The class of a size is one look-up in a table of 1 KiB. kmalloc and
+ * The class of a size is one look-up in a table of 4 KiB. kmalloc and
  * kfree inline the magazine fast path (internal.h): a table look-up, a
  * pop or a push, no lock, no interrupt masking, no call but the CPU index.
  */
@@ -24,12 +24,13 @@ static const uint16_t class_size[] = {
 	10240, 12288, 14336, 16384,
 };
 #define NCLASSES   (sizeof(class_size) / sizeof(class_size[0]))
-#define KMALLOC_MAX 16384
 #define MAG_CLASS_MAX 8192       /* classes above have no magazines: see kmalloc_init */
 
 static struct cache classes[NCLASSES];
 static char names[NCLASSES][16];
-static uint8_t class_index[KMALLOC_MAX / 8 + 1];       /* by (size + 7) / 8: 2 KiB */
+/* By (size + 7) / 8: the class's offset in classes[], so the look-up is a load and an add. */
+static uint16_t class_off[KMALLOC_MAX / 8 + 1];
+_Static_assert(sizeof(classes) <= 65536, "class offsets fit 16 bits");
 
 /* The largest power of two dividing the class size: each object lands on it. */
 static size_t class_align(size_t sz)
@@ -57,14 +58,14 @@ void kmalloc_init(void)
 	for (unsigned s = 0; s <= KMALLOC_MAX / 8; s++) {
 		while (class_size[k] < s * 8)
 			k++;
-		class_index[s] = (uint8_t)k;
+		class_off[s] = (uint16_t)(k * sizeof(struct cache));
 	}
 }
 
 /* The class cache for size (1..KMALLOC_MAX): one table look-up. */
 static inline struct cache *class_for(size_t size)
 {
-	return &classes[class_index[(size + 7) >> 3]];
+	return (struct cache *)((char *)classes + class_off[(size + 7) >> 3]);
 }
 
 struct cache *kmalloc_cache(size_t size)
@@ -72,7 +73,8 @@ struct cache *kmalloc_cache(size_t size)
 	return size && size <= KMALLOC_MAX ? class_for(size) : NULL;
 }
 
-static void *kmalloc_caller(size_t size, void *caller)
+/* Out of line, so the fast paths that fall back to it save no register for it. */
+static __attribute__((noinline)) void *kmalloc_caller(size_t size, void *caller)
 {
 	void *p;
 
@@ -97,9 +99,10 @@ static void *kmalloc_caller(size_t size, void *caller)
  */
 void *kmalloc(size_t size)
 {
-	if (__builtin_expect(size - 1 < KMALLOC_MAX && !slab_slowpath, 1)) {
-		void *p = mag_pop(class_for(size));
-		if (__builtin_expect(p != NULL, 1))
+	if (__builtin_expect(size - 1 < slab_fast_max, 1)) {        /* 0 while slab_slowpath */
+		unsigned cpu = arch_cpu_index();        /* first: then only size is live across the call */
+		void *p;
+		if (__builtin_expect(mag_pop(class_for(size), cpu, &p), 1))
 			return p;
 	}
 	return kmalloc_caller(size, RET_ADDR);
@@ -149,7 +152,7 @@ size_t ksize(const void *p)
 
 	if (!s)
 		return 0;
-	if (!s->cache)
+	if (s->cache == &large_cache)
 		return (size_t)s->npages << PAGE_SHIFT;
 	if (s->cache->flags & CF_REDZONE)
 		return obj_trailer(s->cache, (void *)p)->asked;

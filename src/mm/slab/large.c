@@ -1,7 +1,7 @@
 /*
  * large.c - allocations above the largest size class: whole pages.
  *
- * Each gets a descriptor from the descriptor cache (cache NULL, npages,
+ * Each gets a descriptor from the descriptor cache (cache large_cache, npages,
  * the size asked and the caller) recorded as the owner of its pages, so
  * kfree finds it like any slab. They are kept on one list for the leak
  * report.
@@ -9,6 +9,7 @@
 #include "mm/slab/internal.h"
 #include "lib/kprintf.h"
 
+struct cache large_cache = { .name = "large" };   /* nobj 0: see internal.h */
 static struct slab *large_head;
 static struct spinlock large_lock = SPINLOCK_INIT("slab large");
 uint64_t large_live, large_pages;
@@ -31,7 +32,7 @@ void *large_alloc(size_t size, void *caller)
 		return NULL;
 	}
 	s = d;
-	*s = (struct slab){ .cache = NULL, .base = (uintptr_t)va, .npages = (uint32_t)npages,
+	*s = (struct slab){ .cache = &large_cache, .base = (uintptr_t)va, .npages = (uint32_t)npages,
 			    .nobj = 1, .inuse = 1, .large_size = size, .large_caller = caller };
 	s->magic = slab_magic(s);
 	backing_set_owner(va, npages, s);

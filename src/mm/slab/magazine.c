@@ -94,7 +94,7 @@ static bool refill_from_slabs(struct cache *c, struct cpu_mags *m)
 	if (slab_tracing)
 		kprintf("  mag:    cache %s: CPU %u's magazines and the depot are empty: refill from the slabs\n",
 			c->name, arch_cpu_index());
-	m->loaded->rounds = slab_alloc_bulk(c, m->loaded->obj, c->mag_size / 2 + 1, NULL, c->size);
+	slab_alloc_parked(c, m->loaded, c->mag_size / 2 + 1);
 	return m->loaded->rounds > 0;
 }
 
@@ -107,7 +107,7 @@ static void *mag_alloc_slow(struct cache *c, struct cpu_mags *m)
 		slab_alloc_bulk(c, &obj, 1, NULL, c->size);
 		return obj;
 	}
-	return m->loaded->obj[--m->loaded->rounds];
+	return mag_take(m->loaded);
 }
 
 /* An object from this CPU's magazines, or NULL if the slabs are out of memory. */
@@ -125,7 +125,7 @@ void *mag_alloc(struct cache *c)
 		return obj;
 	}
 	if (__builtin_expect(l && l->rounds, 1))
-		obj = l->obj[--l->rounds];
+		obj = mag_take(l);
 	else
 		obj = mag_alloc_slow(c, m);
 	arch_irq_restore(irq);
@@ -153,8 +153,7 @@ static bool depot_put_full(struct cache *c, struct cpu_mags *m)
 		}
 		spin_unlock_irqrestore(&c->lock, irq);
 		if (f) {
-			slab_free_bulk(c, f->obj, f->rounds);
-			f->rounds = 0;
+			slab_free_bulk(c, f);
 			e = f;
 		}
 	}
@@ -165,7 +164,7 @@ static bool depot_put_full(struct cache *c, struct cpu_mags *m)
 	return true;
 }
 
-static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj)
+static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj, uint64_t *w, uint64_t bit)
 {
 	if (m->prev && !m->prev->rounds)
 		swap(m);
@@ -174,27 +173,28 @@ static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj)
 			return false;
 	} else if (c->mag_size == 1 || !depot_put_full(c, m))
 		return false;           /* one-round caches keep no prev and no depot: see above */
-	m->loaded->obj[m->loaded->rounds++] = obj;
+	mag_put(m->loaded, obj, w, bit);
 	return true;
 }
 
 /*
- * Put obj in this CPU's magazines. Returns false if no magazine could take
- * it: the caller frees it to its slab.
+ * Park obj, object idx of s and live, in this CPU's magazines. Returns
+ * false if no magazine could take it: the caller frees it to its slab.
  */
-bool mag_free(struct cache *c, void *obj)
+bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	uint64_t irq = arch_irq_save();
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
 	struct magazine *l = m->loaded;
+	uint64_t *w = parked_word(s, idx), bit = obj_bit(idx);
 	bool ok = true;
 
 	if (m->busy)            /* an interrupt inside mag_pop/mag_push: to the slab */
 		ok = false;
 	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
-		l->obj[l->rounds++] = obj;
+		mag_put(l, obj, w, bit);
 	else
-		ok = mag_free_slow(c, m, obj);
+		ok = mag_free_slow(c, m, obj, w, bit);
 	arch_irq_restore(irq);
 	return ok;
 }
@@ -203,7 +203,7 @@ static void mag_empty_out(struct cache *c, struct magazine *mag)
 {
 	if (!mag)
 		return;
-	slab_free_bulk(c, mag->obj, mag->rounds);
+	slab_free_bulk(c, mag);
 	mag_release(mag);
 }
 

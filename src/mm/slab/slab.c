@@ -15,6 +15,12 @@
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
+/*
+ * The invariants checked on every move are cheap (a few loads): a slab's
+ * links agree with its neighbours', its count with its bitmap. A failure
+ * is the heap's own state gone wrong, so it stops (mm/failure.h).
+ */
+
 struct slab_list *list_of(struct cache *c, uint8_t which)
 {
 	return which == LIST_PARTIAL ? &c->partial : which == LIST_EMPTY ? &c->empty : &c->full;
@@ -37,6 +43,10 @@ void list_add(struct slab_list *l, struct slab *s, uint8_t which)
 void list_del(struct cache *c, struct slab *s)
 {
 	struct slab_list *l = list_of(c, s->list);
+
+	MM_ASSERT("slab", s->list != LIST_NONE && l->nr && s->next->prev == s && s->prev->next == s,
+		  "cache %s: slab %p's list links are corrupt (next %p, prev %p)", c->name, (void *)s,
+		  (void *)s->next, (void *)s->prev);
 
 	if (s->next == s)
 		l->head = NULL;
@@ -113,11 +123,27 @@ struct slab *slab_create(struct cache *c)
 	return s;
 }
 
-/* Give s's pages (and off-slab descriptor) back. s is empty and on no list. */
+/* Whether any bit of the first words of m is set. */
+static bool any_set(const uint64_t *m, unsigned words)
+{
+	for (unsigned w = 0; w < words; w++)
+		if (m[w])
+			return true;
+	return false;
+}
+
+/*
+ * Give s's pages (and off-slab descriptor) back. s is empty and on no
+ * list: checked, since unmapping a slab that still holds an object (live
+ * or parked) would hand its memory to someone else.
+ */
 void slab_destroy(struct cache *c, struct slab *s)
 {
 	void *va = (void *)s->base;
 	size_t npages = s->npages;
+
+	MM_ASSERT("slab", slab_sound(s) && s->inuse == 0 && !any_set(s->map, 2 * c->words),
+		  "cache %s: slab %p given back with objects in it (count %u)", c->name, (void *)s, s->inuse);
 
 	if (slab_tracing)
 		kprintf("  slab:   cache %s gives back an empty slab of %zu page(s) at %p\n", c->name, npages, va);
@@ -133,11 +159,15 @@ void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
 {
 	unsigned w = s->hint;
 
-	while (s->map[w] == ~0ULL)
+	MM_ASSERT("slab", s->inuse < s->nobj, "cache %s: slab %p is full but on a list to take from",
+		  c->name, (void *)s);
+	while (w < c->words && s->map[2 * w] == ~0ULL)
 		w++;
-	unsigned i = w * 64 + (unsigned)__builtin_ctzll(~s->map[w]);
+	unsigned i = w < c->words ? w * 64 + (unsigned)__builtin_ctzll(~s->map[2 * w]) : s->nobj;
+	MM_ASSERT("slab", i < s->nobj, "cache %s: slab %p counts %u of %u out, its bitmap all",
+		  c->name, (void *)s, s->inuse, s->nobj);
 	s->hint = (uint16_t)w;
-	map_set(s->map, i);
+	*used_word(s, i) |= obj_bit(i);
 	s->inuse++;
 	c->out++;
 	if (list_for(s) != s->list)
@@ -163,7 +193,10 @@ static void sink_if_sparse(struct cache *c, struct slab *s)
 /* Object idx of s back to s: its bit cleared, lists updated. */
 void slab_put(struct cache *c, struct slab *s, unsigned idx)
 {
-	map_clear(s->map, idx);
+	MM_ASSERT("slab", idx < s->nobj && obj_state(s, idx) == ST_USED && s->inuse && c->out,
+		  "cache %s: slab %p: object %u goes back but its bitmap or count says it is in (count %u)",
+		  c->name, (void *)s, idx, s->inuse);
+	*used_word(s, idx) &= ~obj_bit(idx);
 	if (idx / 64 < s->hint)
 		s->hint = (uint16_t)(idx / 64);
 	s->inuse--;
@@ -180,8 +213,13 @@ static struct slab *slab_pick(struct cache *c)
 	return c->partial.head ? c->partial.head : c->empty.head;
 }
 
-/* slab_alloc_bulk: see internal.h. */
-unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked)
+/*
+ * Up to n objects into out, from partial then empty slabs, growing the
+ * cache if needed. With mag, they go parked into it instead (out unused).
+ * How many were had.
+ */
+static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
+			   size_t asked)
 {
 	unsigned got = 0, idx;
 	uint64_t irq = spin_lock_irqsave(&c->lock);
@@ -199,12 +237,22 @@ unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, 
 			list_add(&c->empty, s, LIST_EMPTY);
 			continue;
 		}
-		out[got] = slab_take(c, s, &idx);
-		debug_on_alloc(c, s, idx, out[got], caller, asked);
+		void *obj = slab_take(c, s, &idx);
+		debug_on_alloc(c, s, idx, obj, caller, asked);
+		if (mag)
+			mag_put(mag, obj, parked_word(s, idx), obj_bit(idx));
+		else
+			out[got] = obj;
 		got++;
 	}
 	spin_unlock_irqrestore(&c->lock, irq);
 	return got;
+}
+
+/* slab_alloc_bulk: see internal.h. */
+unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked)
+{
+	return alloc_bulk(c, out, NULL, n, caller, asked);
 }
 
 /*
@@ -243,30 +291,54 @@ static void destroy_chain(struct cache *c, struct slab *s)
 	}
 }
 
-/* slab_free_bulk: see internal.h. The objects are known to be c's and out. */
-void slab_free_bulk(struct cache *c, void *const *objs, unsigned n)
+/* The slab of obj, a parked object of c whose bit is at w, bit: anything else in a magazine is a heap bug. */
+static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint64_t *w, uint64_t bit,
+				   unsigned *idx)
+{
+	struct slab *s = backing_owner(obj);
+	long i = s && slab_sound(s) && s->cache == c ? slab_obj_index(c, s, (uintptr_t)obj) : -1;
+
+	MM_ASSERT("slab", i >= 0 && w == parked_word(s, (unsigned)i) && bit == obj_bit((unsigned)i) &&
+		  obj_state(s, (unsigned)i) == (ST_USED | ST_PARKED),
+		  "cache %s: a magazine holds %p, which is no parked object of the cache", c->name, obj);
+	*idx = (unsigned)i;
+	return s;
+}
+
+/* slab_alloc_parked: see internal.h. */
+void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n)
+{
+	m->rounds = 0;
+	alloc_bulk(c, NULL, m, n < SLAB_MAG_MAX ? n : SLAB_MAG_MAX, NULL, c->size);
+}
+
+/* slab_free_bulk: see internal.h. Each object is checked: a magazine holds only parked objects of c. */
+void slab_free_bulk(struct cache *c, struct magazine *m)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
 	struct slab *chain;
+	unsigned idx;
 
-	for (unsigned i = 0; i < n; i++) {
-		struct slab *s = backing_owner(objs[i]);
-		slab_put(c, s, (unsigned)slab_obj_index(c, s, (uintptr_t)objs[i]));
+	for (unsigned k = 0; k < m->rounds; k++) {
+		struct slab *s = slab_of_parked(c, m->obj[k], m->word[k], m->bit[k], &idx);
+		*m->word[k] &= ~m->bit[k];
+		slab_put(c, s, idx);
 	}
+	m->rounds = 0;
 	chain = detach_empties(c, empty_keep(c));
 	spin_unlock_irqrestore(&c->lock, irq);
 	destroy_chain(c, chain);
 }
 
 /*
- * slab_free_one: see internal.h. The object's bit is the truth about it:
- * clear means it is free already, whatever the caller thinks.
+ * slab_free_one: see internal.h. The object's bits are the truth about it:
+ * not used, or parked, means it is free already, whatever the caller thinks.
  */
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
 	struct slab *chain = NULL;
-	bool twice = !map_test(s->map, idx);
+	bool twice = obj_state(s, idx) != ST_USED;
 
 	if (!twice) {
 		debug_on_free(c, s, idx, obj);
@@ -290,8 +362,16 @@ void slab_trim(struct cache *c, uint64_t keep)
 }
 
 /*
- * slab_of: see internal.h. expect NULL accepts any cache and large
- * allocations (idx 0 then).
+ * slab_of: see internal.h. expect NULL accepts any cache but the heap's
+ * own, and large allocations (large_cache; idx 0 then).
+ *
+ * What the caller's pointer selects is the caller's business: a page no
+ * slab holds, the middle of an object, another cache's object are misuse.
+ * What the heap's own tables say about it is the heap's: a slot naming a
+ * descriptor that is not mapped, fails its check or does not cover the
+ * page is corruption, and stops before anything of it is followed. (A
+ * descriptor's page is mapped exactly when the owner table names an owner
+ * for it: on-slab, its own slab; off-slab, a slab of the descriptor cache.)
  */
 struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const char *who)
 {
@@ -302,17 +382,24 @@ struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const
 		slab_error(SLAB_E_FOREIGN, expect, obj, who);
 		return NULL;
 	}
-	if (!slab_sound(s)) {
-		slab_error(SLAB_E_CORRUPT, expect, obj, "slab descriptor fails its check");
-		return NULL;
-	}
-	if (!s->cache) {
+	MM_ASSERT("slab", backing_owner(s) != NULL,
+		  "owner table: the page of %p names descriptor %p, which is not heap memory", obj, (void *)s);
+	MM_ASSERT("slab", slab_sound(s), "descriptor %p of the page of %p fails its check (overwritten?)",
+		  (void *)s, obj);
+	MM_ASSERT("slab", (uintptr_t)obj - s->base < ((uintptr_t)s->npages << PAGE_SHIFT),
+		  "owner table: the page of %p names descriptor %p of %lx..%lx", obj, (void *)s,
+		  (unsigned long)s->base, (unsigned long)slab_end(s));
+	if (s->cache == &large_cache) {
 		if (expect || (uintptr_t)obj != s->base) {
 			slab_error(expect ? SLAB_E_WRONG_CACHE : SLAB_E_FOREIGN, expect, obj, who);
 			return NULL;
 		}
 		*idx = 0;
 		return s;
+	}
+	if (!expect && (s->cache->flags & CF_INTERNAL)) {
+		slab_error(SLAB_E_FOREIGN, NULL, obj, "an object of the heap's own, not one kmalloc returned");
+		return NULL;
 	}
 	if (expect && s->cache != expect) {
 		slab_error(SLAB_E_WRONG_CACHE, expect, obj, who);

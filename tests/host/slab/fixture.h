@@ -26,5 +26,6 @@ void debug_tests(void);
 void inject_tests(void);
 void backing_tests(void);
 void fastpath_tests(void);
+void misuse_tests(void);
 
 #endif

@@ -65,5 +65,6 @@ int main(void)
 	model_tests();
 	debug_tests();
 	inject_tests();
+	misuse_tests();
 	return check_finish();
 }
