@@ -58,7 +58,8 @@ HCOMMON := $(wildcard tests/host/common/*.c) src/lib/kprintf.c src/lib/fmt_size.
 # What each host test links from src/: the layer under test and those below.
 HOST_multiboot2 := src/boot/multiboot2.c src/boot/bootinfo.c src/kernel/cmdline.c
 HOST_kprintf    :=
-HOST_buddy      := $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
+MM_COMMON       := $(wildcard src/mm/*.c)
+HOST_buddy      := $(MM_COMMON) $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
 HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
 HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
 HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
@@ -77,7 +78,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
 # Host benchmarks: the layers' bench code, optimised and without sanitizers.
 BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRATA_HOST
 BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c bench/host/report.c
-BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(wildcard src/mm/buddy/*.c)
+BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 BENCH_linux_fault := bench/host/linux_fault.c
 HOST_BENCHES := buddy linux_fault
 BENCH_BINS := $(HOST_BENCHES:%=$(B)/host/bench_%)
@@ -88,6 +89,18 @@ $(B)/host/bench_$(1): $$(BENCH_$(1)) $$(BCOMMON) $$(shell find src bench -name '
 	$$(HOSTCC) $$(BCFLAGS) -o $$@ $$(BENCH_$(1)) $$(BCOMMON)
 endef
 $(foreach t,$(HOST_BENCHES),$(eval $(call host_bench_rule,$(t))))
+
+# The alloc(5) path: every function of src/mm that kmalloc(5) on an empty
+# class enters, and the files that hold them (tests/path/alloc_path.c).
+# -finstrument-functions calls its hooks on entry to each function, inlined
+# ones too; not PIE, so addr2line names the addresses as they are.
+PATH_CFLAGS := -std=gnu11 -O1 -g -no-pie -fno-pie -Isrc -I. -Itests/host/common -DSTRATA_HOST \
+	-finstrument-functions -finstrument-functions-exclude-file-list=tests/,src/lib/,src/boot/
+$(B)/host/path_alloc5: tests/path/alloc_path.c $(HOST_slab) $(HCOMMON) $(shell find src tests/host -name '*.h')
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(PATH_CFLAGS) -o $@ tests/path/alloc_path.c $(HOST_slab) $(HCOMMON)
+
+HOST_BINS += $(B)/host/path_alloc5
 
 host-build: $(HOST_BINS)
 
@@ -106,8 +119,8 @@ FCFLAGS := -std=gnu11 -O1 -g -Isrc -I. -Itests/host/common -DSTRATA_HOST \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c
 FUZZ_mb2    := tests/fuzz/mb2.c src/boot/multiboot2.c src/kernel/cmdline.c
-FUZZ_memmap := tests/fuzz/memmap.c $(wildcard src/mm/buddy/*.c)
-FUZZ_pmm    := tests/fuzz/pmm.c $(wildcard src/mm/buddy/*.c)
+FUZZ_memmap := tests/fuzz/memmap.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
+FUZZ_pmm    := tests/fuzz/pmm.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 FUZZ_acpi   := tests/fuzz/acpi.c src/boot/acpi.c
 FUZZ_TARGETS := mb2 memmap pmm acpi
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/host/fuzz_%)

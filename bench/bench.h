@@ -12,19 +12,17 @@
 #define STRATA_BENCH_H
 
 #include <stdint.h>
+#include "lib/prng.h"
 
 uint64_t bench_cycles(void);          /* serialising TSC read */
 uint64_t bench_tsc_khz(void);         /* TSC ticks per millisecond */
 /* extra: further "key=value" pairs, or NULL. */
 void bench_report(const char *name, uint64_t ops, uint64_t cycles, const char *extra);
 
-/* A small fast PRNG (xorshift64*) so kernel and host draw the same sequences. */
+/* The tree's PRNG, so kernel and host draw the same sequences. */
 static inline uint64_t bench_rand(uint64_t *state)
 {
-	uint64_t x = *state;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	return prng_next(state);
 }
 
 #endif

@@ -31,7 +31,13 @@ for c in "${checks[@]}"; do
 	what=${c%%|*}
 	pkg=${c##*|}
 	if [[ $what == /* ]]; then
-		compgen -G "$what" >/dev/null && continue
+		# compgen -G prints a pattern with no wildcard back even when
+		# nothing has that name, so it only answers for patterns.
+		if [[ $what == *"*"* ]]; then
+			compgen -G "$what" >/dev/null && continue
+		else
+			[[ -e $what ]] && continue
+		fi
 	else
 		command -v "$what" >/dev/null 2>&1 && continue
 	fi

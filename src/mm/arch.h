@@ -10,6 +10,7 @@
 #define STRATA_MM_ARCH_H
 
 #include <stdint.h>
+#include "mm/types.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE  4096UL

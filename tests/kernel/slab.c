@@ -10,15 +10,13 @@
 #include "mm/vmm/vmm.h"
 #include "mm/arch.h"
 #include "lib/kstring.h"
+#include "lib/prng.h"
 
 static uint64_t seed = 0x5eed;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = seed;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	seed = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	return prng_next(&seed);
 }
 
 static uint64_t kernel_root(void)

@@ -51,6 +51,10 @@ enum pmm_error {
 /* A few words for an enum pmm_error (0 is "ok"); "?" for anything else. */
 const char *pmm_error_str(int e);
 
+/* The zone a physical address is in, and a zone's name ("DMA", "DMA32", "NORMAL"). */
+enum zone_id pmm_zone_of(uint64_t pa);
+const char *pmm_zone_name(enum zone_id z);
+
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
 #define PMM_MIN_FREE_PAGES 256
 

@@ -52,9 +52,21 @@ static void print_protected(void)
 	}
 }
 
-static void print_zones(void)
+/* pmm_zone_of: see buddy.h. */
+enum zone_id pmm_zone_of(uint64_t pa)
+{
+	return pfn_zone(pa_to_pfn(pa));
+}
+
+/* pmm_zone_name: see buddy.h. */
+const char *pmm_zone_name(enum zone_id z)
 {
 	static const char *const name[] = { "DMA", "DMA32", "NORMAL" };
+	return z < NR_ZONES ? name[z] : "?";
+}
+
+static void print_zones(void)
+{
 	struct pmm_stats s;
 	char t[24], f[24];
 
@@ -63,7 +75,7 @@ static void print_zones(void)
 	for (int z = 0; z < NR_ZONES; z++) {
 		fmt_size(t, sizeof(t), s.zone_total[z] << PAGE_SHIFT);
 		fmt_size(f, sizeof(f), s.zone_free[z] << PAGE_SHIFT);
-		kprintf("pmm: %-8s %12s %12s\n", name[z], t, f);
+		kprintf("pmm: %-8s %12s %12s\n", pmm_zone_name(z), t, f);
 	}
 	kprintf("pmm: free blocks per order (order:count, a block is 4 KiB << order)\n");
 	for (int o = 0; o <= PMM_MAX_ORDER; o++)

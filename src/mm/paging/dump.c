@@ -23,9 +23,15 @@ static void size_str(char *buf, size_t n, uint64_t bytes)
 	ksnprintf(buf, n, "%lu%c", bytes, unit[u]);
 }
 
+/* pg_cache_name: see paging.h. */
+const char *pg_cache_name(unsigned flags)
+{
+	static const char *const name[] = { "wb", "wt", "uc", "wc" };
+	return name[(flags & PG_CACHE_MASK) >> 5];
+}
+
 static void run_print(const struct run *r)
 {
-	static const char *const cache[] = { "wb", "wt", "uc", "wc" };
 	char len[16], page[16];
 	if (!r->count)
 		return;
@@ -34,7 +40,7 @@ static void run_print(const struct run *r)
 	kprintf("  %016lx-%016lx %6s  %c%c%c %c %c %s  %s x%lu  pa %lx%s\n", r->va, r->end, len,
 		'r', r->flags & PG_WRITE ? 'w' : '-', r->flags & PG_EXEC ? 'x' : '-',
 		r->flags & PG_USER ? 'u' : 'k', r->flags & PG_GLOBAL ? 'g' : '-',
-		cache[(r->flags & PG_CACHE_MASK) >> 5], page, r->count, r->pa,
+		pg_cache_name(r->flags), page, r->count, r->pa,
 		r->pa_contig ? "" : " (scattered)");
 }
 

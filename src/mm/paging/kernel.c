@@ -90,7 +90,7 @@ int paging_build_kernel(const struct kernel_layout *k)
 		MM_PANIC("paging", "paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
 #endif
 	uint64_t root = pg_root_create(), old = pg_kroot;
-	if (root == PMM_NO_FRAME)
+	if (root == PG_NO_ROOT)
 		return PG_E_NO_MEMORY;
 	pg_kroot = root;            /* so that no unmap below frees a kernel-half table */
 	int err = kernel_half_init(root);

@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mm/types.h"
 
 #define PG_HHDM_BASE   0xffff800000000000UL
 #define PG_KERNEL_BASE 0xffffffff80000000UL
@@ -68,6 +69,8 @@
 #define PG_CACHE_UC    (2u << 5)
 #define PG_CACHE_WC    (3u << 5)
 #define PG_CACHE_MASK  (3u << 5)
+/* The cache type in flags, by name: "wb", "wt", "uc" or "wc". */
+const char *pg_cache_name(unsigned flags);
 #define PG_PROT_MASK   (PG_READ | PG_WRITE | PG_EXEC | PG_USER | PG_GLOBAL | PG_CACHE_MASK)
 
 /* Options for pg_map, never stored. */
@@ -113,14 +116,21 @@ bool pg_va_canonical(uintptr_t va);
 
 /* ---- address spaces ------------------------------------------------- */
 
-/* A new, zeroed root table; its physical address, or PMM_NO_FRAME. */
-uint64_t pg_root_create(void);
+/*
+ * A root is the physical address of a top-level table (what CR3 holds);
+ * PG_NO_ROOT is "no root": no frame was free for one.
+ */
+typedef pa_t pg_root_t;
+#define PG_NO_ROOT ((pg_root_t)-1)
+
+/* A new, zeroed root table, or PG_NO_ROOT. */
+pg_root_t pg_root_create(void);
 
 /*
  * A new root sharing the kernel half (top-level entries 256..511 copied
- * from the kernel root), for a process. PMM_NO_FRAME if no frame is free.
+ * from the kernel root), for a process. PG_NO_ROOT if no frame is free.
  */
-uint64_t pg_root_create_user(void);
+pg_root_t pg_root_create_user(void);
 
 /*
  * Free every table of root that is not shared with the kernel root, and

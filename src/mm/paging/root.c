@@ -14,15 +14,16 @@ uint64_t pg_kroot;
 
 uint64_t pg_kernel_root(void) { return pg_kroot; }
 
-uint64_t pg_root_create(void)
+pg_root_t pg_root_create(void)
 {
-	return pmm_alloc_page(PMM_ZERO);
+	pa_t pa = pmm_alloc_page(PMM_ZERO);
+	return pa == PMM_NO_FRAME ? PG_NO_ROOT : pa;
 }
 
-uint64_t pg_root_create_user(void)
+pg_root_t pg_root_create_user(void)
 {
-	uint64_t root = pmm_alloc_page(PMM_ZERO);
-	if (root == PMM_NO_FRAME || !pg_kroot)
+	pg_root_t root = pg_root_create();
+	if (root == PG_NO_ROOT || !pg_kroot)
 		return root;
 	uint64_t irq = spin_lock_irqsave(&pg_lock);
 	memcpy(table_at(root) + PT_ENTRIES / 2, table_at(pg_kroot) + PT_ENTRIES / 2,

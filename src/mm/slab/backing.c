@@ -167,8 +167,7 @@ void backing_trim(void)
 
 static const char *zone_name(uint64_t pa)
 {
-	/* The buddy's zone limits (buddy.h: DMA < 16 MiB, DMA32 < 4 GiB). */
-	return pa < (16ULL << 20) ? "DMA" : pa < (4ULL << 30) ? "DMA32" : "NORMAL";
+	return pmm_zone_name(pmm_zone_of(pa));
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "mm/slab/internal.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
+#include "lib/prng.h"
 
 unsigned slab_debug = SLAB_DEBUG;
 
@@ -101,8 +102,7 @@ bool fail_injected(void)
 	}
 	if (!fail_per_mille)
 		return false;
-	fail_seed ^= fail_seed >> 12, fail_seed ^= fail_seed << 25, fail_seed ^= fail_seed >> 27;
-	return (fail_seed * 0x2545F4914F6CDD1DULL >> 33) % 1000 < fail_per_mille;
+	return (prng_next(&fail_seed) >> 33) % 1000 < fail_per_mille;
 }
 
 static size_t size8(const struct cache *c) { return (c->size + 7) & ~(size_t)7; }

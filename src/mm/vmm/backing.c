@@ -17,6 +17,12 @@ static const unsigned cache_bits[] = {
 	[VM_CACHE_UC] = PG_CACHE_UC, [VM_CACHE_WC] = PG_CACHE_WC,
 };
 
+/* vm_cache_bits: see internal.h. */
+unsigned vm_cache_bits(enum vm_cache cache)
+{
+	return cache_bits[cache];
+}
+
 /*
  * The paging flags for pages of a region of s with these flags and cache
  * type: what a PTE stores, so pg_protect takes them as they are.

@@ -58,6 +58,8 @@ bool rt_find_gap(struct vm_region *root, uintptr_t space_lo, uintptr_t space_hi,
 unsigned rt_check(struct vm_region *root, uintptr_t space_lo, uintptr_t space_hi);
 
 /* ---- backing.c: the only file that edits page tables ---- */
+/* The paging cache-type bits (PG_CACHE_*) of a region cache type. */
+unsigned vm_cache_bits(enum vm_cache cache);
 unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache);
 int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va);
 int back_populate(struct vm_space *s, struct vm_region *r);

@@ -84,12 +84,11 @@ void vmm_for_each(struct vm_space *s, void (*fn)(const struct vm_region *r, void
 
 static void print_region(const struct vm_region *r, void *arg)
 {
-	static const char *const cache[] = { "wb", "wt", "uc", "wc" };
 	char fl[5];
 	(void)arg;
 	vmm_flags_str(r->flags, fl);
 	kprintf("  %016lx-%016lx %-6s %s %s %8lu KiB %7lu resident", r->base, region_end(r),
-		vmm_kind_name(r->kind), fl, cache[r->cache], r->len >> 10, r->resident);
+		vmm_kind_name(r->kind), fl, pg_cache_name(vm_cache_bits(r->cache)), r->len >> 10, r->resident);
 	if (r->kind == VM_MMIO)
 		kprintf("  pa %lx", r->pa);
 	kprintf("\n");

@@ -42,8 +42,8 @@ struct vm_space *vmm_space_create(void)
 	uint64_t page = pmm_alloc_page(PMM_ZERO);
 	if (page == PMM_NO_FRAME)
 		return 0;
-	uint64_t root = pg_root_create_user();
-	if (root == PMM_NO_FRAME) {
+	pg_root_t root = pg_root_create_user();
+	if (root == PG_NO_ROOT) {
 		pmm_free_page(page);
 		return 0;
 	}

@@ -8,6 +8,7 @@
 #ifndef STRATA_TESTS_CHECK_H
 #define STRATA_TESTS_CHECK_H
 
+#include "lib/prng.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,7 @@ extern int check_tests_run, check_tests_failed;
 /* Seeded pseudo-random numbers (xorshift64*): the same sequence on every run. */
 static inline uint64_t rnd_next(uint64_t *state)
 {
-	uint64_t x = *state;
-	x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	return prng_next(state);
 }
 
 /* One shared stream of them, for tests that need no stream of their own. */

@@ -346,12 +346,6 @@ static void more_modules_than_the_table(void)
 	free(copy);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-	return *s;
-}
-
 /*
  * Spans over many scattered modules, for several table sizes: every byte of
  * every module is inside a span; spans are page aligned, sorted, disjoint,
@@ -368,8 +362,8 @@ static void module_spans_cover_every_module(void)
 
 	b_start(&b);
 	for (int i = 0; i < N; i++) {
-		ms[i] = (uint32_t)(xorshift(&seed) % 0x40000000);
-		me[i] = ms[i] + (uint32_t)(xorshift(&seed) % (i % 5 ? 0x5000 : 0x300000));  /* some empty */
+		ms[i] = (uint32_t)(rnd_next(&seed) % 0x40000000);
+		me[i] = ms[i] + (uint32_t)(rnd_next(&seed) % (i % 5 ? 0x5000 : 0x300000));  /* some empty */
 		b_module(&b, ms[i], me[i], "m");
 	}
 	b_end(&b);
@@ -516,7 +510,7 @@ static void fuzz_corrupted_blocks(void)
 		struct builder c = b;
 		int flips = 1 + i % 4;
 		for (int k = 0; k < flips; k++) {
-			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			rnd_next(&s);
 			c.buf[s % c.len] = (uint8_t)(s >> 32);
 		}
 		size_t len = (i % 3) ? c.len : (s >> 40) % (c.len + 1);
