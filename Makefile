@@ -77,7 +77,7 @@ $(foreach t,$(HOST_TESTS),$(eval $(call host_test_rule,$(t))))
 
 # Host benchmarks: the layers' bench code, optimised and without sanitizers.
 BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRATA_HOST
-BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c bench/host/report.c
+BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c bench/host/adapter.c
 BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 BENCH_linux_fault := bench/host/linux_fault.c
 HOST_BENCHES := buddy linux_fault

@@ -19,6 +19,15 @@ uint64_t bench_tsc_khz(void);         /* TSC ticks per millisecond */
 /* extra: further "key=value" pairs, or NULL. */
 void bench_report(const char *name, uint64_t ops, uint64_t cycles, const char *extra);
 
+/*
+ * Every layer's benchmarks, one entry each (bench/<layer>.c), run in layer
+ * order by mode=bench (bench/kernel/run_all.c) or by a host benchmark.
+ */
+void bench_buddy(void);
+void bench_paging(void);
+void bench_vmm(void);
+void bench_slab(void);
+
 /* The tree's PRNG, so kernel and host draw the same sequences. */
 static inline uint64_t bench_rand(uint64_t *state)
 {

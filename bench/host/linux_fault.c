@@ -3,7 +3,7 @@
  * bench/vmm.c measures Strata's: map anonymous private memory, write the
  * first word of each page once, ns per page, best of a few runs.
  *
- * Built by `make bench` with bench/host/report.c, which prints the line.
+ * Built by `make bench` with bench/host/adapter.c, which prints the line.
  */
 #define _GNU_SOURCE
 #include <stdint.h>

@@ -139,18 +139,24 @@ static void larger_entry_size_is_honoured(void)
 	CHECK_EQ(info.mmap[4].len, 0x300000000);
 }
 
+/* A memory-map tag with room for one 24-byte entry that claims entry_size bytes per entry. */
+static void b_mmap_claiming(struct builder *b, uint32_t entry_size)
+{
+	b_start(b);
+	b_u32(b, MB2_TAG_MMAP);
+	b_u32(b, 16 + 24);
+	b_u32(b, entry_size);
+	b_u32(b, 0);
+	b->len += 24;
+	b_end(b);
+}
+
 static void bad_entry_sizes_rejected(void)
 {
 	uint32_t sizes[] = { 0, 8, 20, 25 };
 	for (size_t i = 0; i < 4; i++) {
 		struct builder b;
-		b_start(&b);
-		b_u32(&b, MB2_TAG_MMAP);
-		b_u32(&b, 16 + 24);
-		b_u32(&b, sizes[i]);
-		b_u32(&b, 0);
-		b.len += 24;
-		b_end(&b);
+		b_mmap_claiming(&b, sizes[i]);
 		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_ERR_MMAP_ENTRY);
 	}
 }
@@ -487,13 +493,7 @@ static void mmap_entry_larger_than_tag(void)
 	uint32_t sizes[] = { 32, 0x7ffffff8, 0xfffffff0, 0xfffffff8 };
 	for (size_t i = 0; i < 4; i++) {
 		struct builder b;
-		b_start(&b);
-		b_u32(&b, MB2_TAG_MMAP);
-		b_u32(&b, 16 + 24);
-		b_u32(&b, sizes[i]);
-		b_u32(&b, 0);
-		b.len += 24;
-		b_end(&b);
+		b_mmap_claiming(&b, sizes[i]);
 		CHECK_EQ(parse_exact(&b, b.len, &info), MB2_OK);
 		CHECK_EQ(info.mmap_len, 0);
 	}

@@ -1,7 +1,8 @@
 /*
- * report.c - bench/bench.h on the host: TSC cycles, turned into ns with a
+ * adapter.c - bench/bench.h on the host: TSC cycles, turned into ns with a
  * TSC frequency measured against the monotonic clock. Linked into every
- * host benchmark; the kernel build leaves bench/host/ out.
+ * host benchmark; the kernel build leaves bench/host/ out and links its
+ * twin, bench/kernel/adapter.c.
  */
 #include <stdio.h>
 #include <stdint.h>

@@ -1,4 +1,8 @@
-/* bench.c - the kernel side of bench/bench.h: TSC cycles, printed as ns. */
+/*
+ * adapter.c - the kernel side of bench/bench.h: TSC cycles, printed as ns
+ * with the TSC frequency calibrated at boot. Its host twin is
+ * bench/host/adapter.c; a layer's benchmark (bench/<layer>.c) runs on either.
+ */
 #include "bench/bench.h"
 #include "kernel/tsc.h"
 #include "lib/kprintf.h"

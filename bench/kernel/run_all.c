@@ -1,12 +1,7 @@
-/* benchrun.c - mode=bench: every layer's benchmarks, in layer order. */
+/* run_all.c - mode=bench: every layer's benchmarks, in layer order. */
 #include "kernel/kernel.h"
 #include "bench/bench.h"
 #include "lib/kprintf.h"
-
-void bench_buddy(void);
-void bench_paging(void);
-void bench_vmm(void);
-void bench_slab(void);
 
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
