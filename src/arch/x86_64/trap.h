@@ -50,4 +50,7 @@ void trap_catch_disarm(void);
 
 void backtrace_from(uint64_t rbp);
 
+/* Called by every stub of isr.asm with the frame it pushed. */
+void trap_dispatch(struct trap_frame *f);
+
 #endif
