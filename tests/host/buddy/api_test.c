@@ -155,26 +155,6 @@ void test_free_shared(void)
 	CHECK_EQ(pmm_check(), 0);
 }
 
-void test_private(void)
-{
-	REQUIRE(fixture_small() == 0);
-	uint64_t p = pmm_alloc_page(0);
-	CHECK_EQ(pmm_frame_private(p), 0);
-	pmm_frame_set_private(p, 0xdeadbeef);
-	CHECK_EQ(pmm_frame_private(p), 0xdeadbeef);
-	pmm_frame_set_private(0x50000, 7);          /* any managed frame, reserved too */
-	CHECK_EQ(pmm_frame_private(0x50000), 7);
-	capture_start();
-	CHECK_EQ(pmm_frame_private(0x3000000), 0);
-	pmm_frame_set_private(0x3000000, 1);
-	CHECK(capture_count("pmm: frame_") == 2);
-	CHECK_EQ(pmm_free_page(p), 0);
-	p = pmm_alloc(0, 0);
-	CHECK_EQ(pmm_frame_private(p), 0);          /* a new allocation starts clean */
-	CHECK_EQ(pmm_free(p, 0), 0);
-	CHECK_EQ(pmm_check(), 0);
-}
-
 void test_fail_nth(void)
 {
 	REQUIRE(fixture_small() == 0);

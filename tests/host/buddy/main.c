@@ -16,7 +16,6 @@ int main(void)
 	RUN(test_zero);
 	RUN(test_refcount);
 	RUN(test_free_shared);
-	RUN(test_private);
 	RUN(test_fail_nth);
 	RUN(test_aligned);
 	RUN(test_zone_flags);
