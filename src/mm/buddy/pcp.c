@@ -57,8 +57,11 @@ static void pcp_drain_locked(struct pcp *p, unsigned n)
 	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
 }
 
-/* The same, taking the lock. Interrupts are off. */
-static void pcp_drain(struct pcp *p, unsigned n)
+/*
+ * The same, taking the lock. Interrupts are off. Out of line, like
+ * pcp_refill, so that the fast paths around it need few registers.
+ */
+static __attribute__((noinline)) void pcp_drain(struct pcp *p, unsigned n)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
 	pcp_drain_locked(p, n);
@@ -68,13 +71,13 @@ static void pcp_drain(struct pcp *p, unsigned n)
 /*
  * Take PCP_BATCH pages from the lists. One block of PCP_BATCH pages, cut
  * here, touches no list links; when none is left, single pages. Interrupts
- * are off. Returns the order of the block it took, or -1 for single pages.
+ * are off. Returns the order of the pages it took (for the narration).
  */
-static int pcp_refill(struct pcp *p)
+static __attribute__((noinline)) int pcp_refill(struct pcp *p)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
 	pfn_t pfn = core_alloc(PCP_BATCH_ORDER, 0);
-	int order = -1;
+	int order = 0;
 
 	if (pfn != PMM_NO_FRAME) {
 		order = PCP_BATCH_ORDER;
@@ -91,29 +94,34 @@ static int pcp_refill(struct pcp *p)
 	return order;
 }
 
-/* Where pmm_alloc_page's frame came from; only while mm_trace is on. */
-static void trace_page(pa_t pa, unsigned cpu, unsigned left, unsigned refilled, int order)
+#define NO_REFILL (-1)
+
+/*
+ * Where pmm_alloc_page's frame came from, while mm_trace is on. left is
+ * what the cache holds now; refill is the order of the pages the empty
+ * cache took first, or NO_REFILL.
+ */
+static __attribute__((noinline)) void trace_page(pa_t pa, unsigned cpu, unsigned left, int refill)
 {
-	if (!refilled)
+	if (refill == NO_REFILL)
 		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left)",
 			 (unsigned long long)pa, cpu, left);
-	else if (order >= 0)
+	else if (refill)
 		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free lists: one order-%d block",
-			 (unsigned long long)pa, cpu, left, order);
+			 (unsigned long long)pa, cpu, left, refill);
 	else
 		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free lists: %u order-0 pages",
-			 (unsigned long long)pa, cpu, left, refilled);
+			 (unsigned long long)pa, cpu, left, left + 1);
 }
 
 /* pmm_alloc_page: see buddy.h. */
 pa_t pmm_alloc_page(unsigned flags)
 {
 	pfn_t pfn = PMM_NO_FRAME;
-	unsigned cpu, left = 0, refilled = 0;
-	int refill_order = -1;
 	uint64_t irq;
+	unsigned cpu;
 	struct pcp *p;
-	pa_t pa;
+	int refill;
 
 	if (flags & (PMM_DMA | PMM_DMA32))
 		return pmm_alloc(0, flags);
@@ -122,24 +130,19 @@ pa_t pmm_alloc_page(unsigned flags)
 	irq = arch_irq_save();
 	cpu = arch_cpu_index();
 	p = &pmm.pcp[cpu];
-	if (!p->count) {
-		refill_order = pcp_refill(p);
-		refilled = p->count;
-	}
+	refill = p->count ? NO_REFILL : pcp_refill(p);
 	if (p->count) {
 		pfn = p->pfn[--p->count];
 		*pfn_frame(pfn) = (struct frame){ .refs = 1, .order = 0, .state = FRAME_ALLOCATED };
-		left = p->count;
+		if (mm_trace)
+			trace_page(pfn_to_pa(pfn), cpu, p->count, refill);
 	}
 	arch_irq_restore(irq);
 	if (pfn == PMM_NO_FRAME)
 		return PMM_NO_FRAME;
-	pa = pfn_to_pa(pfn);
 	if (flags & PMM_ZERO)
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
-	if (mm_trace)
-		trace_page(pa, cpu, left, refilled, refill_order);
-	return pa;
+		memset(phys_to_virt(pfn_to_pa(pfn)), 0, PAGE_SIZE);
+	return pfn_to_pa(pfn);
 }
 
 /*

@@ -500,8 +500,5 @@ bool pmm_range_has_ram(pa_t pa, uint64_t len)
 	if (!len)
 		return false;
 	pa_t last = last_byte(pa, len);
-	size_t nsan;
-	const struct mem_range *san = pmm_sanitized_map(&nsan);
-	const struct pmm_boot *b = pmm_boot_info();
-	return map_has_ram(san, nsan, pa, last) || map_has_ram(b->map, b->map_len, pa, last);
+	return map_has_ram(pmm.san, pmm.nsan, pa, last) || map_has_ram(pmm.fw, pmm.boot.map_len, pa, last);
 }

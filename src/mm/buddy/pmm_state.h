@@ -140,9 +140,10 @@ static inline struct frame *pfn_frame(pfn_t pfn)
 	size_t h = __atomic_load_n(&pmm.section_hint, __ATOMIC_RELAXED);
 	const struct section *s = &pmm.sec[h];
 
-	if (pfn - s->base_pfn >= s->npages && !(s = pfn_section_search(pfn)))
-		return NULL;
-	return &s->frames[pfn - s->base_pfn];
+	if (pfn - s->base_pfn < s->npages)
+		return &s->frames[pfn - s->base_pfn];
+	s = pfn_section_search(pfn);
+	return s ? &s->frames[pfn - s->base_pfn] : NULL;
 }
 
 /*

@@ -64,6 +64,7 @@ void test_zone_flags(void);
 void test_exhaust(void);
 void test_release(void);
 void test_pcp(void);
+void test_trace(void);
 void test_pcp_drain_on_failure(void);
 void test_pcp_drain_for_order(void);
 void test_pcp_windows_merge(void);

@@ -22,6 +22,7 @@ int main(void)
 	RUN(test_exhaust);
 	RUN(test_release);
 	RUN(test_pcp);
+	RUN(test_trace);
 	RUN(test_pcp_drain_on_failure);
 	RUN(test_pcp_drain_for_order);
 	RUN(test_pcp_windows_merge);
