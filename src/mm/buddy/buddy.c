@@ -13,7 +13,8 @@
  * Records exist only for RAM: one array per sanitized range of RAM (a
  * section), so the PCI hole or a reserved range at 1 TiB costs nothing.
  * Sections are sorted by address; a binary search finds one, and the last
- * hit is tried first (pfn_section, pfn_frame) because lookups cluster.
+ * hit is tried first (pfn_section and pfn_frame, in pmm_state.h) because
+ * lookups cluster.
  */
 #include "mm/buddy/pmm_state.h"
 #include "mm/failure.h"

@@ -29,6 +29,7 @@
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
+/* The layer's one init: all of its state is in pmm (pmm_state.h). */
 static void reset(void)
 {
 	memset(&pmm, 0, sizeof(pmm));
