@@ -7,23 +7,47 @@
  * big enough and split it, putting the upper halves back one order lower.
  * To free, look at the buddy (the block's address with bit `order`
  * flipped): while it is a free block of the same order in the same zone
- * and section, take it off its list and merge; then put the result on its list. The
- * functions ending in the core run with pmm.lock held.
+ * and section, take it off its list and merge; then put the result on its list.
+ * Everything here runs with pmm.lock held (or at boot, alone).
+ *
+ * Records exist only for RAM: one array per sanitized range of RAM (a
+ * section), so the PCI hole or a reserved range at 1 TiB costs nothing.
+ * Sections are sorted by address; a binary search finds one, and the last
+ * hit is tried first (pfn_section and pfn_frame, in pmm_state.h) because
+ * lookups cluster.
  */
-#include "mm/buddy/internal.h"
+#include "mm/buddy/pmm_state.h"
 #include "mm/failure.h"
 #include "lib/kprintf.h"
-#include "lib/kstring.h"
 
 struct pmm pmm = { .lock = SPINLOCK_INIT("pmm") };
 
-static struct free_link *pfn_link(uint64_t pfn)
+/* pfn_section's and pfn_frame's slow path: a binary search of the sections. */
+const struct section *pfn_section_search(pfn_t pfn)
+{
+	size_t lo = 0, hi = pmm.nsec;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct section *s = &pmm.sec[mid];
+		if (pfn < s->base_pfn)
+			hi = mid;
+		else if (pfn - s->base_pfn < s->npages) {
+			__atomic_store_n(&pmm.section_hint, mid, __ATOMIC_RELAXED);
+			return s;
+		} else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static struct free_link *pfn_link(pfn_t pfn)
 {
 	return phys_to_virt(pfn_to_pa(pfn));
 }
 
 /* Put the block at pfn on its free list, marking its head FREE. */
-void area_push(uint64_t pfn, unsigned order)
+static void area_push(pfn_t pfn, unsigned order)
 {
 	struct zone *z = &pmm.zones[pfn_zone(pfn)];
 	struct free_area *a = &z->area[order];
@@ -45,7 +69,7 @@ void area_push(uint64_t pfn, unsigned order)
  * block written to after it was freed), and unlinking through it would
  * write wherever the links point.
  */
-static void area_unlink(uint64_t pfn, struct frame *f)
+static void area_unlink(pfn_t pfn, struct frame *f)
 {
 	struct zone *z = &pmm.zones[pfn_zone(pfn)];
 	struct free_link *l = pfn_link(pfn);
@@ -61,13 +85,13 @@ static void area_unlink(uint64_t pfn, struct frame *f)
 }
 
 /* Smallest free block of at least 2^order in zone z, split down to 2^order. */
-static uint64_t zone_take(struct zone *z, unsigned order)
+static pfn_t zone_take(struct zone *z, unsigned order)
 {
 	for (unsigned o = order; o <= PMM_MAX_ORDER; o++) {
 		struct free_area *a = &z->area[o];
 		if (!a->nr)
 			continue;
-		uint64_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
+		pfn_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
 		struct frame *f = pfn_frame(pfn);
 		MM_ASSERT("pmm", f && f->state == FRAME_FREE && f->order == o,
 			  "free list of order %u holds 0x%llx, %s", o, (unsigned long long)pfn_to_pa(pfn),
@@ -84,13 +108,13 @@ static uint64_t zone_take(struct zone *z, unsigned order)
 }
 
 /* A frame number of an allocated block of 2^order, or PMM_NO_FRAME. The zone preference is in buddy.h. */
-uint64_t core_alloc(unsigned order, unsigned flags)
+pfn_t core_alloc(unsigned order, unsigned flags)
 {
 	static const enum zone_id pref[] = { ZONE_NORMAL, ZONE_DMA32, ZONE_DMA };
 	unsigned first = (flags & PMM_DMA) ? 2 : (flags & PMM_DMA32) ? 1 : 0;
 
 	for (unsigned i = first; i < NR_ZONES; i++) {
-		uint64_t pfn = zone_take(&pmm.zones[pref[i]], order);
+		pfn_t pfn = zone_take(&pmm.zones[pref[i]], order);
 		if (pfn != PMM_NO_FRAME)
 			return pfn;
 	}
@@ -104,13 +128,13 @@ uint64_t core_alloc(unsigned order, unsigned flags)
  * misaligned: both are records that lie, so they stop the kernel.
  */
 static inline __attribute__((always_inline))
-void merge_free(const struct section *s, uint64_t pfn, unsigned order)
+void merge_free(const struct section *s, pfn_t pfn, unsigned order)
 {
 	enum zone_id z = pfn_zone(pfn);
 
 	section_frame(s, pfn)->state = FRAME_TAIL;
 	while (order < PMM_MAX_ORDER) {
-		uint64_t b = pfn ^ (1ULL << order);
+		pfn_t b = pfn ^ (1ULL << order);
 		struct frame *bf = section_frame(s, b);
 		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
 			break;
@@ -129,7 +153,7 @@ void merge_free(const struct section *s, uint64_t pfn, unsigned order)
 }
 
 /* Free the block at pfn; the caller has checked it. */
-void core_free(uint64_t pfn, unsigned order)
+void core_free(pfn_t pfn, unsigned order)
 {
 	merge_free(pfn_section(pfn), pfn, order);
 }
@@ -139,7 +163,7 @@ void core_free(uint64_t pfn, unsigned order)
  * page is in two places at once (checked from the same lookup the merge
  * uses, so the check costs one compare).
  */
-void core_free_cached(uint64_t pfn)
+void core_free_cached(pfn_t pfn)
 {
 	const struct section *s = pfn_section(pfn);
 	struct frame *f = s ? section_frame(s, pfn) : NULL;
@@ -151,9 +175,9 @@ void core_free_cached(uint64_t pfn)
 }
 
 /* The largest block that starts at pfn, ends by end and stays in one zone. */
-static unsigned block_order_at(uint64_t pfn, uint64_t end)
+static unsigned block_order_at(pfn_t pfn, pfn_t end)
 {
-	uint64_t lim = pfn < DMA_END_PFN ? DMA_END_PFN : pfn < DMA32_END_PFN ? DMA32_END_PFN : end;
+	pfn_t lim = pfn < DMA_END_PFN ? DMA_END_PFN : pfn < DMA32_END_PFN ? DMA32_END_PFN : end;
 	unsigned o = pfn ? (unsigned)__builtin_ctzll(pfn) : PMM_MAX_ORDER;
 
 	lim = lim < end ? lim : end;
@@ -169,9 +193,9 @@ static unsigned block_order_at(uint64_t pfn, uint64_t end)
  * false at init, where the blocks of one span are already as merged as
  * they can be and nothing around them is free yet.
  */
-void core_free_range(uint64_t start, uint64_t end, bool merge)
+void core_free_range(pfn_t start, pfn_t end, bool merge)
 {
-	for (uint64_t p = start; p < end; p++)
+	for (pfn_t p = start; p < end; p++)
 		pfn_frame(p)->state = FRAME_TAIL;
 	while (start < end) {
 		unsigned o = block_order_at(start, end);
@@ -181,108 +205,4 @@ void core_free_range(uint64_t start, uint64_t end, bool merge)
 			area_push(start, o);
 		start += 1ULL << o;
 	}
-}
-
-/* fail_injected's slow path, taken only while a failure is armed. */
-bool fail_tick(void)
-{
-	unsigned n = __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED);
-	while (n)
-		if (__atomic_compare_exchange_n(&pmm.fail_countdown, &n, n - 1, false,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			return n == 1;
-	return false;
-}
-
-void pmm_fail_nth(unsigned n)
-{
-	__atomic_store_n(&pmm.fail_countdown, n, __ATOMIC_RELAXED);
-}
-
-/* Mark [pfn, pfn+npages) allocated as N's binary blocks; free the rest of the 2^order block. */
-static void cut_block(uint64_t pfn, unsigned order, uint64_t npages)
-{
-	uint64_t off = 0;
-
-	for (int o = (int)order; o >= 0; o--) {
-		if (!(npages & (1ULL << o)))
-			continue;
-		mark_allocated(pfn_frame(pfn + off), (unsigned)o);
-		off += 1ULL << o;
-	}
-	if (off < (1ULL << order))
-		core_free_range(pfn + off, pfn + (1ULL << order), true);
-}
-
-/*
- * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
- * its first npages (all of it for pmm_alloc), zero them if asked. Pages in
- * this CPU's cache are free pages too: when the lists have no block, the
- * cache goes back to them (where its pages merge) and the lists are tried
- * again before the answer is out of memory. Returns the physical address
- * or PMM_NO_FRAME.
- */
-uint64_t take_block(unsigned order, uint64_t npages, unsigned flags)
-{
-	uint64_t pfn, irq;
-
-	if (!pmm.ready || fail_injected())
-		return PMM_NO_FRAME;
-	irq = spin_lock_irqsave(&pmm.lock);
-	pfn = core_alloc(order, flags);
-	if (pfn == PMM_NO_FRAME && pcp_drain_locked())
-		pfn = core_alloc(order, flags);
-	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
-		cut_block(pfn, order, npages);
-	spin_unlock_irqrestore(&pmm.lock, irq);
-	if (pfn == PMM_NO_FRAME)
-		return PMM_NO_FRAME;
-	if (flags & PMM_ZERO)
-		memset(phys_to_virt(pfn_to_pa(pfn)), 0, npages << PAGE_SHIFT);
-	return pfn_to_pa(pfn);
-}
-
-/* pmm_alloc: see buddy.h. */
-uint64_t pmm_alloc(unsigned order, unsigned flags)
-{
-	if (order > PMM_MAX_ORDER) {
-		MM_MISUSE("pmm", "alloc: order %u is above the largest, %u", order, PMM_MAX_ORDER);
-		return PMM_NO_FRAME;
-	}
-	return take_block(order, 1ULL << order, flags);
-}
-
-/* pmm_free: see buddy.h. */
-int pmm_free(uint64_t pa, unsigned order)
-{
-	uint64_t irq = spin_lock_irqsave(&pmm.lock);
-	int r = check_freeable(pa, order, "free");
-
-	if (r == 0)
-		core_free(pa_to_pfn(pa), order);
-	spin_unlock_irqrestore(&pmm.lock, irq);
-	return r;
-}
-
-/* Free pages: on the lists and in every CPU's cache. A snapshot, not under the lock. */
-uint64_t pmm_free_count(void)
-{
-	uint64_t n = 0;
-	for (int z = 0; z < NR_ZONES; z++)
-		n += __atomic_load_n(&pmm.zones[z].free_pages, __ATOMIC_RELAXED);
-	for (int c = 0; c < ARCH_MAX_CPUS; c++)
-		n += __atomic_load_n(&pcps[c].count, __ATOMIC_RELAXED);
-	return n;
-}
-
-const char *pmm_error_str(int e)
-{
-	static const char *const s[] = {
-		"ok", "no usable RAM", "too little RAM", "no room for the frame records",
-		"too many protected ranges", "not RAM the PMM manages", "misaligned",
-		"order too large", "reserved frame", "double free", "not an allocated block",
-		"wrong order", "still shared", "too many ranges of RAM",
-	};
-	_Static_assert(sizeof(s) / sizeof(s[0]) == 1 - PMM_E_MIN, "one text per enum pmm_error");
-	return e <= 0 && e >= PMM_E_MIN ? s[-e] : "?";
 }

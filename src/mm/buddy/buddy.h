@@ -3,7 +3,7 @@
  *
  * A buddy allocator over the firmware's memory map. pmm_init() sanitizes the
  * map, protects what the kernel still uses, places one small metadata array
- * per range of RAM (8 bytes a frame, holes cost nothing) and puts the rest on
+ * per range of RAM (4 bytes a frame, holes cost nothing) and puts the rest on
  * free lists per zone and per order. Blocks are 2^order pages, naturally
  * aligned, and never span a zone. A per-CPU cache of single pages sits in
  * front of the lists. Misuse is reported ("pmm: ..." on the console) and
@@ -19,8 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "boot/bootinfo.h"
+#include "mm/types.h"
 
-#define PMM_NO_FRAME ((uint64_t)-1)
+#define PMM_NO_FRAME ((pa_t)-1)      /* "no frame": the one failed answer (all ones, so no frame number either) */
 #define PMM_MAX_ORDER 18            /* 2^18 pages = 1 GiB, the largest block */
 
 enum zone_id { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, NR_ZONES };  /* <16 MiB, <4 GiB, above */
@@ -52,7 +53,7 @@ enum pmm_error {
 const char *pmm_error_str(int e);
 
 /* The zone a physical address is in, and a zone's name ("DMA", "DMA32", "NORMAL"). */
-enum zone_id pmm_zone_of(uint64_t pa);
+enum zone_id pmm_zone_of(pa_t pa);
 const char *pmm_zone_name(enum zone_id z);
 
 /* pmm_init fails with PMM_E_TOO_LITTLE below this many free pages (1 MiB). */
@@ -74,7 +75,7 @@ enum pmm_protect_kind {
 struct pmm_boot {                   /* what the kernel passes to pmm_init */
 	const struct mem_range *map; size_t map_len;          /* firmware map, as given */
 	const struct mem_range *protect; size_t protect_len;  /* type = enum pmm_protect_kind */
-	uint64_t reachable;             /* RAM at or above this is not mapped by the HHDM yet: left for pmm_add_range; 0 = no limit */
+	pa_t reachable;                 /* RAM at or above this is not mapped by the HHDM yet: left for pmm_add_range; 0 = no limit */
 };
 
 /*
@@ -91,7 +92,7 @@ int pmm_init(const struct pmm_boot *boot);
  * Returns the physical address, or PMM_NO_FRAME if no block is free. The
  * first frame's reference count starts at 1.
  */
-uint64_t pmm_alloc(unsigned order, unsigned flags);
+pa_t pmm_alloc(unsigned order, unsigned flags);
 
 /*
  * Free a block from pmm_alloc with the order it was allocated with; it
@@ -100,11 +101,11 @@ uint64_t pmm_alloc(unsigned order, unsigned flags);
  * Returns 0, or a negative enum pmm_error after reporting the misuse; the
  * free lists are untouched then.
  */
-int pmm_free(uint64_t pa, unsigned order);
+int pmm_free(pa_t pa, unsigned order);
 
 /* One page through this CPU's cache; same contracts as pmm_alloc/pmm_free with order 0. */
-uint64_t pmm_alloc_page(unsigned flags);
-int pmm_free_page(uint64_t pa);
+pa_t pmm_alloc_page(unsigned flags);
+int pmm_free_page(pa_t pa);
 
 /*
  * npages contiguous pages whose address is a multiple of align_bytes (a
@@ -113,8 +114,8 @@ int pmm_free_page(uint64_t pa);
  * the request cannot be met (more than 2^PMM_MAX_ORDER pages or alignment).
  * Free it with pmm_free_aligned(pa, npages).
  */
-uint64_t pmm_alloc_aligned(size_t npages, size_t align_bytes, unsigned flags);
-int pmm_free_aligned(uint64_t pa, size_t npages);
+pa_t pmm_alloc_aligned(size_t npages, size_t align_bytes, unsigned flags);
+int pmm_free_aligned(pa_t pa, size_t npages);
 
 /*
  * Reference counts for the VMM (copy-on-write, sharing), kept on the first
@@ -124,16 +125,12 @@ int pmm_free_aligned(uint64_t pa, size_t npages);
  * the first frame of an allocated block. pmm_frame_refcount reads it (0 if
  * not allocated).
  */
-unsigned pmm_frame_get(uint64_t pa);
-unsigned pmm_frame_put(uint64_t pa);
-unsigned pmm_frame_refcount(uint64_t pa);
+unsigned pmm_frame_get(pa_t pa);
+unsigned pmm_frame_put(pa_t pa);
+unsigned pmm_frame_refcount(pa_t pa);
 
 /* True if pa lies in a frame the PMM manages, in any state. */
-bool pmm_is_ram(uint64_t pa);
-
-/* One 32-bit word per frame for the layer above (the slab layer records its slab there). */
-uint32_t pmm_frame_private(uint64_t pa);
-void pmm_frame_set_private(uint64_t pa, uint32_t v);
+bool pmm_is_ram(pa_t pa);
 
 struct pmm_stats {
 	uint64_t total_pages;       /* RAM frames managed: free + allocated + reserved */
@@ -177,7 +174,7 @@ void pmm_release(const struct mem_range *r);
  * ranges is full; what was added before that stays). Only while no other
  * CPU uses the PMM (boot): the lock-free paths read the sections.
  */
-int pmm_add_range(uint64_t base, uint64_t len);
+int pmm_add_range(pa_t base, uint64_t len);
 
 /*
  * The boot report: the firmware map, the sanitized map with totals, zones,
@@ -231,6 +228,6 @@ void pmm_drain_all_caches(void);
  * HHDM's reach). Overflow-safe: a range running past 2^64 ends there; len
  * 0 is no byte. O(entries of the maps), for the VMM's MMIO check.
  */
-bool pmm_range_has_ram(uint64_t pa, uint64_t len);
+bool pmm_range_has_ram(pa_t pa, uint64_t len);
 
 #endif

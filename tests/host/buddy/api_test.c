@@ -1,6 +1,8 @@
 /* Each entry point of buddy.h on the small machine: misuse, zeroing, counts, flags, helpers. */
 #include <string.h>
+#include <stdio.h>
 #include "fixture.h"
+#include "mm/trace.h"
 
 /* Expect err from the call, a "pmm: " message naming addr, and a sound, unchanged allocator. */
 #define MISUSE(call, err, addr) do { \
@@ -152,26 +154,6 @@ void test_free_shared(void)
 	CHECK_EQ(pmm_free_aligned(c, 3), 0);
 	CHECK_EQ(pmm_frame_put(a), 0);             /* freed already: reported, nothing freed twice */
 	CHECK_EQ(pmm_free_count(), before + 1 + 4 + 3);
-	CHECK_EQ(pmm_check(), 0);
-}
-
-void test_private(void)
-{
-	REQUIRE(fixture_small() == 0);
-	uint64_t p = pmm_alloc_page(0);
-	CHECK_EQ(pmm_frame_private(p), 0);
-	pmm_frame_set_private(p, 0xdeadbeef);
-	CHECK_EQ(pmm_frame_private(p), 0xdeadbeef);
-	pmm_frame_set_private(0x50000, 7);          /* any managed frame, reserved too */
-	CHECK_EQ(pmm_frame_private(0x50000), 7);
-	capture_start();
-	CHECK_EQ(pmm_frame_private(0x3000000), 0);
-	pmm_frame_set_private(0x3000000, 1);
-	CHECK(capture_count("pmm: frame_") == 2);
-	CHECK_EQ(pmm_free_page(p), 0);
-	p = pmm_alloc(0, 0);
-	CHECK_EQ(pmm_frame_private(p), 0);          /* a new allocation starts clean */
-	CHECK_EQ(pmm_free(p, 0), 0);
 	CHECK_EQ(pmm_check(), 0);
 }
 
@@ -345,5 +327,29 @@ void test_pcp(void)
 	pmm_drain_cache();
 	pmm_get_stats(&s);
 	CHECK(same_free_shape(&s, &s0));
+	CHECK_EQ(pmm_check(), 0);
+}
+
+/* mm_trace on: pmm_alloc_page says where each frame came from, in one line. */
+void test_trace(void)
+{
+	REQUIRE(fixture_small() == 0);
+	char want[160];
+	capture_start();
+	mm_trace = 1;
+	uint64_t a = pmm_alloc_page(0), b = pmm_alloc_page(0);
+	mm_trace = 0;
+	const char *t = capture_text();
+	snprintf(want, sizeof(want), "  buddy:  frame pa 0x%llx from CPU 0's page cache (15 left), "
+		 "refilled from the free lists: one order-4 block\n", (unsigned long long)a);
+	CHECK(strstr(t, want) != NULL);
+	snprintf(want, sizeof(want), "  buddy:  frame pa 0x%llx from CPU 0's page cache (14 left)\n",
+		 (unsigned long long)b);
+	CHECK(strstr(t, want) != NULL);
+	CHECK_EQ(capture_count("  buddy:  "), 2);
+	CHECK_EQ(pmm_free_page(a) | pmm_free_page(b), 0);
+	capture_start();
+	CHECK_EQ(pmm_free_page(pmm_alloc_page(0)), 0);    /* tracing off: not a word */
+	CHECK_EQ(capture_text()[0], 0);
 	CHECK_EQ(pmm_check(), 0);
 }

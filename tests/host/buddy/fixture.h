@@ -13,6 +13,7 @@
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
+#define FRAME_RECORD_BYTES 4          /* sizeof(struct frame), checked in invariant_test.c */
 
 /* Boot a PMM over fake RAM of ram bytes; reachable is the fake RAM's end. */
 int fixture_boot(size_t ram, const struct mem_range *map, size_t n,
@@ -57,13 +58,13 @@ void test_misuse(void);
 void test_zero(void);
 void test_refcount(void);
 void test_free_shared(void);
-void test_private(void);
 void test_fail_nth(void);
 void test_aligned(void);
 void test_zone_flags(void);
 void test_exhaust(void);
 void test_release(void);
 void test_pcp(void);
+void test_trace(void);
 void test_pcp_drain_on_failure(void);
 void test_pcp_drain_for_order(void);
 void test_pcp_windows_merge(void);

@@ -24,7 +24,7 @@ static const struct mem_range hot_prot[] = {
 #define ADD1       ((128 * MiB - REACH) / 4096)      /* the rest of the first range */
 #define ADD2       (96 * MiB / 4096)
 
-static uint64_t recs(uint64_t frames) { return (frames * 8 + 4095) / 4096; }
+static uint64_t recs(uint64_t frames) { return (frames * FRAME_RECORD_BYTES + 4095) / 4096; }
 
 static bool in_records(uint64_t pa)
 {

@@ -4,7 +4,7 @@
 
 /* The small machine, page by page: see fixture.c. */
 #define SMALL_TOTAL    (159 + 0x2f00 + 0x4df0)
-#define SMALL_META     63                       /* ceil(SMALL_TOTAL * 8 / 4096) */
+#define SMALL_META     32                       /* ceil(SMALL_TOTAL * FRAME_RECORD_BYTES / 4096) */
 #define SMALL_KERNEL   0x213                    /* 0x212345 bytes, rounded up */
 #define SMALL_RESERVED (159 + SMALL_KERNEL + 3 + 0x301 + SMALL_META)
 
@@ -59,7 +59,7 @@ void test_init_seabios_4g(void)
 	CHECK_EQ(pmm_check(), 0);
 	pmm_get_stats(&s);
 	CHECK_EQ(s.total_pages, total);
-	CHECK_EQ(s.metadata_bytes, (total * 8 + 4095) / 4096 * 4096);   /* 8 MiB, not 8 GiB */
+	CHECK_EQ(s.metadata_bytes, (total * FRAME_RECORD_BYTES + 4095) / 4096 * 4096);   /* 4 MiB, not 4 GiB */
 	CHECK(s.metadata_bytes * 1000 <= s.total_pages * 4096 * 2);
 	printf("# metadata: %" PRIu64 " KiB for %" PRIu64 " MiB of RAM = %.3f %%\n", s.metadata_bytes >> 10,
 	       s.total_pages >> 8, 100.0 * s.metadata_bytes / (s.total_pages * 4096.0));
@@ -109,11 +109,11 @@ void test_init_too_little(void)
 	CHECK_EQ(pmm_alloc(0, 0), PMM_NO_FRAME);
 	CHECK_EQ(fixture_boot(64 * MiB, sixty_four, 1, everything, 1), PMM_E_NO_METADATA);
 	CHECK(capture_count("pmm: no free run of RAM can hold the frame records") == 1);
-	/* 64 pages left, 32 of them for the records. */
+	/* 64 pages left, 16 of them for the records. */
 	CHECK_EQ(fixture_boot(64 * MiB, sixty_four, 1, nearly, 1), PMM_E_TOO_LITTLE);
 	CHECK_EQ(fixture_boot(64 * MiB, sixty_four, 1, many, PMM_MAX_PROTECT + 1), PMM_E_BAD_BOOT);
-	/* Just enough: 514 pages, 256 of them the first MiB, 2 for records, 256 free. */
-	static const struct mem_range enough[] = { { 0, 0x202000, MEM_AVAILABLE } };
+	/* Just enough: 513 pages, 256 of them the first MiB, 1 for records, 256 free. */
+	static const struct mem_range enough[] = { { 0, 0x201000, MEM_AVAILABLE } };
 	CHECK_EQ(fixture_boot(64 * MiB, enough, 1, NULL, 0), 0);
 	CHECK_EQ(pmm_free_count(), 256);
 	CHECK_EQ(pmm_check(), 0);
@@ -131,7 +131,7 @@ void test_report(void)
 		 SMALL_TOTAL * 4, (SMALL_TOTAL - SMALL_RESERVED) * 4, SMALL_RESERVED * 4, SMALL_KERNEL * 4, SMALL_META * 4);
 	CHECK(strstr(t, want) != NULL);
 	CHECK(strstr(t, "pmm: sanitized memory map, 7 entries:") != NULL);
-	CHECK(strstr(t, "0.196 % of RAM") != NULL);
+	CHECK(strstr(t, "0.100 % of RAM") != NULL);
 	for (const char *p = t, *nl; (nl = strchr(p, '\n')); p = nl + 1)
 		CHECK(nl - p <= 80 || strncmp(p, "MEMINFO", 7) == 0);   /* tables fit the console */
 	capture_count("");

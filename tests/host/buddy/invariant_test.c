@@ -1,14 +1,16 @@
 /*
  * invariant_test.c - the failure policy (mm/failure.h) as buddy applies it.
  *
- * White-box: these tests reach into the records (internal.h) to break what
+ * White-box: these tests reach into the records (pmm_state.h) to break what
  * no caller can break through the API, then check that the core stops with
  * "PANIC: pmm: ..." instead of writing through a lie. Each starts the PMM
  * over again, since a panic leaves the lock held.
  */
 #include <string.h>
 #include "fixture.h"
-#include "mm/buddy/internal.h"
+#include "mm/buddy/pmm_state.h"
+
+_Static_assert(sizeof(struct frame) == FRAME_RECORD_BYTES, "the other tests count records by FRAME_RECORD_BYTES");
 
 /* The caught panic was the buddy layer's (fake_panic_msg is "<layer>: <what>"). */
 static bool panicked_pmm(void)

@@ -16,13 +16,13 @@ int main(void)
 	RUN(test_zero);
 	RUN(test_refcount);
 	RUN(test_free_shared);
-	RUN(test_private);
 	RUN(test_fail_nth);
 	RUN(test_aligned);
 	RUN(test_zone_flags);
 	RUN(test_exhaust);
 	RUN(test_release);
 	RUN(test_pcp);
+	RUN(test_trace);
 	RUN(test_pcp_drain_on_failure);
 	RUN(test_pcp_drain_for_order);
 	RUN(test_pcp_windows_merge);

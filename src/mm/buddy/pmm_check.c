@@ -1,5 +1,5 @@
 /*
- * check.c - pmm_check(): every invariant of the layer, verified the slow way.
+ * pmm_check.c - pmm_check(): every invariant of the layer, verified the slow way.
  *
  *  1. Each free list is a well-formed circular list of blocks whose head
  *     record says FREE with the list's order, aligned, inside one zone.
@@ -10,24 +10,24 @@
  *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
  *  5. The counters agree with the walk: free + allocated + reserved = total.
  */
-#include "mm/buddy/internal.h"
+#include "mm/buddy/pmm_state.h"
 #include "lib/kprintf.h"
 
 struct tally {
 	uint64_t free_pages, free_heads, alloc_pages, reserved, cached;
 };
 
-static unsigned problem(const char *what, uint64_t pfn, uint64_t detail)
+static unsigned problem(const char *what, pfn_t pfn, uint64_t detail)
 {
 	kprintf("pmm: check: %s at 0x%llx (%llu)\n", what,
 		(unsigned long long)pfn_to_pa(pfn), (unsigned long long)detail);
 	return 1;
 }
 
-static unsigned check_block(enum zone_id z, unsigned o, uint64_t pfn)
+static unsigned check_block(enum zone_id z, unsigned o, pfn_t pfn)
 {
 	struct frame *f = pfn_frame(pfn), *bf;
-	uint64_t last = pfn + (1ULL << o) - 1;
+	pfn_t last = pfn + (1ULL << o) - 1;
 
 	if (!f)
 		return problem("free list holds a frame that is not RAM", pfn, o);
@@ -50,7 +50,7 @@ static unsigned check_list(enum zone_id z, unsigned o, struct tally *t)
 	unsigned bad = 0;
 
 	for (uint64_t i = 0; i < a->nr; i++, l = l->next) {
-		uint64_t pfn = pa_to_pfn(virt_to_phys(l));
+		pfn_t pfn = pa_to_pfn(virt_to_phys(l));
 		if (l == &a->head)
 			return bad + problem("free list shorter than its count", 0, a->nr);
 		if (l->next->prev != l)
@@ -66,7 +66,7 @@ static unsigned check_list(enum zone_id z, unsigned o, struct tally *t)
 }
 
 /* A block's head at pfn in section s: its frames after the head must be TAILs. */
-static unsigned check_tails(const struct section *s, uint64_t pfn, const struct frame *f)
+static unsigned check_tails(const struct section *s, pfn_t pfn, const struct frame *f)
 {
 	uint64_t n = 1ULL << f->order;
 
@@ -82,7 +82,7 @@ static unsigned walk_section(const struct section *s, struct tally *t)
 {
 	unsigned bad = 0;
 
-	for (uint64_t p = s->base_pfn; p < s->base_pfn + s->npages; ) {
+	for (pfn_t p = s->base_pfn; p < s->base_pfn + s->npages; ) {
 		const struct frame *f = &s->frames[p - s->base_pfn];
 		switch (f->state) {
 		case FRAME_RESERVED: t->reserved++, p++; break;
@@ -107,7 +107,7 @@ static unsigned walk_section(const struct section *s, struct tally *t)
 
 static unsigned check_exclusions(const struct section *s)
 {
-	uint64_t cur = s->base_pfn, end = cur + s->npages, until;
+	pfn_t cur = s->base_pfn, end = cur + s->npages, until;
 	unsigned bad = 0;
 
 	while (cur < end) {
@@ -134,11 +134,11 @@ static unsigned check_counts(const struct tally *t, const struct tally *listed)
 			heads += pmm.zones[z].area[o].nr;
 	}
 	for (int c = 0; c < ARCH_MAX_CPUS; c++) {
-		cached += pcps[c].count;
-		for (unsigned i = 0; i < pcps[c].count; i++) {
-			struct frame *f = pfn_frame(pcps[c].pfn[i]);
+		cached += pmm.pcp[c].count;
+		for (unsigned i = 0; i < pmm.pcp[c].count; i++) {
+			struct frame *f = pfn_frame(pmm.pcp[c].pfn[i]);
 			if (!f || f->state != FRAME_CACHED)
-				bad += problem("cached page is not marked cached", pcps[c].pfn[i], c);
+				bad += problem("cached page is not marked cached", pmm.pcp[c].pfn[i], c);
 		}
 	}
 	if (listed->free_pages != lists || listed->free_heads != heads)

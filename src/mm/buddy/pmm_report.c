@@ -1,10 +1,10 @@
 /*
- * report.c - statistics and the boot report.
+ * pmm_report.c - statistics, names (errors, zones) and the boot report.
  *
  * The tables fit an 80-column serial console. The MEMINFO line is for
  * programs (the QEMU harness): its keys stay as they are.
  */
-#include "mm/buddy/internal.h"
+#include "mm/buddy/pmm_state.h"
 #include "lib/kprintf.h"
 
 /* pmm_get_stats: see buddy.h. */
@@ -20,8 +20,8 @@ void pmm_get_stats(struct pmm_stats *s)
 			s->free_blocks[o] += pmm.zones[z].area[o].nr;
 	}
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
-		for (unsigned i = 0; i < pcps[c].count; i++)
-			s->zone_free[pfn_zone(pcps[c].pfn[i])]++;
+		for (unsigned i = 0; i < pmm.pcp[c].count; i++)
+			s->zone_free[pfn_zone(pmm.pcp[c].pfn[i])]++;
 	for (int z = 0; z < NR_ZONES; z++)
 		s->free_pages += s->zone_free[z];
 	s->total_pages = pmm.total_pages;
@@ -52,8 +52,20 @@ static void print_protected(void)
 	}
 }
 
+const char *pmm_error_str(int e)
+{
+	static const char *const s[] = {
+		"ok", "no usable RAM", "too little RAM", "no room for the frame records",
+		"too many protected ranges", "not RAM the PMM manages", "misaligned",
+		"order too large", "reserved frame", "double free", "not an allocated block",
+		"wrong order", "still shared", "too many ranges of RAM",
+	};
+	_Static_assert(sizeof(s) / sizeof(s[0]) == 1 - PMM_E_MIN, "one text per enum pmm_error");
+	return e <= 0 && e >= PMM_E_MIN ? s[-e] : "?";
+}
+
 /* pmm_zone_of: see buddy.h. */
-enum zone_id pmm_zone_of(uint64_t pa)
+enum zone_id pmm_zone_of(pa_t pa)
 {
 	return pfn_zone(pa_to_pfn(pa));
 }
@@ -91,7 +103,7 @@ static void print_totals(void)
 
 	pmm_get_stats(&s);
 	for (size_t i = 0; i < pmm.nsec; i++)
-		for (uint64_t p = pmm.sec[i].base_pfn; p < pmm.sec[i].base_pfn + pmm.sec[i].npages && p < FIRST_MIB_PFN; p++)
+		for (pfn_t p = pmm.sec[i].base_pfn; p < pmm.sec[i].base_pfn + pmm.sec[i].npages && p < FIRST_MIB_PFN; p++)
 			low++;
 	ram = s.total_pages << PAGE_SHIFT;
 	fmt_size(a, sizeof(a), s.reserved_pages << PAGE_SHIFT);

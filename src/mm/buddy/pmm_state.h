@@ -1,0 +1,179 @@
+/*
+ * pmm_state.h - the buddy layer's one state, `struct pmm`, the per-frame
+ * record, and the few lookups every file of the layer makes. Not an
+ * interface: nothing outside src/mm/buddy/ includes it (but the white-box
+ * host tests, which break records on purpose).
+ *
+ * Invariants (pmm_check verifies them all, docs/buddy.md explains them):
+ *  1. A free list holds FREE heads of its order, aligned, inside one zone.
+ *  2. No free block has a free buddy of its order in its zone and section.
+ *  3. A section is RESERVED and CACHED frames and blocks: a FREE or
+ *     ALLOCATED head followed by 2^order - 1 TAILs.
+ *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
+ *  5. free (lists + caches) + allocated + reserved = total.
+ */
+#ifndef STRATA_MM_BUDDY_PMM_STATE_H
+#define STRATA_MM_BUDDY_PMM_STATE_H
+
+#include "mm/buddy/buddy.h"
+#include "mm/arch.h"
+#include "lib/spinlock.h"
+
+/*
+ * Every frame of RAM has one of these, 4 bytes, in its section's array
+ * indexed by pfn. Only the first frame of a block (its head) says FREE or
+ * ALLOCATED and carries the order; the other frames of the block say TAIL.
+ * RESERVED is 0 so a zeroed array starts with everything reserved.
+ */
+enum frame_state {
+	FRAME_RESERVED = 0,
+	FRAME_FREE,         /* head of a block on a free list */
+	FRAME_ALLOCATED,    /* head of a block handed out */
+	FRAME_TAIL,         /* inside a free or allocated block */
+	FRAME_CACHED,       /* a single page in a per-CPU cache */
+};
+
+struct frame {
+	uint32_t refs : 24;     /* references to an allocated block */
+	uint32_t order : 5;
+	uint32_t state : 3;
+};
+#define FRAME_MAX_REFS ((1u << 24) - 1)
+
+/* One sanitized range of RAM and its records: holes between sections cost nothing. */
+struct section {
+	pfn_t base_pfn;
+	uint64_t npages;
+	struct frame *frames;
+};
+#define PMM_MAX_SECTIONS 256
+
+/* Free-list links live in the free block itself, reached through the HHDM. */
+struct free_link {
+	struct free_link *next, *prev;
+};
+
+struct free_area {
+	struct free_link head;      /* circular; head.next is the first block */
+	uint64_t nr;
+};
+
+struct zone {
+	struct free_area area[PMM_MAX_ORDER + 1];
+	uint64_t free_pages;        /* on these lists */
+	uint64_t total_pages;
+};
+
+struct pfn_range {
+	pfn_t start, end;           /* [start, end) in frames */
+};
+
+#define PCP_HIGH  64    /* a CPU's cache holds at most this many pages */
+#define PCP_BATCH_ORDER 4
+#define PCP_BATCH (1u << PCP_BATCH_ORDER)   /* and refills or drains this many at a time */
+
+/* A CPU's stack of single free pages, used with its interrupts off and no lock. */
+struct pcp {
+	unsigned count;
+	pfn_t pfn[PCP_HIGH];
+};
+
+/*
+ * All of the layer's state. pmm_init clears it and builds it again, so a
+ * test can boot the PMM many times over. `lock` guards the zones and the
+ * records of free blocks; each pcp[] is its CPU's alone; the sections
+ * change only at boot (pmm_init, pmm_add_range).
+ */
+struct pmm {
+	struct spinlock lock;
+	bool ready;
+	struct zone zones[NR_ZONES];
+	struct pcp pcp[ARCH_MAX_CPUS];
+	struct section sec[PMM_MAX_SECTIONS];       /* sorted by base_pfn */
+	size_t nsec;
+	size_t section_hint;                        /* the last section a lookup hit: always < PMM_MAX_SECTIONS */
+	struct pfn_range meta[PMM_MAX_SECTIONS];    /* where the records live */
+	size_t nmeta;
+	uint64_t total_pages, reserved_pages, metadata_pages, kernel_pages;
+	unsigned fail_countdown;                    /* pmm_fail_nth */
+	struct pmm_boot boot;                       /* points at the copies below */
+	struct mem_range fw[PMM_MAX_MAP];
+	size_t fw_dropped;                          /* firmware entries beyond the copy */
+	struct mem_range san[PMM_MAX_MAP];
+	size_t nsan;
+	struct mem_range protect[PMM_MAX_PROTECT];
+	bool released[PMM_MAX_PROTECT];
+};
+extern struct pmm pmm;
+
+#define FIRST_MIB_PFN   ((pfn_t)(0x100000 >> PAGE_SHIFT))
+#define DMA_END_PFN     ((pfn_t)((16ULL << 20) >> PAGE_SHIFT))
+#define DMA32_END_PFN   ((pfn_t)((4ULL << 30) >> PAGE_SHIFT))
+
+static inline pfn_t pa_to_pfn(pa_t pa) { return pa >> PAGE_SHIFT; }
+static inline pa_t pfn_to_pa(pfn_t pfn) { return pfn << PAGE_SHIFT; }
+
+static inline enum zone_id pfn_zone(pfn_t pfn)
+{
+	if (pfn < DMA_END_PFN)
+		return ZONE_DMA;
+	return pfn < DMA32_END_PFN ? ZONE_DMA32 : ZONE_NORMAL;
+}
+
+/* buddy.c: the section holding frame pfn, or NULL if the PMM does not manage it. */
+const struct section *pfn_section_search(pfn_t pfn);
+
+/* Lookups cluster (a block, its buddy, the next page): try the last section hit first. */
+static inline const struct section *pfn_section(pfn_t pfn)
+{
+	size_t h = __atomic_load_n(&pmm.section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	if (pfn - s->base_pfn < s->npages)
+		return s;
+	return pfn_section_search(pfn);
+}
+
+/* The record of frame pfn, or NULL if the PMM does not manage it (pfn_section, unrolled). */
+static inline struct frame *pfn_frame(pfn_t pfn)
+{
+	size_t h = __atomic_load_n(&pmm.section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	if (pfn - s->base_pfn < s->npages)
+		return &s->frames[pfn - s->base_pfn];
+	s = pfn_section_search(pfn);
+	return s ? &s->frames[pfn - s->base_pfn] : NULL;
+}
+
+/*
+ * The record of frame pfn if it lies in section s, else NULL. A block
+ * never spans two sections (their records are separate arrays), so a
+ * buddy outside its block's section is no buddy, even where two sections
+ * touch (RAM added by pmm_add_range next to RAM pmm_init took).
+ */
+static inline struct frame *section_frame(const struct section *s, pfn_t pfn)
+{
+	return pfn - s->base_pfn < s->npages ? &s->frames[pfn - s->base_pfn] : NULL;
+}
+
+/* One store: the head of a block just handed out, with its one reference. */
+static inline void mark_allocated(struct frame *f, unsigned order)
+{
+	*f = (struct frame){ .refs = 1, .order = order, .state = FRAME_ALLOCATED };
+}
+
+/* buddy.c: the free lists, called with pmm.lock held. */
+pfn_t core_alloc(unsigned order, unsigned flags);  /* an ALLOCATED block, or PMM_NO_FRAME */
+void core_free(pfn_t pfn, unsigned order);
+void core_free_cached(pfn_t pfn);       /* a page from a per-CPU cache: must be CACHED */
+void core_free_range(pfn_t start, pfn_t end, bool merge);
+
+/* frame.c: 0 if pa may be freed with this order, else the misuse, reported. */
+int check_freeable(pa_t pa, unsigned order, const char *who);
+
+/* pmm_boot.c: what may never be freed (first MiB, protected, records), for pmm_check. */
+bool pfn_excluded(pfn_t pfn, pfn_t *until);
+pfn_t next_exclusion(pfn_t pfn, pfn_t limit);
+
+#endif
