@@ -155,23 +155,39 @@ static void map_fill(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flag
 
 /*
  * One line per call when tracing: what was filled, in which pages, and
- * the tables made for it, e.g.
- *   va ffffc00000001000 -> pa 2345000, 4 KiB in 4 KiB pages, rw- (new tables: level 0)
+ * the tables made for it (by level: 0 holds 4 KiB leaves), e.g.
+ *   va ffffc00000001000 -> pa 2345000, 4 KiB in 4 KiB pages, rw- (a new level-0 table)
  */
 static void map_trace(va_t va, pa_t pa, size_t len, unsigned flags, size_t tables, unsigned levels)
 {
 	char size[24], page[16], made[48] = "no new table";
+	int n = 0;
 	fmt_size(size, sizeof(size), len);
 	fmt_size(page, sizeof(page), level_size(piece_level(va, pa, len, flags)));
-	if (tables) {
-		size_t n = ksnprintf(made, sizeof(made), "%lu new table%s at level", tables,
-				     tables == 1 ? "" : "s");
-		for (unsigned l = 0; l < PG_MAX_LEVELS; l++)
-			if (levels & (1u << l))
-				n += ksnprintf(made + n, sizeof(made) - n, " %u", l);
-	}
+	if (tables == 1)
+		ksnprintf(made, sizeof(made), "a new level-%d table", __builtin_ctz(levels));
+	else if (tables)
+		n = ksnprintf(made, sizeof(made), "%lu new tables, levels", tables);
+	for (unsigned l = PG_MAX_LEVELS; tables > 1 && l-- > 0;)
+		if (levels & (1u << l))
+			n += ksnprintf(made + n, sizeof(made) - n, " %u", l);
 	MM_TRACE("paging", "va %lx -> pa %lx, %s in %s pages, r%c%c (%s)", va, pa, size, page,
 		 flags & PG_WRITE ? 'w' : '-', flags & PG_EXEC ? 'x' : '-', made);
+}
+
+/*
+ * The common case, one 4 KiB page into an empty entry under tables that
+ * exist: one walk, nothing to count, reserve or flush (x86 caches no
+ * not-present entry). False if the general path must decide.
+ */
+static bool map_one_fast(pg_root_t root, va_t va, pa_t pa, unsigned flags)
+{
+	unsigned at;
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (at || pte_present(*e))
+		return false;
+	pte_set(e, pte_leaf_make(pa, flags & PG_PROT_MASK, 0));
+	return true;
 }
 
 int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
@@ -185,6 +201,8 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 	struct reserve r;
 	struct tlb_batch b;
 	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	if (len == PAGE_SIZE && map_one_fast(root, va, pa, flags))
+		goto out;
 	err = map_count(root, va, pa, len, flags, &need, &levels);
 	if (!err)
 		err = reserve_fill(&r, need);
@@ -194,6 +212,7 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 		tlb_finish(&b);
 		reserve_drain(&r);
 	}
+out:
 	spin_unlock_irqrestore(&pg_lock, irq);
 	if (!err && mm_trace)
 		map_trace(va, pa, len, flags, need, levels);
