@@ -291,7 +291,7 @@ static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor 
 static void clear_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *b)
 {
 	if ((va & (level_size(level) - 1)) || end != (va | (level_size(level) - 1)))
-		MM_PANIC("paging", "clear_range: leaf at %lx sticks out of the range", va);
+		MM_PANIC("paging", "pg_unmap: leaf at %lx sticks out of the range", va);
 	tlb_add(b, va, *e);
 	pte_set(e, 0);
 }

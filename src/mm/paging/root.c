@@ -151,7 +151,7 @@ static int protect_image_alias(pg_root_t root, const struct kernel_layout *k)
 
 int paging_build_kernel(const struct kernel_layout *k)
 {
-#ifndef STRATA_HOST
+#ifndef STRATA_HOST     /* on the host, RAM is a heap block: hhdm_offset is its address */
 	if (hhdm_offset != PG_HHDM_BASE)
 		MM_PANIC("paging", "paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
 #endif
