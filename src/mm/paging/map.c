@@ -221,7 +221,7 @@ out:
 
 /* ---- pg_unmap and pg_protect ---- */
 
-/* The lowest level whose pages va is aligned to (0 if only to 4 KiB). */
+/* The largest page level va is aligned to: 0 (only 4 KiB) up to the top level. */
 static unsigned aligned_level(va_t va)
 {
 	unsigned k = 0;

@@ -81,6 +81,7 @@ const char *pg_cache_name(unsigned flags);
 #define PG_SIZE_MASK   (3u << 9)
 #define PG_ALLOW_WX    (1u << 11)  /* allow a writable and executable mapping */
 
+/* What every call returns: 0, or one of these distinct values; pg_error_str names each. */
 enum pg_error {
 	PG_OK = 0,
 	PG_E_ALIGN = -1,        /* va, pa or len not aligned to the page (or pinned size) */

@@ -56,7 +56,7 @@ extern struct paging_features pg_feat;
  */
 static inline unsigned level_shift(unsigned l) { return PAGE_SHIFT + 9 * l; }
 static inline uint64_t level_size(unsigned l) { return 1UL << level_shift(l); }
-static inline unsigned pt_index(va_t va, unsigned l) { return (va >> level_shift(l)) & 511; }
+static inline unsigned pt_index(va_t va, unsigned l) { return (va >> level_shift(l)) & (PT_ENTRIES - 1); }
 static inline unsigned top_level(void) { return pg_feat.levels - 1; }
 
 /* Bits of a canonical address, 48 or 57; the lower half ends at 2^(va_bits-1) - 1. */
