@@ -24,7 +24,7 @@ void bench_paging(void);
 #define RW      (PG_READ | PG_WRITE | PG_SIZE_4K)
 
 /* Map (or unmap) every page whose index i has (i % 512 != 0) == rest; returns cycles. */
-static uint64_t each_page(uint64_t root, bool map, int which, uint64_t *ops)
+static uint64_t each_page(pg_root_t root, bool map, int which, uint64_t *ops)
 {
 	uint64_t t0 = bench_cycles(), n = 0;
 	for (uint64_t i = 0; i < B_PAGES; i++) {
@@ -42,7 +42,7 @@ static uint64_t each_page(uint64_t root, bool map, int which, uint64_t *ops)
 	return bench_cycles() - t0;
 }
 
-static void bench_translate(uint64_t root)
+static void bench_translate(pg_root_t root)
 {
 	enum { N = 1000000 };
 	uint64_t s = 42, pa, sum = 0;
@@ -54,7 +54,7 @@ static void bench_translate(uint64_t root)
 	bench_report("paging_translate", N, bench_cycles() - t0, sum ? NULL : "sum=0");
 }
 
-static void bench_range(uint64_t root)
+static void bench_range(pg_root_t root)
 {
 	uint64_t t0 = bench_cycles();
 	int err = pg_map(root, B_VA, B_PA, B_LEN, RW);
@@ -112,8 +112,9 @@ static void bench_flush(void)
 
 void bench_paging(void)
 {
-	uint64_t root = pg_root_create(), ops, free0 = pmm_free_count();
-	if (root == PMM_NO_FRAME) {
+	pg_root_t root = pg_root_create();
+	uint64_t ops, free0 = pmm_free_count();
+	if (root == PG_NO_ROOT) {
 		kprintf("bench_paging: no frame for a root\n");
 		return;
 	}

@@ -1,17 +1,101 @@
 /*
- * map.c - pg_map: make [va, va+len) translate to [pa, pa+len).
+ * map.c - the three edits: pg_map, pg_unmap and pg_protect, and the
+ * argument checks they make before they touch a table, so that a refused
+ * call has changed nothing.
  *
- * The range is cut into pieces, each the largest page that the alignment
- * of va and pa and the length left allow (or the size the caller pins).
- * Pass 1 walks the tree without changing it: it finds a present entry in
- * the way (an error without PG_MAP_REPLACE) and counts the tables pass 2
- * will create. The reserve then takes that many frames, and pass 2 writes
- * the leaves; nothing in pass 2 can fail.
+ * Every edit runs the same way under pg_lock: count the tables it will
+ * need without writing, take that many frames from the buddy (the
+ * reserve), edit (which cannot fail), flush once, free what it emptied.
+ *
+ * pg_map cuts the range into pieces, each the largest page that the
+ * alignment of va and pa and the length left allow (or the size the
+ * caller pins), and walks to each piece's entry twice: once to count,
+ * once to write. pg_unmap and pg_protect first split the huge leaves that
+ * stick out of either end of the range, so that every leaf the range
+ * visitor then meets lies wholly inside it.
  */
-#include "mm/paging/internal.h"
+#include "mm/paging/pte.h"
+#include "mm/trace.h"
+
+/* ---- the checks ---- */
+
+/* Canonical: bits 63..47 (63..56 with 5 levels) all equal. */
+bool pg_va_canonical(va_t va)
+{
+	unsigned shift = 64 - va_bits();
+	return (va_t)((int64_t)(va << shift) >> shift) == va;
+}
+
+const char *pg_error_str(int e)
+{
+	static const char *const s[] = {
+		"ok", "not aligned", "not canonical", "bad length", "already mapped",
+		"not mapped", "beyond physical address width", "out of memory", "unsupported",
+		"writable and executable without PG_ALLOW_WX",
+	};
+	return e <= 0 && e >= PG_E_WX ? s[-e] : "?";
+}
+
+/* [va, va+len): non-empty, page aligned, not wrapping, inside one canonical half. */
+static int check_range(va_t va, size_t len)
+{
+	if (len == 0)
+		return PG_E_LENGTH;
+	if ((va | len) & (PAGE_SIZE - 1))
+		return PG_E_ALIGN;
+	if (va + len - 1 < va)
+		return PG_E_LENGTH;
+	va_t last = va + len - 1;
+	if (!pg_va_canonical(va) || !pg_va_canonical(last) || upper_half(va) != upper_half(last))
+		return PG_E_CANONICAL;
+	return 0;
+}
+
+/*
+ * x86 has no write-only or no-access leaf: PG_READ is required; no unknown
+ * bits. W^X: writable and executable only with PG_ALLOW_WX (PG_E_WX).
+ */
+static int check_prot(unsigned flags)
+{
+	if (!(flags & PG_READ) ||
+	    (flags & ~(PG_PROT_MASK | PG_MAP_REPLACE | PG_SIZE_MASK | PG_ALLOW_WX)))
+		return PG_E_UNSUPPORTED;
+	if ((flags & (PG_WRITE | PG_EXEC | PG_ALLOW_WX)) == (PG_WRITE | PG_EXEC))
+		return PG_E_WX;
+	return 0;
+}
+
+/*
+ * pg_map's arguments: the range; [pa, pa+len) aligned and below
+ * 2^phys_bits; the flags; a pinned size that exists on this CPU and fits
+ * va, pa and len exactly.
+ */
+static int check_map(va_t va, pa_t pa, size_t len, unsigned flags)
+{
+	unsigned pin = flags & PG_SIZE_MASK;
+	int err = check_range(va, len);
+	if (err)
+		return err;
+	if (pa & (PAGE_SIZE - 1))
+		return PG_E_ALIGN;
+	if (pa + len - 1 < pa)
+		return PG_E_LENGTH;
+	if ((pa + len - 1) >> pg_feat.phys_bits)
+		return PG_E_PHYS_RANGE;
+	err = check_prot(flags);
+	if (err)
+		return err;
+	if (pin == PG_SIZE_1G && !pg_feat.pdpe1gb)
+		return PG_E_UNSUPPORTED;
+	if (pin && ((va | pa | len) & (level_size((pin >> 9) - 1) - 1)))
+		return PG_E_ALIGN;
+	return 0;
+}
+
+/* ---- pg_map ---- */
 
 /* 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB): the pinned size, else the largest that fits. */
-static unsigned piece_level(uintptr_t va, uint64_t pa, size_t left, unsigned flags)
+static unsigned piece_level(va_t va, pa_t pa, size_t left, unsigned flags)
 {
 	if (flags & PG_SIZE_MASK)
 		return ((flags & PG_SIZE_MASK) >> 9) - 1;
@@ -21,65 +105,46 @@ static unsigned piece_level(uintptr_t va, uint64_t pa, size_t left, unsigned fla
 	return 0;
 }
 
-/* A pinned size must exist on this CPU and fit va, pa and len exactly. */
-static int check_size(uintptr_t va, uint64_t pa, size_t len, unsigned flags)
-{
-	unsigned pin = flags & PG_SIZE_MASK;
-	if (pin == PG_SIZE_1G && !pg_feat.pdpe1gb)
-		return PG_E_UNSUPPORTED;
-	if (pin && ((va | pa | len) & (level_size((pin >> 9) - 1) - 1)))
-		return PG_E_ALIGN;
-	return 0;
-}
-
 /*
- * Pass 1. Below an entry that is empty, or a huge leaf to be split, every
- * level down to the piece needs a new table: one per region of the entry
- * above, which last[] remembers since pieces come in address order.
+ * Pass 1, nothing written. The walk stops where the tree does: a present
+ * entry there is in the way (PG_E_EXISTS unless PG_MAP_REPLACE); below an
+ * empty entry, or a huge leaf to be split, each level down to the piece
+ * needs a new table - one per entry above, which last[] remembers, since
+ * pieces come in address order and may share it. *levels collects the
+ * levels of the new tables (bit l: a table of level-l entries), for the
+ * trace.
  */
-static int map_count(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags,
-		     size_t *need)
+static int map_count(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags, size_t *need,
+		     unsigned *levels)
 {
-	uintptr_t last[PG_MAX_LEVELS] = { -1UL, -1UL, -1UL, -1UL, -1UL };
-	bool replace = flags & PG_MAP_REPLACE;
+	va_t last[PG_MAX_LEVELS] = { -1UL, -1UL, -1UL, -1UL, -1UL };
 	for (size_t off = 0; off < len;) {
-		uintptr_t a = va + off;
-		unsigned lvl = piece_level(a, pa + off, len - off, flags);
-		pte_t *t = table_at(root);
-		for (unsigned l = top_level(); l > lvl; l--) {
-			if (t) {
-				pte_t e = t[pt_index(a, l)];
-				if (pte_present(e) && !pte_leaf(e, l)) {
-					t = table_at(pte_addr(e, l));
-					continue;
-				}
-				if (pte_present(e) && !replace)
-					return PG_E_EXISTS;
-				t = NULL;
-			}
+		va_t a = va + off;
+		unsigned lvl = piece_level(a, pa + off, len - off, flags), at;
+		pte_t *e = walk(root, a, lvl, NULL, NULL, &at);
+		if (pte_present(*e) && !(flags & PG_MAP_REPLACE))
+			return PG_E_EXISTS;
+		for (unsigned l = at; l > lvl; l--)
 			if (last[l] != a >> level_shift(l)) {
 				last[l] = a >> level_shift(l);
+				*levels |= 1u << (l - 1);
 				(*need)++;
 			}
-		}
-		if (t && pte_present(t[pt_index(a, lvl)]) && !replace)
-			return PG_E_EXISTS;
 		off += level_size(lvl);
 	}
 	return 0;
 }
 
 /* Pass 2. A leaf written over a table frees that table's subtree after the flush. */
-static void map_pieces(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags,
-		       struct reserve *r, struct tlb_batch *b)
+static void map_fill(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags,
+		     struct reserve *r, struct tlb_batch *b)
 {
-	unsigned prot = flags & PG_PROT_MASK;
 	for (size_t off = 0; off < len;) {
-		uintptr_t a = va + off;
-		unsigned lvl = piece_level(a, pa + off, len - off, flags);
-		pte_t *e = walk_make(root, a, lvl, r, b);
+		va_t a = va + off;
+		unsigned lvl = piece_level(a, pa + off, len - off, flags), at;
+		pte_t *e = walk(root, a, lvl, r, b, &at);
 		pte_t old = *e;
-		pte_set(e, pte_leaf_make(pa + off, prot, lvl));
+		pte_set(e, pte_leaf_make(pa + off, flags & PG_PROT_MASK, lvl));
 		if (pte_present(old) && pte_leaf(old, lvl))
 			tlb_add(b, a, old);
 		else if (pte_present(old))
@@ -89,55 +154,207 @@ static void map_pieces(uint64_t root, uintptr_t va, uint64_t pa, size_t len, uns
 }
 
 /*
- * The common case: one 4 KiB page into an empty entry under tables that
- * exist. One walk, nothing to reserve or flush. Returns false if the
- * general path must decide (a table missing, a huge page, a present entry).
+ * One line per call when tracing: what was filled, in which pages, and
+ * the tables made for it (by level: 0 holds 4 KiB leaves), e.g.
+ *   va ffffc00000001000 -> pa 2345000, 4 KiB in 4 KiB pages, rw- (a new level-0 table)
  */
-static bool map_one_fast(uint64_t root, uintptr_t va, uint64_t pa, unsigned flags)
+static void map_trace(va_t va, pa_t pa, size_t len, unsigned flags, size_t tables, unsigned levels)
 {
-	pte_t *t = table_at(root);
-	for (unsigned l = top_level(); l > 0; l--) {
-		pte_t e = t[pt_index(va, l)];
-		if (!pte_present(e) || pte_leaf(e, l))
-			return false;
-		t = table_at(pte_addr(e, l));
-	}
-	pte_t *e = &t[pt_index(va, 0)];
-	if (pte_present(*e))
+	char size[24], page[16], made[48] = "no new table";
+	int n = 0;
+	fmt_size(size, sizeof(size), len);
+	fmt_size(page, sizeof(page), level_size(piece_level(va, pa, len, flags)));
+	if (tables == 1)
+		ksnprintf(made, sizeof(made), "a new level-%d table", __builtin_ctz(levels));
+	else if (tables)
+		n = ksnprintf(made, sizeof(made), "%lu new tables, levels", tables);
+	for (unsigned l = PG_MAX_LEVELS; tables > 1 && l-- > 0;)
+		if (levels & (1u << l))
+			n += ksnprintf(made + n, sizeof(made) - n, " %u", l);
+	MM_TRACE("paging", "va %lx -> pa %lx, %s in %s pages, r%c%c (%s)", va, pa, size, page,
+		 flags & PG_WRITE ? 'w' : '-', flags & PG_EXEC ? 'x' : '-', made);
+}
+
+/*
+ * The common case, one 4 KiB page into an empty entry under tables that
+ * exist: one walk, nothing to count, reserve or flush (x86 caches no
+ * not-present entry). False if the general path must decide.
+ */
+static bool map_one_fast(pg_root_t root, va_t va, pa_t pa, unsigned flags)
+{
+	unsigned at;
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (at || pte_present(*e))
 		return false;
 	pte_set(e, pte_leaf_make(pa, flags & PG_PROT_MASK, 0));
 	return true;
 }
 
-int pg_map(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags)
+int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 {
-	int err = check_range(va, len);
-	if (!err)
-		err = check_phys(pa, len);
-	if (!err)
-		err = check_prot(flags);
-	if (!err)
-		err = check_size(va, pa, len, flags);
+	int err = check_map(va, pa, len, flags);
 	if (err)
 		return err;
 
 	size_t need = 0;
+	unsigned levels = 0;
 	struct reserve r;
 	struct tlb_batch b;
 	uint64_t irq = spin_lock_irqsave(&pg_lock);
-	if (len == PAGE_SIZE && map_one_fast(root, va, pa, flags)) {
-		spin_unlock_irqrestore(&pg_lock, irq);
-		return 0;
-	}
-	err = map_count(root, va, pa, len, flags, &need);
+	if (len == PAGE_SIZE && map_one_fast(root, va, pa, flags))
+		goto out;
+	err = map_count(root, va, pa, len, flags, &need, &levels);
 	if (!err)
 		err = reserve_fill(&r, need);
 	if (!err) {
 		tlb_begin(&b, root);
-		map_pieces(root, va, pa, len, flags, &r, &b);
+		map_fill(root, va, pa, len, flags, &r, &b);
 		tlb_finish(&b);
+		reserve_drain(&r);
+	}
+out:
+	spin_unlock_irqrestore(&pg_lock, irq);
+	if (!err && mm_trace)
+		map_trace(va, pa, len, flags, need, levels);
+	return err;
+}
+
+/* ---- pg_unmap and pg_protect ---- */
+
+/* The largest page level va is aligned to: 0 (only 4 KiB) up to the top level. */
+static unsigned aligned_level(va_t va)
+{
+	unsigned k = 0;
+	while (k < top_level() && !(va & (level_size(k + 1) - 1)))
+		k++;
+	return k;
+}
+
+/*
+ * Tables a range edge at va needs: an edit of a range that starts or
+ * ends at va inside a huge leaf splits it down to the level va is aligned
+ * to. The walk (with a reserve) does the splitting.
+ */
+static size_t edge_need(pg_root_t root, va_t va)
+{
+	unsigned at, k = aligned_level(va);
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	return pte_present(*e) && at > k ? at - k : 0;
+}
+
+static void range_hole(pte_t *e, unsigned level, va_t va, va_t end, void *missing)
+{
+	(void)e, (void)level, (void)va, (void)end;
+	*(bool *)missing = true;
+}
+
+/*
+ * The frame pg_unmap and pg_protect share. Under pg_lock: refuse the
+ * range unless every page of it is mapped; count the tables needed to
+ * split the huge leaves that stick out of either end and take them all
+ * before touching anything; split; let v change the leaves inside,
+ * recording them in b; flush.
+ */
+static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor *v,
+		      struct tlb_batch *b)
+{
+	va_t end = va + len;    /* the high edge: none if it is 0 or past the half */
+	bool end_edge = end != 0 && pg_va_canonical(end) && upper_half(end) == upper_half(va);
+	bool missing = false;
+	struct visitor holes = { .hole = range_hole, .arg = &missing };
+	struct reserve r;
+	int err = 0;
+	unsigned at;
+	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	visit(root, va, end - 1, &holes);
+	if (missing)
+		err = PG_E_NOT_MAPPED;
+	size_t need_lo = err ? 0 : edge_need(root, va);
+	size_t need_hi = err || !end_edge ? 0 : edge_need(root, end);
+	if (!err)
+		err = reserve_fill(&r, need_lo + need_hi);
+	if (!err) {
+		tlb_begin(b, root);
+		if (need_lo)
+			walk(root, va, aligned_level(va), &r, b, &at);
+		if (need_hi)
+			walk(root, end, aligned_level(end), &r, b, &at);
+		visit(root, va, end - 1, v);
+		tlb_finish(b);
 		reserve_drain(&r);
 	}
 	spin_unlock_irqrestore(&pg_lock, irq);
 	return err;
+}
+
+/* After the edges are split every leaf lies inside the range; one that does not is a bug. */
+static void clear_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *b)
+{
+	if ((va & (level_size(level) - 1)) || end != (va | (level_size(level) - 1)))
+		MM_PANIC("paging", "pg_unmap: leaf at %lx sticks out of the range", va);
+	tlb_add(b, va, *e);
+	pte_set(e, 0);
+}
+
+/*
+ * True if t has no present entry. The search starts at hint, the entry
+ * just edited: if a table below it survived, or a neighbour is mapped,
+ * the answer comes at once.
+ */
+static bool table_empty(const pte_t *t, unsigned hint)
+{
+	for (unsigned n = 0; n < PT_ENTRIES; n++)
+		if (pte_present(t[(hint + n) % PT_ENTRIES]))
+			return false;
+	return true;
+}
+
+/* A table the unmap emptied goes, unless it is one of the kernel half's shared tables. */
+static void clear_table(pte_t *e, unsigned level, va_t va, va_t end, void *b)
+{
+	pa_t child = pte_addr(*e, level);
+	if (level == top_level() && table_is_shared(pt_index(va, level), child))
+		return;
+	if (table_empty(table_at(child), pt_index(end, level - 1))) {
+		pte_set(e, 0);
+		tlb_free_table(b, child, va);
+	}
+}
+
+int pg_unmap(pg_root_t root, va_t va, size_t len)
+{
+	struct tlb_batch b;
+	struct visitor v = { .leaf = clear_leaf, .leave = clear_table, .arg = &b };
+	int err = check_range(va, len);
+	return err ? err : edit_range(root, va, len, &v, &b);
+}
+
+/* Each leaf inside gets its own address and the new flags; only real changes are flushed. */
+struct reprotect {
+	struct tlb_batch *b;
+	unsigned flags;
+};
+
+static void reprotect_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *arg)
+{
+	struct reprotect *p = arg;
+	pte_t old = *e, new = pte_reprotect(old, p->flags, level);
+	(void)end;
+	if (new != old) {
+		pte_set(e, new);
+		tlb_add(p->b, va & ~(level_size(level) - 1), old);
+	}
+}
+
+int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags)
+{
+	struct tlb_batch b;
+	struct reprotect p = { &b, flags & PG_PROT_MASK };
+	struct visitor v = { .leaf = reprotect_leaf, .arg = &p };
+	int err = check_range(va, len);
+	if (!err && (flags & ~(PG_PROT_MASK | PG_ALLOW_WX)))
+		err = PG_E_UNSUPPORTED;
+	if (!err)
+		err = check_prot(flags);
+	return err ? err : edit_range(root, va, len, &v, &b);
 }

@@ -81,6 +81,7 @@ const char *pg_cache_name(unsigned flags);
 #define PG_SIZE_MASK   (3u << 9)
 #define PG_ALLOW_WX    (1u << 11)  /* allow a writable and executable mapping */
 
+/* What every call returns: 0, or one of these distinct values; pg_error_str names each. */
 enum pg_error {
 	PG_OK = 0,
 	PG_E_ALIGN = -1,        /* va, pa or len not aligned to the page (or pinned size) */
@@ -112,7 +113,7 @@ struct paging_features {
 const struct paging_features *paging_features(void);
 
 /* True if va is canonical for the level count in use. */
-bool pg_va_canonical(uintptr_t va);
+bool pg_va_canonical(va_t va);
 
 /* ---- address spaces ------------------------------------------------- */
 
@@ -138,10 +139,10 @@ pg_root_t pg_root_create_user(void);
  * Refuses (with a report: misuse) to destroy the kernel root, the current
  * root, or an address that is no root (0, not page aligned).
  */
-void pg_root_destroy(uint64_t root);
+void pg_root_destroy(pg_root_t root);
 
 /* The kernel's root, built by paging_build_kernel; 0 before that. */
-uint64_t pg_kernel_root(void);
+pg_root_t pg_kernel_root(void);
 
 /* ---- the engine ------------------------------------------------------ */
 
@@ -152,7 +153,7 @@ uint64_t pg_kernel_root(void);
  * is present (unless PG_MAP_REPLACE), PG_E_WX for PG_WRITE | PG_EXEC
  * without PG_ALLOW_WX, PG_E_NO_MEMORY if a table could not be had.
  */
-int pg_map(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags);
+int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags);
 
 /*
  * Remove every mapping in [va, va+len), splitting huge pages that stick
@@ -161,7 +162,7 @@ int pg_map(uint64_t root, uintptr_t va, uint64_t pa, size_t len, unsigned flags)
  * if any page of the range is not mapped, PG_E_NO_MEMORY if a split
  * needed a table that could not be had.
  */
-int pg_unmap(uint64_t root, uintptr_t va, size_t len);
+int pg_unmap(pg_root_t root, va_t va, size_t len);
 
 /*
  * Give every page of [va, va+len) the protection and cache type in flags,
@@ -169,29 +170,29 @@ int pg_unmap(uint64_t root, uintptr_t va, size_t len);
  * Returns 0, or an error with nothing changed (as pg_unmap; PG_E_WX as
  * pg_map, PG_ALLOW_WX being the one option allowed here).
  */
-int pg_protect(uint64_t root, uintptr_t va, size_t len, unsigned flags);
+int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags);
 
 /*
  * Look va up. On success returns 0 and fills whichever of *pa (the byte's
  * physical address), *flags (portable) and *page_size are not NULL.
  * Returns PG_E_NOT_MAPPED or PG_E_CANONICAL otherwise.
  */
-int pg_translate(uint64_t root, uintptr_t va, uint64_t *pa, unsigned *flags, size_t *page_size);
+int pg_translate(pg_root_t root, va_t va, pa_t *pa, unsigned *flags, size_t *page_size);
 
 /*
  * Call fn once for every leaf that overlaps [va, va+len), in address order,
  * with the whole leaf: its first va, its pa, its size and portable flags.
  * fn must not edit root. len 0 means up to the end of va's half.
  */
-typedef void (*pg_walk_fn)(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg);
-void pg_walk(uint64_t root, uintptr_t va, size_t len, pg_walk_fn fn, void *arg);
+typedef void (*pg_walk_fn)(va_t va, pa_t pa, size_t size, unsigned flags, void *arg);
+void pg_walk(pg_root_t root, va_t va, size_t len, pg_walk_fn fn, void *arg);
 
 /*
  * Print the mappings of [from, to) merged into ranges of equal flags and
  * page size, like QEMU's `info mem`, one line each:
  *   ffff800000000000-ffff800100000000  4G  rw- g wb  1G x4   pa 0
  */
-void pg_dump(uint64_t root, uintptr_t from, uintptr_t to);
+void pg_dump(pg_root_t root, va_t from, va_t to);
 
 /* ---- TLB -------------------------------------------------------------- */
 
@@ -203,26 +204,26 @@ void pg_dump(uint64_t root, uintptr_t from, uintptr_t to);
  * when it is next switched to). The engine calls it for its own edits.
  */
 #define TLB_FULL_FLUSH_PAGES 32
-void tlb_flush_range(uint64_t root, uintptr_t va, size_t len);
+void tlb_flush_range(pg_root_t root, va_t va, size_t len);
 
 /* Make root the current address space (with its own PCID where the CPU has PCID). */
-void pg_switch(uint64_t root);
+void pg_switch(pg_root_t root);
 
 /* The root in CR3, without PCID bits. */
-uint64_t pg_current_root(void);
+pg_root_t pg_current_root(void);
 
 /* ---- the kernel's tables ---------------------------------------------- */
 
 struct kernel_section {
-	uintptr_t va_start, va_end;     /* page aligned */
-	uint64_t pa_start;
+	va_t va_start, va_end;          /* page aligned */
+	pa_t pa_start;
 	unsigned flags;                 /* PG_READ | PG_WRITE / PG_EXEC ... */
 };
 
 struct kernel_layout {
 	struct kernel_section sect[4];  /* text, rodata, data+bss: W^X */
 	unsigned nsect;
-	uintptr_t guard[4];             /* pages left unmapped (stack guards) */
+	va_t guard[4];                  /* pages left unmapped (stack guards) */
 	unsigned nguard;
 };
 

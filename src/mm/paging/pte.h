@@ -1,8 +1,12 @@
 /*
- * pte.h - the x86 page-table entry: the only file that knows its bits.
+ * pte.h - what the files of the paging layer share, and the only file that
+ * knows an x86 bit. Not an interface: nothing outside src/mm/paging/
+ * includes it.
  *
- * Every other file of the engine asks these helpers whether an entry is
- * present, a leaf or a table, and turns portable flags into bits and back.
+ * Three parts: the entry format (bits, portable flags <-> bits, the PAT
+ * table), the level arithmetic (the 9-bit index, level shifts and sizes,
+ * the top level, the canonical width), and the declarations the engine's
+ * files share (the walk, the range visitor, the reserve, the TLB batch).
  *
  *   63  62..59  58..52  51........12  11..9  8   7    6   5   4    3    2   1   0
  *  +--+-------+-------+-------------+------+---+----+---+---+----+----+---+---+---+
@@ -31,12 +35,38 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mm/paging/paging.h"
+#include "mm/arch.h"
 #include "mm/failure.h"
+#include "lib/spinlock.h"
 
 typedef uint64_t pte_t;
 
-/* The features the encoding depends on, set by paging_init. */
+/* The features the encoding depends on, set by paging_init (cpu_features.c). */
 extern struct paging_features pg_feat;
+
+/* ---- level arithmetic: the one place that knows the 9-bit index ---- */
+
+#define PG_MAX_LEVELS 5
+#define PT_ENTRIES 512
+
+/*
+ * Level l counts from the leaf up: 0 the PT (4 KiB leaves), 1 the PD
+ * (2 MiB), 2 the PDPT (1 GiB), 3 the PML4, 4 the PML5. An entry of level
+ * l covers level_size(l) bytes; va selects entry pt_index(va, l).
+ */
+static inline unsigned level_shift(unsigned l) { return PAGE_SHIFT + 9 * l; }
+static inline uint64_t level_size(unsigned l) { return 1UL << level_shift(l); }
+static inline unsigned pt_index(va_t va, unsigned l) { return (va >> level_shift(l)) & (PT_ENTRIES - 1); }
+static inline unsigned top_level(void) { return pg_feat.levels - 1; }
+
+/* Bits of a canonical address, 48 or 57; the lower half ends at 2^(va_bits-1) - 1. */
+static inline unsigned va_bits(void) { return level_shift(top_level()) + 9; }
+static inline va_t lower_half_last(void) { return (1UL << (va_bits() - 1)) - 1; }
+static inline bool upper_half(va_t va) { return va >> 63; }
+
+static inline pte_t *table_at(pa_t pa) { return phys_to_virt(pa); }
+
+/* ---- the entry format ---- */
 
 #define PTE_P        (1UL << 0)
 #define PTE_W        (1UL << 1)
@@ -73,9 +103,9 @@ static inline bool pte_leaf(pte_t e, unsigned level)
 }
 
 /* The frame or table e points to; a huge leaf's bit 12 is its PAT bit, not address. */
-static inline uint64_t pte_addr(pte_t e, unsigned level)
+static inline pa_t pte_addr(pte_t e, unsigned level)
 {
-	uint64_t a = e & PTE_ADDR;
+	pa_t a = e & PTE_ADDR;
 	return level && (e & PTE_PS) ? a & ~PTE_PAT_HUGE : a;
 }
 
@@ -83,7 +113,7 @@ static inline uint64_t pte_addr(pte_t e, unsigned level)
  * An entry pointing to a table. It allows everything: the leaf decides
  * (x86 takes the strictest of all levels, so the leaf's word is final).
  */
-static inline pte_t pte_table(uint64_t table_pa) { return table_pa | PTE_P | PTE_W | PTE_U; }
+static inline pte_t pte_table(pa_t table_pa) { return table_pa | PTE_P | PTE_W | PTE_U; }
 
 static inline pte_t pte_cache_bits(unsigned flags, unsigned level)
 {
@@ -97,7 +127,7 @@ static inline pte_t pte_cache_bits(unsigned flags, unsigned level)
 }
 
 /* A leaf at level (0: 4 KiB, 1: 2 MiB, 2: 1 GiB) mapping pa with portable flags. */
-static inline pte_t pte_leaf_make(uint64_t pa, unsigned flags, unsigned level)
+static inline pte_t pte_leaf_make(pa_t pa, unsigned flags, unsigned level)
 {
 	pte_t e = pa | PTE_P | pte_cache_bits(flags, level);
 	if (flags & PG_WRITE)
@@ -147,7 +177,7 @@ static inline pte_t pte_split_child(pte_t e, unsigned level, unsigned i)
 		bits |= PTE_PAT_HUGE | PTE_PS;
 	else if (level > 1)
 		bits |= PTE_PS;
-	return bits | (pte_addr(e, level) + ((uint64_t)i << (12 + 9 * (level - 1))));
+	return bits | (pte_addr(e, level) + i * level_size(level - 1));
 }
 
 /* The leaf e with new portable flags; its address and A/D bits stay. */
@@ -164,5 +194,70 @@ static inline bool pte_global(pte_t e) { return e & PTE_G; }
  * table concurrently sees the old entry or the new one, never half.
  */
 static inline void pte_set(pte_t *p, pte_t e) { __atomic_store_n(p, e, __ATOMIC_RELAXED); }
+
+/* ---- what the engine's files share ---- */
+
+/* One lock for every root: the engine's edits are short (cpu_features.c). */
+extern struct spinlock pg_lock;
+extern pg_root_t pg_kroot;      /* the kernel's root, 0 before paging_build_kernel (root.c) */
+
+/* walk.c: frames committed before an edit begins, so that it cannot fail half way. */
+struct reserve {
+	pa_t head;              /* frames linked through their first word */
+	size_t n;
+};
+int reserve_fill(struct reserve *r, size_t n);
+void reserve_drain(struct reserve *r);
+
+/* tlb.c: what an edit changed, flushed once at its end. */
+#define TLB_BATCH_FREE 32
+struct tlb_batch {
+	pg_root_t root;
+	unsigned pages;         /* leaves changed; above the threshold: full flush */
+	unsigned nglobal;       /* of them, global entries (fewer than pages: a local one too) */
+	bool upper;             /* the kernel half changed */
+	va_t va[TLB_FULL_FLUSH_PAGES];
+	unsigned nfree;         /* tables to free once no TLB can reach them */
+	va_t free_va;           /* an address the last of them translated */
+	pa_t free[TLB_BATCH_FREE];
+};
+void tlb_begin(struct tlb_batch *b, pg_root_t root);
+void tlb_add(struct tlb_batch *b, va_t va, pte_t old);
+void tlb_free_table(struct tlb_batch *b, pa_t table_pa, va_t va);
+void tlb_finish(struct tlb_batch *b);
+void pcid_forget(pg_root_t root);
+
+/*
+ * walk.c: the walk. The entry for va at level, and in *at the level it
+ * is at. Without r the walk stops early at an empty entry or a leaf above
+ * level (*at says where); with r it makes the missing tables from r and
+ * splits the huge leaves in the way (recorded in b), so *at == level.
+ */
+pte_t *walk(pg_root_t root, va_t va, unsigned level, struct reserve *r, struct tlb_batch *b,
+	    unsigned *at);
+
+/*
+ * walk.c: the range visitor. Every entry where the tree stops inside
+ * [va, last] - a present leaf or an empty entry - is handed to leaf() or
+ * hole(); a table is entered if enter() is NULL or says so, and handed to
+ * leave() once its entries are done. Each call gets the entry, its level
+ * and the part [va, end] of the range that the entry covers, in address
+ * order. NULL members are skipped.
+ */
+typedef void (*visit_fn)(pte_t *e, unsigned level, va_t va, va_t end, void *arg);
+struct visitor {
+	visit_fn leaf, hole, leave;
+	bool (*enter)(pte_t *e, unsigned level, va_t va, va_t end, void *arg);
+	void *arg;
+};
+void visit(pg_root_t root, va_t va, va_t last, const struct visitor *v);
+
+/*
+ * walk.c: tables going back to the buddy, after the flush (through b).
+ * The kernel half's shared tables never go: table_is_shared says which.
+ */
+bool table_is_shared(unsigned top_index, pa_t table_pa);
+void free_subtree(pa_t table_pa, unsigned level, va_t va, struct tlb_batch *b);
+void free_tables(pg_root_t root, struct tlb_batch *b);
 
 #endif

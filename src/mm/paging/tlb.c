@@ -25,7 +25,7 @@
  *
  * SMP: this is where a shootdown to the other CPUs will go.
  */
-#include "mm/paging/internal.h"
+#include "mm/paging/pte.h"
 #include "mm/buddy/buddy.h"
 #include "mm/failure.h"
 
@@ -35,16 +35,16 @@
 #define PCID_SLOTS 32           /* PCIDs 1..32; a root without a slot takes the oldest */
 
 static struct pcid_slot {
-	uint64_t root;
+	pg_root_t root;
 	uint64_t kgen;          /* kernel_gen when this PCID was last clean */
 	bool stale;
 } slots[PCID_SLOTS];
 static unsigned next_victim;
 static uint64_t kernel_gen;     /* bumped by kernel-half changes other PCIDs may cache */
 
-uint64_t pg_current_root(void) { return arch_read_cr3() & CR3_ADDR; }
+pg_root_t pg_current_root(void) { return arch_read_cr3() & CR3_ADDR; }
 
-static struct pcid_slot *pcid_find(uint64_t root)
+static struct pcid_slot *pcid_find(pg_root_t root)
 {
 	for (unsigned i = 0; i < PCID_SLOTS; i++)
 		if (slots[i].root == root)
@@ -53,7 +53,7 @@ static struct pcid_slot *pcid_find(uint64_t root)
 }
 
 /* root is going away (or its PCID must not be trusted): forget its slot. */
-void pcid_forget(uint64_t root)
+void pcid_forget(pg_root_t root)
 {
 	struct pcid_slot *s = pcid_find(root);
 	if (s)
@@ -79,13 +79,13 @@ static void flush_now(struct tlb_batch *b, bool current)
 		kernel_gen++;
 }
 
-void tlb_begin(struct tlb_batch *b, uint64_t root)
+void tlb_begin(struct tlb_batch *b, pg_root_t root)
 {
 	b->root = root, b->pages = 0, b->nglobal = 0, b->upper = false, b->nfree = 0;
 }
 
 /* The leaf for va, which held old, changed. */
-void tlb_add(struct tlb_batch *b, uintptr_t va, pte_t old)
+void tlb_add(struct tlb_batch *b, va_t va, pte_t old)
 {
 	b->nglobal += pte_global(old);
 	b->upper |= upper_half(va);
@@ -111,7 +111,7 @@ void tlb_finish(struct tlb_batch *b)
 }
 
 /* Free table_pa, which translated va, once no TLB can reach it; a full batch flushes early. */
-void tlb_free_table(struct tlb_batch *b, uint64_t table_pa, uintptr_t va)
+void tlb_free_table(struct tlb_batch *b, pa_t table_pa, va_t va)
 {
 	MM_ASSERT("paging", table_pa != pg_kroot, "the kernel root %lx is being freed", table_pa);
 	if (b->nfree == TLB_BATCH_FREE)
@@ -121,7 +121,7 @@ void tlb_free_table(struct tlb_batch *b, uint64_t table_pa, uintptr_t va)
 	b->free[b->nfree++] = table_pa;
 }
 
-void tlb_flush_range(uint64_t root, uintptr_t va, size_t len)
+void tlb_flush_range(pg_root_t root, va_t va, size_t len)
 {
 	struct tlb_batch b;
 	tlb_begin(&b, root);
@@ -137,7 +137,7 @@ void tlb_flush_range(uint64_t root, uintptr_t va, size_t len)
  * Switch to root. With PCID each root keeps its own TLB entries across
  * switches (CR3 bit 63 says keep them) unless they went stale meanwhile.
  */
-void pg_switch(uint64_t root)
+void pg_switch(pg_root_t root)
 {
 	if (!pg_feat.pcid) {
 		arch_write_cr3(root);

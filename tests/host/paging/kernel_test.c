@@ -131,7 +131,7 @@ void test_kernel_half_shared(void)
 	REQUIRE(paging_build_kernel(&k) == PG_OK);
 	uint64_t kroot = pg_kernel_root(), free0 = pmm_free_count();
 	uint64_t user = pg_root_create_user();
-	REQUIRE(user != PMM_NO_FRAME);
+	REQUIRE(user != PG_NO_ROOT);
 	CHECK_EQ(pg_map(kroot, 0xffffc90000000000ULL, 0x200000, 4096, PG_READ | PG_WRITE), PG_OK);
 	uint64_t pa;
 	CHECK_EQ(pg_translate(user, 0xffffc90000000000ULL, &pa, NULL, NULL), PG_OK);
@@ -195,7 +195,7 @@ void test_pcid_kernel_tables(void)
 	struct kernel_layout k = layout();
 	REQUIRE(paging_build_kernel(&k) == PG_OK);
 	uint64_t a = pg_root_create_user(), b = pg_root_create_user();
-	REQUIRE(a != PMM_NO_FRAME && b != PMM_NO_FRAME);
+	REQUIRE(a != PG_NO_ROOT && b != PG_NO_ROOT);
 
 	pg_switch(a);
 	CHECK_EQ(pg_map(a, kx, 0x200000, 4096, rw | PG_GLOBAL), PG_OK);

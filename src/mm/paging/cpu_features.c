@@ -1,8 +1,9 @@
 /*
- * init.c - what the CPU offers, read once: the level count, NX, 1 GiB
- * pages, global pages, PCID and the physical address width.
+ * cpu_features.c - what the CPU offers, read once: the level count, NX,
+ * 1 GiB pages, global pages, PCID and the physical address width; and
+ * the engine's one lock.
  */
-#include "mm/paging/internal.h"
+#include "mm/paging/pte.h"
 
 struct paging_features pg_feat = { .levels = 4, .phys_bits = 36 };
 struct spinlock pg_lock = SPINLOCK_INIT("paging");
@@ -35,21 +36,3 @@ int paging_init(unsigned levels)
 }
 
 const struct paging_features *paging_features(void) { return &pg_feat; }
-
-/* Canonical: bits 63..47 (63..56 with 5 levels) all equal. */
-bool pg_va_canonical(uintptr_t va)
-{
-	unsigned bits = pg_feat.levels == 5 ? 57 : 48;
-	int64_t s = (int64_t)(va << (64 - bits)) >> (64 - bits);
-	return (uintptr_t)s == va;
-}
-
-const char *pg_error_str(int e)
-{
-	static const char *const s[] = {
-		"ok", "not aligned", "not canonical", "bad length", "already mapped",
-		"not mapped", "beyond physical address width", "out of memory", "unsupported",
-		"writable and executable without PG_ALLOW_WX",
-	};
-	return e <= 0 && e >= PG_E_WX ? s[-e] : "?";
-}
