@@ -105,6 +105,16 @@ bool fail_injected(void)
 	return (prng_next(&kheap.fail_seed) >> 33) % 1000 < kheap.fail_per_mille;
 }
 
+/* The poisoned bitmap of s (struct slab), after its state pairs. */
+static uint64_t *poisoned_map(const struct cache *c, struct slab *s)
+{
+	return s->map + 2 * c->words;
+}
+
+static bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
+static void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
+static void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
+
 static size_t size8(const struct cache *c) { return (c->size + 7) & ~(size_t)7; }
 
 /* First byte of [p, p+n) that is not b, or NULL. */

@@ -223,10 +223,6 @@ static inline long slab_obj_index(const struct cache *c, const struct slab *s, u
 	return i < c->nobj && i * c->stride == off ? (long)i : -1;
 }
 
-static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
-static inline void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
-static inline void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
-
 /* An object's state (struct slab): obj_state() is 0, ST_USED or ST_USED | ST_PARKED. */
 #define ST_USED    1u
 #define ST_PARKED  2u
@@ -238,10 +234,6 @@ static inline unsigned obj_state(const struct slab *s, unsigned i)
 {
 	const uint64_t *w = &s->map[2 * (i / 64)];
 	return (unsigned)(w[0] >> (i % 64) & 1) | (unsigned)(w[1] >> (i % 64) & 1) << 1;
-}
-static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
-{
-	return s->map + 2 * c->words;
 }
 
 /* obj goes on top of m (which has room), parked: bit set in its parked word w. */

@@ -62,7 +62,7 @@ void expect_all_back(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	backing_tests();
+	pages_tests();
 	fastpath_tests();
 	cache_tests();
 	kmalloc_tests();
