@@ -449,7 +449,7 @@ static void *mag_alloc(struct cache *c)
 	struct magazine *l = m->loaded;
 	void *obj;
 
-	if (m->busy) {          /* an interrupt inside mag_pop/mag_push: leave them be */
+	if (m->busy) {          /* an interrupt inside mag_fast: leave them be */
 		arch_irq_restore(irq);
 		obj = NULL;
 		slab_alloc_bulk(c, &obj, NULL, 1, NULL, c->size);
@@ -520,7 +520,7 @@ static bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	uint64_t *w = parked_word(s, idx), bit = obj_bit(idx);
 	bool ok = true;
 
-	if (m->busy)            /* an interrupt inside mag_pop/mag_push: to the slab */
+	if (m->busy)            /* an interrupt inside mag_fast: to the slab */
 		ok = false;
 	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
 		mag_put(l, obj, w, bit);

@@ -202,12 +202,6 @@ static void slab_put(struct cache *c, struct slab *s, unsigned idx)
 		sink_if_sparse(c, s);
 }
 
-/* The slab to take from: partial first, so empty slabs stay empty. */
-static struct slab *slab_pick(struct cache *c)
-{
-	return c->partial.head ? c->partial.head : c->empty.head;
-}
-
 /* slab_alloc_bulk: see slab_private.h. */
 unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
 			 size_t asked)
@@ -216,7 +210,8 @@ unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsi
 	uint64_t irq = spin_lock_irqsave(&c->lock);
 
 	while (got < n) {
-		struct slab *s = slab_pick(c);
+		/* Partial slabs first, so empty ones stay empty. */
+		struct slab *s = c->partial.head ? c->partial.head : c->empty.head;
 		if (!s) {
 			/* Grow without the lock: the layers below take their own. */
 			spin_unlock_irqrestore(&c->lock, irq);

@@ -72,7 +72,7 @@ struct slab *pages_owner(const void *va)
 			return NULL;
 		a = &owners.large;
 	}
-	v = (v - a->base) >> PAGE_SHIFT;
+	v = (v - (a == &owners.heap ? VMM_KHEAP_BASE : VMM_KLARGE_BASE)) >> PAGE_SHIFT;
 	pfn = __atomic_load_n(&a->leaf[v / OWNER_SLOTS], __ATOMIC_ACQUIRE);
 	if (!pfn)
 		return NULL;
