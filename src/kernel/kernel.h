@@ -29,7 +29,9 @@ extern unsigned cpus_online;
 void mm_boot(void);
 void mm_report(void);
 void pagefault_init(void);
-void vmm_demo(void);
+/* demo.c: mode=run's demonstrations (after pagefault_init and slab_init). */
+void vmm_demo(void);            /* the VMM at work: regions, real faults, a process space */
+void slab_trace_demo(void);     /* the alloc(5) path, narrated down to the PTE, and back */
 void bench_run_all(void);
 
 #endif

@@ -206,7 +206,7 @@ KTEST(slab, alloc5_path)
 	KT_EXPECT(ksize(p) == 8);
 	KT_EXPECT(pmm_free_count() < free_before);              /* frames were taken */
 	vmm_stats(vmm_kernel_space(), &st1);
-	KT_EXPECT(st1.regions > st0.regions);   /* the VMM grew the heap (a magazine may need a slab too) */
+	KT_EXPECT(st1.regions > st0.regions);   /* the VMM grew the heap (the class; magazines have a warm slab) */
 	KT_EXPECT((uintptr_t)p >= VMM_KHEAP_BASE && (uintptr_t)p < VMM_KLARGE_BASE);
 	KT_ASSERT(vmm_lookup(vmm_kernel_space(), (uintptr_t)p, &r));
 	KT_EXPECT(r.kind == VM_ANON && r.flags == (VM_READ | VM_WRITE) && r.resident == r.len / PAGE_SIZE);

@@ -1,6 +1,7 @@
 /*
- * cache.c - object caches: their layout, creation, the alloc/free entry
- * points and destruction.
+ * cache.c - object caches: bringing the heap up (slab_init), their layout,
+ * creation, the alloc/free entry points, destruction, and in front of
+ * each, the per-CPU magazines and the depot.
  *
  * Layout, decided once at creation:
  *
@@ -17,12 +18,21 @@
  * rule). With CF_REDZONE a slot is the object, its tail up to 8 bytes,
  * and a struct trailer, rounded up to the alignment.
  */
-#include "mm/slab/internal.h"
+#include "mm/slab/slab_private.h"
+#include "mm/trace.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
-struct cache *cache_list;
-struct spinlock cache_list_lock = SPINLOCK_INIT("slab caches");
+struct kheap kheap = {
+	.slowpath = 1,          /* until slab_init has run */
+	.debug = SLAB_DEBUG,
+	.debugged = SLAB_DEBUG != 0,
+	.caches_lock = SPINLOCK_INIT("slab caches"),
+	.large_cache = { .name = "large" },     /* nobj 0: see struct kheap */
+	.large_lock = SPINLOCK_INIT("slab large"),
+};
+
+static void mag_warm(void);
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
@@ -93,7 +103,7 @@ int cache_setup(struct cache *c, const char *name, size_t size, size_t align,
 		return -1;
 	align = align < SLAB_MIN_ALIGN ? SLAB_MIN_ALIGN : align;
 	memset(c, 0, sizeof(*c));
-	if (!(flags & CF_INTERNAL) && (slab_debug & (SLAB_DEBUG_REDZONE | SLAB_DEBUG_TRACK)))
+	if (!(flags & CF_INTERNAL) && (kheap.debug & (SLAB_DEBUG_REDZONE | SLAB_DEBUG_TRACK)))
 		flags |= CF_REDZONE;
 	c->name = name, c->ctor = ctor, c->align = align;
 	c->size = round_up(size, align);
@@ -119,21 +129,21 @@ int cache_setup(struct cache *c, const char *name, size_t size, size_t align,
 
 void cache_link(struct cache *c)
 {
-	uint64_t irq = spin_lock_irqsave(&cache_list_lock);
-	c->next = cache_list;
-	cache_list = c;
-	spin_unlock_irqrestore(&cache_list_lock, irq);
+	uint64_t irq = spin_lock_irqsave(&kheap.caches_lock);
+	c->next = kheap.caches;
+	kheap.caches = c;
+	spin_unlock_irqrestore(&kheap.caches_lock, irq);
 }
 
 static void cache_unlink(struct cache *c)
 {
-	uint64_t irq = spin_lock_irqsave(&cache_list_lock);
-	for (struct cache **pp = &cache_list; *pp; pp = &(*pp)->next)
+	uint64_t irq = spin_lock_irqsave(&kheap.caches_lock);
+	for (struct cache **pp = &kheap.caches; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
-	spin_unlock_irqrestore(&cache_list_lock, irq);
+	spin_unlock_irqrestore(&kheap.caches_lock, irq);
 }
 
 /* cache_create: see slab.h. The struct cache itself comes from cache_cache. */
@@ -143,7 +153,7 @@ struct cache *cache_create(const char *name, size_t size, size_t align, void (*c
 
 	if (cache_setup(&tmp, name, size, align, ctor, 0))
 		return NULL;
-	c = cache_alloc_caller(cache_cache, NULL, sizeof(*c));
+	c = cache_alloc_caller(&kheap.cache_cache, NULL, sizeof(*c));
 	if (!c)
 		return NULL;
 	cache_setup(c, name, size, align, ctor, 0);
@@ -151,32 +161,29 @@ struct cache *cache_create(const char *name, size_t size, size_t align, void (*c
 	return c;
 }
 
-/* Magazines stand aside while debugging, so every object's state is kept on its slab. */
-bool cache_bypass_mags(const struct cache *c)
-{
-	return (c->flags & (CF_NOMAG | CF_REDZONE)) || slab_debug;
-}
+static void *mag_alloc(struct cache *c);
+static bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
 
 /* The allocation path behind cache_alloc and kmalloc, after failure injection. */
 void *cache_alloc_caller(struct cache *c, void *caller, size_t asked)
 {
 	void *obj = NULL;
 
-	if (!cache_bypass_mags(c))
+	if (!BYPASS_MAGS(c))
 		return mag_alloc(c);
-	slab_alloc_bulk(c, &obj, 1, caller, asked);
+	slab_alloc_bulk(c, &obj, NULL, 1, caller, asked);
 	return obj;
 }
 
 /* cache_alloc: see slab.h. */
 void *cache_alloc(struct cache *c)
 {
-	if (__builtin_expect(c && !slab_slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
+	if (__builtin_expect(c && !kheap.slowpath && !(c->flags & (CF_NOMAG | CF_REDZONE)), 1)) {
 		void *obj;
-		if (mag_pop(c, arch_cpu_index(), &obj))
+		if (mag_fast(c, arch_cpu_index(), &obj, NULL, 0))
 			return obj;
 	}
-	if (!c || fail_injected())
+	if (!c || FAIL_INJECTED())
 		return NULL;
 	return cache_alloc_caller(c, __builtin_return_address(0), c->size);
 }
@@ -192,12 +199,12 @@ void cache_free_checked(struct cache *c, void *obj, const char *who)
 
 	if (!s)
 		return;
-	if (s->cache == &large_cache) {
+	if (s->cache == &kheap.large_cache) {
 		large_free(s);
 		return;
 	}
 	c = s->cache;
-	if (cache_bypass_mags(c)) {
+	if (BYPASS_MAGS(c)) {
 		slab_free_one(c, s, idx, obj);  /* checks under the lock */
 		return;
 	}
@@ -281,6 +288,311 @@ int cache_destroy(struct cache *c)
 	}
 	slab_trim(c, 0);
 	cache_unlink(c);
-	cache_free_checked(cache_cache, c, "cache_destroy");
+	cache_free_checked(&kheap.cache_cache, c, "cache_destroy");
 	return 0;
+}
+
+/*
+ * Bringing the heap up from nothing.
+ *
+ * Three internal caches come first, as static structures, because every
+ * other cache needs them: slab descriptors (for off-slab slabs and large
+ * allocations), magazines, and struct cache itself (for cache_create).
+ * They have no magazines and are not debugged, so the heap never needs
+ * itself to serve itself. Then the kmalloc classes.
+ */
+#define INTERNAL (CF_INTERNAL | CF_NOMAG | CF_STATIC)
+#define DESC_OBJECT 128         /* an off-slab descriptor: header and three 64-bit bitmaps */
+
+/*
+ * slab_init: see slab.h. Everything but the switches (debug flags, the
+ * trace, failure injection) starts over: the caches, the large
+ * allocations, the error count, the owner table.
+ */
+void slab_init(void)
+{
+	uint64_t t = arch_rdtsc();
+
+	kheap.caches = NULL;
+	kheap.large_head = NULL;
+	kheap.large_live = kheap.large_pages = 0;
+	kheap.nerrors = 0;
+	kheap.last = (struct slab_error){ 0 };
+	kheap.debugged = kheap.debug != 0;
+	pages_reset();
+	/* Not a cryptographic secret: enough that a stray pointer rarely passes slab_sound(). */
+	kheap.secret = (uint32_t)(t ^ (t >> 29) ^ 0x9e3779b9u);
+	cache_setup(&kheap.desc_cache, "slab-desc", DESC_OBJECT, SLAB_DESC_ALIGN, NULL, INTERNAL);
+	cache_setup(&kheap.mag_cache, "magazine", sizeof(struct magazine), 64, NULL, INTERNAL);
+	cache_setup(&kheap.cache_cache, "cache", sizeof(struct cache), 64, NULL, INTERNAL);
+	cache_link(&kheap.desc_cache);
+	cache_link(&kheap.mag_cache);
+	cache_link(&kheap.cache_cache);
+	kmalloc_init();
+	mag_warm();
+	slowpath_update();
+}
+
+/*
+ * The magazines (Bonwick and Adams, 2001). A magazine is a stack of up
+ * to mag_size free objects. Each CPU holds two per cache, loaded and
+ * prev: no lock, no line another CPU writes. The
+ * common pop and push are inlined into kmalloc and kfree (slab_private.h,
+ * mag_fast: a busy word instead of masking interrupts); what follows is
+ * the rest, run with interrupts off. A busy word found set here means
+ * an interrupt landed inside the inlined path: leave the magazines alone.
+ * The algorithm:
+ *
+ *   alloc: pop loaded. If loaded is empty and prev is full, swap them and
+ *          pop. Else trade prev for a full magazine from the depot (prev
+ *          goes to the depot's empties, loaded becomes prev). Else fill a
+ *          magazine halfway from the slabs in one go.
+ *   free:  push loaded. If loaded is full and prev is empty, swap and push.
+ *          Else hand prev (full) to the depot and take an empty magazine
+ *          from it (or a new one from mag_cache). If even that fails, the
+ *          object goes straight to its slab: free never fails.
+ *
+ * Keeping two magazines means a CPU that alternates alloc and free at a
+ * magazine boundary does not go to the depot on every call. Caches of big
+ * objects have magazines of one round (SLAB_MAG_BYTES): they keep just the
+ * loaded one, no prev and nothing in the depot, since each object parked
+ * there can pin a slab of several pages. The depot keeps at most
+ * DEPOT_FULL_MAX full magazines and one empty one per cache;
+ * more go back to the slabs and to the magazine cache, so a burst of frees
+ * does not pin memory in magazines.
+ */
+#define DEPOT_FULL_MAX 1
+
+static void swap(struct cpu_mags *m)
+{
+	struct magazine *t = m->loaded;
+	m->loaded = m->prev, m->prev = t;
+}
+
+/* An empty magazine from the depot, or a new one; NULL if none can be had. */
+static struct magazine *empty_mag(struct cache *c)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct magazine *e = c->depot_empty;
+	void *obj = NULL;
+
+	if (e)
+		c->depot_empty = e->next;
+	spin_unlock_irqrestore(&c->lock, irq);
+	if (e)
+		return e;
+	if (!slab_alloc_bulk(&kheap.mag_cache, &obj, NULL, 1, NULL, 0))
+		return NULL;
+	e = obj;
+	e->rounds = 0, e->next = NULL;
+	return e;
+}
+
+static void mag_release(struct magazine *mag)
+{
+	cache_free_checked(&kheap.mag_cache, mag, "magazine");
+}
+
+/* Trade prev for a full magazine of the depot. Interrupts off. */
+static bool depot_take_full(struct cache *c, struct cpu_mags *m)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct magazine *f = c->depot_full, *spare = NULL;
+
+	if (f) {
+		c->depot_full = f->next;
+		c->depot_rounds -= f->rounds;
+		if (m->prev && c->depot_empty)
+			spare = m->prev;        /* one empty in the depot is enough */
+		else if (m->prev) {
+			m->prev->next = c->depot_empty;
+			c->depot_empty = m->prev;
+		}
+		m->prev = m->loaded;
+		m->loaded = f;
+	}
+	spin_unlock_irqrestore(&c->lock, irq);
+	if (spare)
+		mag_release(spare);
+	return f != NULL;
+}
+
+/* Fill loaded (getting one if needed) halfway from the slabs. Interrupts off. */
+static bool refill_from_slabs(struct cache *c, struct cpu_mags *m)
+{
+	if (!m->loaded && !(m->loaded = empty_mag(c)))
+		return false;
+	MM_TRACE("slab", "cache %s: CPU %u's magazines and the depot are empty: refill from the slabs",
+		 c->name, arch_cpu_index());
+	m->loaded->rounds = 0;
+	slab_alloc_bulk(c, NULL, m->loaded, c->mag_size / 2 + 1, NULL, c->size);
+	return m->loaded->rounds > 0;
+}
+
+static void *mag_alloc_slow(struct cache *c, struct cpu_mags *m)
+{
+	if (m->prev && m->prev->rounds)
+		swap(m);
+	else if (!depot_take_full(c, m) && !refill_from_slabs(c, m)) {
+		void *obj = NULL;       /* no magazine to be had: one object straight from a slab */
+		slab_alloc_bulk(c, &obj, NULL, 1, NULL, c->size);
+		return obj;
+	}
+	return mag_take(m->loaded);
+}
+
+/* An object from this CPU's magazines, or NULL if the slabs are out of memory. */
+static void *mag_alloc(struct cache *c)
+{
+	uint64_t irq = arch_irq_save();
+	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct magazine *l = m->loaded;
+	void *obj;
+
+	if (m->busy) {          /* an interrupt inside mag_fast: leave them be */
+		arch_irq_restore(irq);
+		obj = NULL;
+		slab_alloc_bulk(c, &obj, NULL, 1, NULL, c->size);
+		return obj;
+	}
+	if (__builtin_expect(l && l->rounds, 1))
+		obj = mag_take(l);
+	else
+		obj = mag_alloc_slow(c, m);
+	arch_irq_restore(irq);
+	return obj;
+}
+
+/*
+ * Hand a full prev to the depot (or, beyond DEPOT_FULL_MAX, its objects to
+ * the slabs, keeping the magazine) and make room in loaded. Interrupts off.
+ */
+static bool depot_put_full(struct cache *c, struct cpu_mags *m)
+{
+	struct magazine *e = NULL, *f = m->prev;
+	uint64_t irq;
+	unsigned nfull = 0;
+
+	if (f) {
+		irq = spin_lock_irqsave(&c->lock);
+		for (struct magazine *x = c->depot_full; x && nfull <= DEPOT_FULL_MAX; x = x->next)
+			nfull++;
+		if (nfull < DEPOT_FULL_MAX) {
+			f->next = c->depot_full, c->depot_full = f;
+			c->depot_rounds += f->rounds;
+			f = NULL;
+		}
+		spin_unlock_irqrestore(&c->lock, irq);
+		if (f) {
+			slab_free_bulk(c, f);
+			e = f;
+		}
+	}
+	if (!e && !(e = empty_mag(c)))
+		return false;
+	m->prev = m->loaded;
+	m->loaded = e;
+	return true;
+}
+
+static bool mag_free_slow(struct cache *c, struct cpu_mags *m, void *obj, uint64_t *w, uint64_t bit)
+{
+	if (m->prev && !m->prev->rounds)
+		swap(m);
+	else if (!m->loaded) {
+		if (!(m->loaded = empty_mag(c)))
+			return false;
+	} else if (c->mag_size == 1 || !depot_put_full(c, m))
+		return false;           /* one-round caches keep no prev and no depot: see above */
+	mag_put(m->loaded, obj, w, bit);
+	return true;
+}
+
+/*
+ * Park obj, object idx of s and live, in this CPU's magazines. Returns
+ * false if no magazine could take it: the caller frees it to its slab.
+ */
+static bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
+{
+	uint64_t irq = arch_irq_save();
+	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
+	struct magazine *l = m->loaded;
+	uint64_t *w = parked_word(s, idx), bit = obj_bit(idx);
+	bool ok = true;
+
+	if (m->busy)            /* an interrupt inside mag_fast: to the slab */
+		ok = false;
+	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
+		mag_put(l, obj, w, bit);
+	else
+		ok = mag_free_slow(c, m, obj, w, bit);
+	arch_irq_restore(irq);
+	return ok;
+}
+
+static void mag_empty_out(struct cache *c, struct magazine *mag)
+{
+	if (!mag)
+		return;
+	slab_free_bulk(c, mag);
+	mag_release(mag);
+}
+
+/*
+ * Every magazine of c, on every CPU and in the depot, emptied into the
+ * slabs and given back. Other CPUs must not be using c meanwhile (one CPU
+ * runs today; SMP will send each CPU a request to flush its own).
+ */
+void mag_flush_all(struct cache *c)
+{
+	struct magazine *full, *empty;
+	uint64_t irq = arch_irq_save();
+
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		struct cpu_mags *m = &c->cpu[i];
+		struct magazine *l = m->loaded, *p = m->prev;
+		m->loaded = m->prev = NULL;
+		mag_empty_out(c, l);
+		mag_empty_out(c, p);
+	}
+	arch_irq_restore(irq);
+	irq = spin_lock_irqsave(&c->lock);
+	full = c->depot_full, empty = c->depot_empty;
+	c->depot_full = c->depot_empty = NULL;
+	c->depot_rounds = 0;
+	spin_unlock_irqrestore(&c->lock, irq);
+	for (struct magazine *next; full; full = next) {
+		next = full->next;
+		mag_empty_out(c, full);
+	}
+	for (struct magazine *next; empty; empty = next) {
+		next = empty->next;
+		mag_release(empty);
+	}
+}
+
+/* Objects sitting in c's magazines (a snapshot). */
+uint64_t mag_rounds(struct cache *c)
+{
+	uint64_t n = __atomic_load_n(&c->depot_rounds, __ATOMIC_RELAXED);
+
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		struct magazine *l = c->cpu[i].loaded, *p = c->cpu[i].prev;
+		n += (l ? l->rounds : 0) + (p ? p->rounds : 0);
+	}
+	return n;
+}
+
+/*
+ * One empty slab of magazines, made at slab_init and kept by slab_reap, so
+ * that a cold allocation takes its first magazine without growing the
+ * magazine cache: the growth a reader (or the trace) follows is the
+ * class's own.
+ */
+static void mag_warm(void)
+{
+	void *m = NULL;
+
+	if (slab_alloc_bulk(&kheap.mag_cache, &m, NULL, 1, NULL, 0))
+		cache_free_checked(&kheap.mag_cache, m, "mag_warm");
 }

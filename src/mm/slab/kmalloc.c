@@ -4,14 +4,16 @@
  * Classes go by 8 bytes up to 64, then four to each doubling (64, 80, 96,
  * 112, 128, 160, ...): a request wastes at most a fifth of its object
  * (about a tenth on average), where powers of two alone waste up to half.
- * Above 16 KiB a request takes whole pages (large.c). docs/slab.md has the
- * table with each class's waste.
+ * Above 16 KiB a request takes whole pages (large_alloc, at the end).
+ * docs/slab.md has the table with each class's waste.
  *
  * The class of a size is one look-up in a table of 4 KiB. kmalloc and
- * kfree inline the magazine fast path (internal.h): a table look-up, a
- * pop or a push, no lock, no interrupt masking, no call but the CPU index.
+ * kfree inline the magazine fast path (slab_private.h): a table look-up,
+ * a pop or a push, no lock, no interrupt masking, no call but the CPU
+ * index and, in kfree, the owner look-up (pages_owner).
  */
-#include "mm/slab/internal.h"
+#include "mm/slab/slab_private.h"
+#include "mm/trace.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
 
@@ -25,12 +27,10 @@ static const uint16_t class_size[] = {
 };
 #define NCLASSES   (sizeof(class_size) / sizeof(class_size[0]))
 #define MAG_CLASS_MAX 8192       /* classes above have no magazines: see kmalloc_init */
+_Static_assert(NCLASSES == KMALLOC_CLASSES, "struct kheap has a cache for each class");
+_Static_assert(sizeof(kheap.classes) <= 65536, "class offsets fit 16 bits");
 
-static struct cache classes[NCLASSES];
-static char names[NCLASSES][16];
-/* By (size + 7) / 8: the class's offset in classes[], so the look-up is a load and an add. */
-static uint16_t class_off[KMALLOC_MAX / 8 + 1];
-_Static_assert(sizeof(classes) <= 65536, "class offsets fit 16 bits");
+static void *large_alloc(size_t size, void *caller);
 
 /* The largest power of two dividing the class size: each object lands on it. */
 static size_t class_align(size_t sz)
@@ -45,27 +45,27 @@ void kmalloc_init(void)
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < NCLASSES; i++) {
-		ksnprintf(names[i], sizeof(names[i]), "kmalloc-%u", class_size[i]);
+		ksnprintf(kheap.names[i], sizeof(kheap.names[i]), "kmalloc-%u", class_size[i]);
 		/*
 		 * Above 8 KiB an object parked in a magazine would pin pages
 		 * for little gain: those classes go straight to their slabs.
 		 */
-		cache_setup(&classes[i], names[i], class_size[i], class_align(class_size[i]), NULL,
+		cache_setup(&kheap.classes[i], kheap.names[i], class_size[i], class_align(class_size[i]), NULL,
 			    CF_STATIC | (class_size[i] > MAG_CLASS_MAX ? CF_NOMAG : 0));
 	}
 	for (unsigned i = NCLASSES; i-- > 0;)
-		cache_link(&classes[i]);
+		cache_link(&kheap.classes[i]);
 	for (unsigned s = 0; s <= KMALLOC_MAX / 8; s++) {
 		while (class_size[k] < s * 8)
 			k++;
-		class_off[s] = (uint16_t)(k * sizeof(struct cache));
+		kheap.class_off[s] = (uint16_t)(k * sizeof(struct cache));
 	}
 }
 
 /* The class cache for size (1..KMALLOC_MAX): one table look-up. */
 static inline struct cache *class_for(size_t size)
 {
-	return (struct cache *)((char *)classes + class_off[(size + 7) >> 3]);
+	return (struct cache *)((char *)kheap.classes + kheap.class_off[(size + 7) >> 3]);
 }
 
 struct cache *kmalloc_cache(size_t size)
@@ -78,31 +78,29 @@ static __attribute__((noinline)) void *kmalloc_caller(size_t size, void *caller)
 {
 	void *p;
 
-	if (!size || fail_injected())
+	if (!size || FAIL_INJECTED())
 		return NULL;
-	if (slab_tracing)
-		kprintf("  kmalloc(%zu): %s\n", size, size > KMALLOC_MAX ? "above the largest class: whole pages"
-			: class_for(size)->name);
+	MM_TRACE("slab", "kmalloc(%zu): %s", size, size > KMALLOC_MAX ? "above the largest class: whole pages"
+		 : class_for(size)->name);
 	if (size > KMALLOC_MAX)
 		p = large_alloc(size, caller);
 	else
 		p = cache_alloc_caller(class_for(size), caller, size);
-	if (slab_tracing)
-		kprintf("  kmalloc(%zu) -> %p\n", size, p);
+	MM_TRACE("slab", "kmalloc(%zu) -> %p", size, p);
 	return p;
 }
 
 /*
  * kmalloc: see slab.h. The fast path: a class size, nothing switched on
- * (slab_slowpath), an object in this CPU's loaded magazine. Anything
+ * (kheap.slowpath), an object in this CPU's loaded magazine. Anything
  * else, including size 0, goes the full way.
  */
 void *kmalloc(size_t size)
 {
-	if (__builtin_expect(size - 1 < slab_fast_max, 1)) {        /* 0 while slab_slowpath */
+	if (__builtin_expect(size - 1 < kheap.fast_max, 1)) {       /* 0 while slowpath */
 		unsigned cpu = arch_cpu_index();        /* first: then only size is live across the call */
 		void *p;
-		if (__builtin_expect(mag_pop(class_for(size), cpu, &p), 1))
+		if (__builtin_expect(mag_fast(class_for(size), cpu, &p, NULL, 0), 1))
 			return p;
 	}
 	return kmalloc_caller(size, RET_ADDR);
@@ -139,8 +137,7 @@ void kfree(void *p)
 		return;
 	if (!p)
 		return;
-	if (slab_tracing)
-		kprintf("  kfree(%p)\n", p);
+	MM_TRACE("slab", "kfree(%p)", p);
 	cache_free_checked(NULL, p, "kfree");
 }
 
@@ -152,7 +149,7 @@ size_t ksize(const void *p)
 
 	if (!s)
 		return 0;
-	if (s->cache == &large_cache)
+	if (s->cache == &kheap.large_cache)
 		return (size_t)s->npages << PAGE_SHIFT;
 	if (s->cache->flags & CF_REDZONE)
 		return obj_trailer(s->cache, (void *)p)->asked;
@@ -174,7 +171,7 @@ void *krealloc(void *p, size_t size)
 	old = ksize(p);
 	if (!old)
 		return NULL;
-	if (size <= old && !(slab_debug & SLAB_DEBUG_REDZONE) && size > old / 4)
+	if (size <= old && !(kheap.debug & SLAB_DEBUG_REDZONE) && size > old / 4)
 		return p;
 	n = kmalloc_caller(size, RET_ADDR);
 	if (!n)
@@ -191,10 +188,82 @@ void *kmalloc_aligned(size_t size, size_t align)
 		return NULL;
 	if (!size || size > KMALLOC_MAX)
 		return kmalloc_caller(size, RET_ADDR);     /* whole pages are page aligned */
-	if (fail_injected())
+	if (FAIL_INJECTED())
 		return NULL;
-	for (struct cache *c = class_for(size); c < classes + NCLASSES; c++)
+	for (struct cache *c = class_for(size); c < kheap.classes + NCLASSES; c++)
 		if (c->align >= align && c->size >= size)
 			return cache_alloc_caller(c, RET_ADDR, size);
 	return large_alloc(size, RET_ADDR);
+}
+
+/*
+ * Allocations above the largest size class: whole pages.
+ *
+ * Each gets a descriptor from the descriptor cache (naming
+ * kheap.large_cache, with npages, the size asked and the caller) recorded
+ * as the owner of its pages, so kfree finds it like any slab. They are
+ * kept on one list for the leak report.
+ */
+/* size bytes of whole pages, or NULL. */
+static void *large_alloc(size_t size, void *caller)
+{
+	size_t npages;
+	void *va, *d = NULL;
+	struct slab *s;
+	uint64_t irq;
+
+	if (size > ((size_t)1 << 40))   /* more than any machine here has: do not overflow */
+		return NULL;
+	npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	if (!slab_alloc_bulk(&kheap.desc_cache, &d, NULL, 1, NULL, 0))
+		return NULL;
+	if (!(va = pages_alloc(npages, true))) {
+		cache_free_checked(&kheap.desc_cache, d, "large_alloc");
+		return NULL;
+	}
+	s = d;
+	*s = (struct slab){ .cache = &kheap.large_cache, .base = (uintptr_t)va, .npages = (uint32_t)npages,
+			    .nobj = 1, .inuse = 1, .large_size = size, .large_caller = caller };
+	s->magic = slab_magic(s);
+	pages_set_owner(va, npages, s);
+	MM_TRACE("slab", "large: %zu page(s) at %p for %zu bytes", npages, va, size);
+	irq = spin_lock_irqsave(&kheap.large_lock);
+	s->next = kheap.large_head, s->prev = NULL;
+	if (kheap.large_head)
+		kheap.large_head->prev = s;
+	kheap.large_head = s;
+	kheap.large_live++, kheap.large_pages += npages;
+	spin_unlock_irqrestore(&kheap.large_lock, irq);
+	return va;
+}
+
+/* Give back a large allocation found by slab_of. */
+void large_free(struct slab *s)
+{
+	uint64_t irq = spin_lock_irqsave(&kheap.large_lock);
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		kheap.large_head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	kheap.large_live--, kheap.large_pages -= s->npages;
+	spin_unlock_irqrestore(&kheap.large_lock, irq);
+	pages_set_owner((void *)s->base, s->npages, NULL);
+	pages_free((void *)s->base, s->npages);
+	s->magic = 0;
+	cache_free_checked(&kheap.desc_cache, s, "large_free");
+}
+
+/* Print every large allocation still live; how many. */
+uint64_t large_report_live(void)
+{
+	uint64_t irq = spin_lock_irqsave(&kheap.large_lock), n = 0;
+
+	for (struct slab *s = kheap.large_head; s; s = s->next, n++)
+		kprintf("slab:   large: live %zu bytes at %p, allocated by %p\n", s->large_size,
+			(void *)s->base, s->large_caller);
+	spin_unlock_irqrestore(&kheap.large_lock, irq);
+	return n;
 }

@@ -8,11 +8,14 @@
  *   empty (inuse 0) <-> partial (0 < inuse < nobj) <-> full (inuse nobj)
  *
  * Allocation prefers partial slabs, so empty ones stay empty and can go
- * back; at most SLAB_EMPTY_KEEP (2) empty slabs are kept (see
- * empty_keep).
+ * back; at most SLAB_EMPTY_KEEP (2) empty slabs are kept. Each one kept
+ * per class is memory idle at the heap's peak; each one given back is a
+ * round trip to the layer below when the class grows again. bench/slab.c
+ * measures both sides (docs/slab.md has the numbers); the magazines
+ * absorb a hot loop's churn.
  */
-#include "mm/slab/internal.h"
-#include "lib/kprintf.h"
+#include "mm/slab/slab_private.h"
+#include "mm/trace.h"
 #include "lib/kstring.h"
 
 /*
@@ -26,7 +29,7 @@ struct slab_list *list_of(struct cache *c, uint8_t which)
 	return which == LIST_PARTIAL ? &c->partial : which == LIST_EMPTY ? &c->empty : &c->full;
 }
 
-void list_add(struct slab_list *l, struct slab *s, uint8_t which)
+static void list_add(struct slab_list *l, struct slab *s, uint8_t which)
 {
 	if (!l->head) {
 		s->next = s->prev = s;
@@ -40,7 +43,7 @@ void list_add(struct slab_list *l, struct slab *s, uint8_t which)
 	l->nr++;
 }
 
-void list_del(struct cache *c, struct slab *s)
+static void list_del(struct cache *c, struct slab *s)
 {
 	struct slab_list *l = list_of(c, s->list);
 
@@ -77,37 +80,26 @@ static struct slab *desc_place(struct cache *c, uintptr_t base, size_t bytes)
 	if (!(c->flags & CF_OFFSLAB))
 		return (struct slab *)((base + bytes - c->desc_size) & ~(uintptr_t)(SLAB_DESC_ALIGN - 1));
 	void *d = NULL;
-	if (!slab_alloc_bulk(desc_cache, &d, 1, NULL, 0))
+	if (!slab_alloc_bulk(&kheap.desc_cache, &d, NULL, 1, NULL, 0))
 		return NULL;
 	return d;
-}
-
-static void trace_grow(struct cache *c, struct slab *s)
-{
-	kprintf("  slab:   cache %s has no free object: grows by a slab of %u page(s) at %p\n",
-		c->name, s->npages, (void *)s->base);
-	backing_explain((void *)s->base, s->npages);
-	kprintf("  slab:   carved %u objects of %zu bytes (slot %zu) at %p..%p, descriptor %s at %p\n",
-		s->nobj, c->size, c->stride, (void *)s->base,
-		(void *)(s->base + (uintptr_t)s->nobj * c->stride), c->flags & CF_OFFSLAB ? "off-slab" : "on-slab",
-		(void *)s);
 }
 
 /*
  * A new slab for c, on no list, every object free and constructed, or
  * NULL if the pages or an off-slab descriptor could not be had.
  */
-struct slab *slab_create(struct cache *c)
+static struct slab *slab_create(struct cache *c)
 {
 	size_t npages = c->npages;
-	void *va = backing_alloc(npages, false);
+	void *va = pages_alloc(npages, false);
 	struct slab *s;
 
 	if (!va)
 		return NULL;
 	s = desc_place(c, (uintptr_t)va, npages << PAGE_SHIFT);
 	if (!s) {
-		backing_free(va, npages);
+		pages_free(va, npages);
 		return NULL;
 	}
 	memset(s, 0, c->desc_size);
@@ -116,10 +108,14 @@ struct slab *slab_create(struct cache *c)
 	s->nobj = (uint16_t)c->nobj;
 	for (unsigned i = 0; c->ctor && i < c->nobj; i++)
 		c->ctor(slab_obj(c, s, i));
-	debug_on_create(c, s);
-	backing_set_owner(va, npages, s);
-	if (slab_tracing)
-		trace_grow(c, s);
+	if (DEBUG_HOOKS(c))
+		debug_on_create(c, s);
+	pages_set_owner(va, npages, s);
+	MM_TRACE("slab", "cache %s has no free object: grows by a slab of %u page(s) at %p", c->name,
+		 s->npages, va);
+	MM_TRACE("slab", "carved %u objects of %zu bytes (slot %zu) at %p..%p, descriptor %s at %p",
+		 s->nobj, c->size, c->stride, va, (void *)(s->base + (uintptr_t)s->nobj * c->stride),
+		 c->flags & CF_OFFSLAB ? "off-slab" : "on-slab", (void *)s);
 	return s;
 }
 
@@ -137,7 +133,7 @@ static bool any_set(const uint64_t *m, unsigned words)
  * list: checked, since unmapping a slab that still holds an object (live
  * or parked) would hand its memory to someone else.
  */
-void slab_destroy(struct cache *c, struct slab *s)
+static void slab_destroy(struct cache *c, struct slab *s)
 {
 	void *va = (void *)s->base;
 	size_t npages = s->npages;
@@ -145,17 +141,16 @@ void slab_destroy(struct cache *c, struct slab *s)
 	MM_ASSERT("slab", slab_sound(s) && s->inuse == 0 && !any_set(s->map, 2 * c->words),
 		  "cache %s: slab %p given back with objects in it (count %u)", c->name, (void *)s, s->inuse);
 
-	if (slab_tracing)
-		kprintf("  slab:   cache %s gives back an empty slab of %zu page(s) at %p\n", c->name, npages, va);
-	backing_set_owner(va, npages, NULL);
+	MM_TRACE("slab", "cache %s gives back an empty slab of %zu page(s) at %p", c->name, npages, va);
+	pages_set_owner(va, npages, NULL);
 	s->magic = 0;
 	if (c->flags & CF_OFFSLAB)
-		cache_free_checked(desc_cache, s, "slab_destroy");
-	backing_free(va, npages);
+		cache_free_checked(&kheap.desc_cache, s, "slab_destroy");
+	pages_free(va, npages);
 }
 
 /* The first free object of s (which has one): its bit set, lists updated. */
-void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
+static void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
 {
 	unsigned w = s->hint;
 
@@ -191,7 +186,7 @@ static void sink_if_sparse(struct cache *c, struct slab *s)
 }
 
 /* Object idx of s back to s: its bit cleared, lists updated. */
-void slab_put(struct cache *c, struct slab *s, unsigned idx)
+static void slab_put(struct cache *c, struct slab *s, unsigned idx)
 {
 	MM_ASSERT("slab", idx < s->nobj && obj_state(s, idx) == ST_USED && s->inuse && c->out,
 		  "cache %s: slab %p: object %u goes back but its bitmap or count says it is in (count %u)",
@@ -207,25 +202,16 @@ void slab_put(struct cache *c, struct slab *s, unsigned idx)
 		sink_if_sparse(c, s);
 }
 
-/* The slab to take from: partial first, so empty slabs stay empty. */
-static struct slab *slab_pick(struct cache *c)
-{
-	return c->partial.head ? c->partial.head : c->empty.head;
-}
-
-/*
- * Up to n objects into out, from partial then empty slabs, growing the
- * cache if needed. With mag, they go parked into it instead (out unused).
- * How many were had.
- */
-static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
-			   size_t asked)
+/* slab_alloc_bulk: see slab_private.h. */
+unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
+			 size_t asked)
 {
 	unsigned got = 0, idx;
 	uint64_t irq = spin_lock_irqsave(&c->lock);
 
 	while (got < n) {
-		struct slab *s = slab_pick(c);
+		/* Partial slabs first, so empty ones stay empty. */
+		struct slab *s = c->partial.head ? c->partial.head : c->empty.head;
 		if (!s) {
 			/* Grow without the lock: the layers below take their own. */
 			spin_unlock_irqrestore(&c->lock, irq);
@@ -238,7 +224,8 @@ static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, un
 			continue;
 		}
 		void *obj = slab_take(c, s, &idx);
-		debug_on_alloc(c, s, idx, obj, caller, asked);
+		if (DEBUG_HOOKS(c))
+			debug_on_alloc(c, s, idx, obj, caller, asked);
 		if (mag)
 			mag_put(mag, obj, parked_word(s, idx), obj_bit(idx));
 		else
@@ -249,25 +236,7 @@ static unsigned alloc_bulk(struct cache *c, void **out, struct magazine *mag, un
 	return got;
 }
 
-/* slab_alloc_bulk: see internal.h. */
-unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked)
-{
-	return alloc_bulk(c, out, NULL, n, caller, asked);
-}
-
-/*
- * Empty slabs worth keeping: SLAB_EMPTY_KEEP (2). Each one kept per class
- * is memory idle at the heap's peak; each one given back is a VMM round
- * trip when the class grows again. bench/slab.c measures both sides
- * (docs/slab.md has the numbers); the magazines absorb a hot loop's churn.
- */
-static uint64_t empty_keep(const struct cache *c)
-{
-	(void)c;
-	return SLAB_EMPTY_KEEP;
-}
-
-/* Unlink up to max empty slabs beyond keep into *out (a NULL-ended chain). Lock held. */
+/* Unlink the empty slabs beyond keep, the coldest first, into a NULL-ended chain. Lock held. */
 static struct slab *detach_empties(struct cache *c, uint64_t keep)
 {
 	struct slab *chain = NULL;
@@ -295,7 +264,7 @@ static void destroy_chain(struct cache *c, struct slab *s)
 static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint64_t *w, uint64_t bit,
 				   unsigned *idx)
 {
-	struct slab *s = backing_owner(obj);
+	struct slab *s = pages_owner(obj);
 	long i = s && slab_sound(s) && s->cache == c ? slab_obj_index(c, s, (uintptr_t)obj) : -1;
 
 	MM_ASSERT("slab", i >= 0 && w == parked_word(s, (unsigned)i) && bit == obj_bit((unsigned)i) &&
@@ -305,14 +274,7 @@ static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint6
 	return s;
 }
 
-/* slab_alloc_parked: see internal.h. */
-void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n)
-{
-	m->rounds = 0;
-	alloc_bulk(c, NULL, m, n < SLAB_MAG_MAX ? n : SLAB_MAG_MAX, NULL, c->size);
-}
-
-/* slab_free_bulk: see internal.h. Each object is checked: a magazine holds only parked objects of c. */
+/* slab_free_bulk: see slab_private.h. Each object is checked: a magazine holds only parked objects of c. */
 void slab_free_bulk(struct cache *c, struct magazine *m)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
@@ -325,13 +287,13 @@ void slab_free_bulk(struct cache *c, struct magazine *m)
 		slab_put(c, s, idx);
 	}
 	m->rounds = 0;
-	chain = detach_empties(c, empty_keep(c));
+	chain = detach_empties(c, SLAB_EMPTY_KEEP);
 	spin_unlock_irqrestore(&c->lock, irq);
 	destroy_chain(c, chain);
 }
 
 /*
- * slab_free_one: see internal.h. The object's bits are the truth about it:
+ * slab_free_one: see slab_private.h. The object's bits are the truth about it:
  * not used, or parked, means it is free already, whatever the caller thinks.
  */
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
@@ -341,9 +303,10 @@ void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	bool twice = obj_state(s, idx) != ST_USED;
 
 	if (!twice) {
-		debug_on_free(c, s, idx, obj);
+		if (DEBUG_HOOKS(c))
+			debug_on_free(c, s, idx, obj);
 		slab_put(c, s, idx);
-		chain = detach_empties(c, empty_keep(c));
+		chain = detach_empties(c, SLAB_EMPTY_KEEP);
 	}
 	spin_unlock_irqrestore(&c->lock, irq);
 	if (twice)
@@ -351,7 +314,7 @@ void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	destroy_chain(c, chain);
 }
 
-/* slab_trim: see internal.h. */
+/* slab_trim: see slab_private.h. */
 void slab_trim(struct cache *c, uint64_t keep)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
@@ -362,7 +325,7 @@ void slab_trim(struct cache *c, uint64_t keep)
 }
 
 /*
- * slab_of: see internal.h. expect NULL accepts any cache but the heap's
+ * slab_of: see slab_private.h. expect NULL accepts any cache but the heap's
  * own, and large allocations (large_cache; idx 0 then).
  *
  * What the caller's pointer selects is the caller's business: a page no
@@ -375,21 +338,21 @@ void slab_trim(struct cache *c, uint64_t keep)
  */
 struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const char *who)
 {
-	struct slab *s = backing_owner(obj);
+	struct slab *s = pages_owner(obj);
 	long i;
 
 	if (!s) {
 		slab_error(SLAB_E_FOREIGN, expect, obj, who);
 		return NULL;
 	}
-	MM_ASSERT("slab", backing_owner(s) != NULL,
+	MM_ASSERT("slab", pages_owner(s) != NULL,
 		  "owner table: the page of %p names descriptor %p, which is not heap memory", obj, (void *)s);
 	MM_ASSERT("slab", slab_sound(s), "descriptor %p of the page of %p fails its check (overwritten?)",
 		  (void *)s, obj);
 	MM_ASSERT("slab", (uintptr_t)obj - s->base < ((uintptr_t)s->npages << PAGE_SHIFT),
 		  "owner table: the page of %p names descriptor %p of %lx..%lx", obj, (void *)s,
 		  (unsigned long)s->base, (unsigned long)slab_end(s));
-	if (s->cache == &large_cache) {
+	if (s->cache == &kheap.large_cache) {
 		if (expect || (uintptr_t)obj != s->base) {
 			slab_error(expect ? SLAB_E_WRONG_CACHE : SLAB_E_FOREIGN, expect, obj, who);
 			return NULL;

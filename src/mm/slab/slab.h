@@ -3,7 +3,7 @@
  *
  * A cache hands out objects of one size (Bonwick, 1994). It carves them
  * out of slabs, blocks of 1..8 pages that come from the layer below
- * through one file (backing.c). In front of each cache, every CPU keeps
+ * through one file (slab_pages.c). In front of each cache, every CPU keeps
  * two magazines of free objects, and a depot behind them holds more
  * (Bonwick and Adams, 2001), so the common allocate/free touches no lock.
  * kmalloc picks a cache among size classes spaced to keep waste low; larger
@@ -168,15 +168,37 @@ void slab_report(void);
 /* Shrink every cache: all empty slabs go back to the layer below. */
 void slab_reap(void);
 
+/*
+ * What the heap knows of a cache (slab_class_info: the kmalloc class that
+ * serves size; false above the classes or for size 0) and of an object
+ * (slab_obj_info: false if p is not the start of a heap object, or is a
+ * large allocation). For demonstrations and debuggers: a snapshot, read
+ * without the cache's lock.
+ */
+struct slab_cache_info {
+	const char *name;
+	size_t size;            /* object size */
+	unsigned npages, nobj;  /* pages a slab, objects a slab */
+	uint64_t slabs;
+	uint64_t free;          /* objects free in the slabs */
+	uint64_t parked;        /* objects sitting in magazines (every CPU's, the depot's) */
+	uint64_t grows;         /* slabs made since slab_init */
+};
+struct slab_obj_info {
+	struct slab_cache_info cache;
+	void *slab;             /* the slab's first byte */
+	unsigned index;         /* the object's place in its slab: 0 is the one at the slab's start */
+};
+bool slab_class_info(size_t size, struct slab_cache_info *ci);
+bool slab_obj_info(const void *p, struct slab_obj_info *oi);
+
 /* ---- tracing ------------------------------------------------------------ */
 
-/* Print each kmalloc/kfree and each slab grown or given back (slab.trace=1). */
-void slab_trace_set(bool on);
-
 /*
- * mode=run: kmalloc(5) on a class with no free object, each step printed
- * with real addresses down to the PTE, then the kfree.
+ * Print each kmalloc/kfree and each slab grown or given back (slab.trace=1),
+ * through the memory layers' one switch, mm_trace (mm/trace.h), which this
+ * sets: the layers below tell their part too.
  */
-void slab_trace_demo(void);
+void slab_trace_set(bool on);
 
 #endif

@@ -1,13 +1,13 @@
 /*
- * fastpath_test.c - the inlined magazine path (internal.h): what an
+ * fastpath_test.c - the inlined magazine path (slab_private.h): what an
  * interrupt handler that allocates inside it sees, and the one switch that
  * sends every call the full way.
  */
 #include "fixture.h"
-#include "mm/slab/internal.h"
+#include "mm/slab/slab_private.h"
 
 /*
- * busy set, as when an interrupt lands inside mag_pop or mag_push: the
+ * busy set, as when an interrupt lands inside mag_fast: the
  * handler's kmalloc and kfree must leave this CPU's magazines alone and
  * work on the slabs, and still be correct.
  */
@@ -57,22 +57,22 @@ static void hot_pair_reuses_the_magazine(void)
 static void switches_take_the_full_path(void)
 {
 	slab_boot(32, 0);
-	CHECK_EQ(slab_slowpath, 0);
+	CHECK_EQ(kheap.slowpath, 0);
 	slab_fail_nth(5);
-	CHECK(slab_slowpath);
+	CHECK(kheap.slowpath);
 	slab_fail_nth(0);
 	slab_trace_set(true);
-	CHECK(slab_slowpath);
+	CHECK(kheap.slowpath);
 	slab_trace_set(false);
 	slab_debug_set(SLAB_DEBUG_CHECK);
-	CHECK(slab_slowpath);
+	CHECK(kheap.slowpath);
 	void *keep = kmalloc(24), *p = kmalloc(24);  /* keep holds the slab */
 	kfree(p);
 	kfree(p);                               /* with magazines bypassed, the slab sees it */
 	CHECK_EQ(slab_last_error().kind, SLAB_E_DOUBLE_FREE);
 	kfree(keep);
 	slab_debug_set(0);
-	CHECK_EQ(slab_slowpath, 0);
+	CHECK_EQ(kheap.slowpath, 0);
 	expect_all_back();
 }
 

@@ -24,7 +24,7 @@ void cache_tests(void);
 void kmalloc_tests(void);
 void debug_tests(void);
 void inject_tests(void);
-void backing_tests(void);
+void pages_tests(void);
 void fastpath_tests(void);
 void misuse_tests(void);
 

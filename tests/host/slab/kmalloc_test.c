@@ -139,16 +139,39 @@ static void kmalloc_foreign(void)
 	expect_all_back();
 }
 
-/* The trace switch prints and changes nothing; the demo runs on the host too. */
+/*
+ * The trace switch prints and changes nothing; the alloc(5) demonstration's
+ * steps (src/kernel/demo.c) run on the host too, with the queries it reads.
+ */
 static void kmalloc_trace(void)
 {
+	struct slab_cache_info ci;
+	struct slab_obj_info o;
+
 	slab_boot(64, 0);
 	slab_trace_set(true);
 	void *p = kmalloc(5), *q = kmalloc(20000);
+	CHECK(!slab_obj_info(q, &o));           /* a large allocation is no slab object */
 	kfree(p);
 	kfree(q);
 	slab_trace_set(false);
-	slab_trace_demo();
+	slab_reap();
+	REQUIRE(slab_class_info(5, &ci));
+	CHECK_EQ(ci.free, 0);
+	CHECK_EQ(ci.slabs, 0);
+	CHECK(!slab_class_info(0, &ci) && !slab_class_info(20000, &ci));
+	slab_trace_set(true);
+	p = kmalloc(5);
+	slab_trace_set(false);
+	REQUIRE(slab_obj_info(p, &o));
+	CHECK_EQ(o.cache.size, 8);
+	CHECK_EQ(o.cache.grows, ci.grows + 1);
+	CHECK_EQ(o.cache.parked + 1, o.index + 1);      /* the refill parked 0..index; p was the top */
+	CHECK(p == (char *)o.slab + o.index * 8);
+	slab_trace_set(true);
+	kfree(p);
+	slab_reap();
+	slab_trace_set(false);
 	slab_report();
 	CHECK_EQ(slab_error_count(), 0);
 	expect_all_back();

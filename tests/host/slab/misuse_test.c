@@ -10,7 +10,8 @@
  */
 #include <string.h>
 #include "fixture.h"
-#include "mm/slab/internal.h"
+#include "mm/slab/slab_private.h"
+#include "mm/vmm/vmm.h"
 
 static unsigned errors_since(unsigned before) { return slab_error_count() - before; }
 
@@ -127,7 +128,7 @@ static void wild_pointers_reported(void)
 	slab_boot(32, 0);
 	char *p = kmalloc(96), *big = kmalloc(40000);
 	REQUIRE(p && big);
-	struct slab *s = backing_owner(p);
+	struct slab *s = pages_owner(p);
 	static char in_data[16];
 	char on_stack[16];
 	unsigned before = slab_error_count();
@@ -183,7 +184,7 @@ static void corrupt_descriptor_panics(void)
 {
 	slab_boot(32, 0);
 	void *p = kmalloc(64);
-	struct slab *s = backing_owner(p);
+	struct slab *s = pages_owner(p);
 	REQUIRE(s);
 	s->magic ^= 1;
 	CHECK(panicked_in_slab(FAKE_PANICS(kfree(p))));
@@ -195,7 +196,7 @@ static void corrupt_list_panics(void)
 	slab_boot(32, 0);
 	void *a = kmalloc(64), *b = kmalloc(64);
 	struct cache *c = kmalloc_cache(64);
-	struct slab *s = backing_owner(a);
+	struct slab *s = pages_owner(a);
 	REQUIRE(s && s->list == LIST_PARTIAL);
 	slab_debug_set(SLAB_DEBUG_CHECK);       /* frees go straight to the slab */
 	s->prev = (struct slab *)c;             /* a link to something that is no slab */
@@ -209,7 +210,7 @@ static void corrupt_bitmap_panics(void)
 {
 	slab_boot(32, 0);
 	void *a = kmalloc(64);
-	struct slab *s = backing_owner(a);
+	struct slab *s = pages_owner(a);
 	REQUIRE(s);
 	slab_debug_set(SLAB_DEBUG_CHECK);
 	s->inuse = 0;                           /* says empty; the bitmap says one is out */
@@ -222,7 +223,7 @@ static void corrupt_magazine_panics(void)
 {
 	slab_boot(32, 0);
 	void *a = kmalloc(64), *keep = kmalloc(64);
-	struct slab *s = backing_owner(a);
+	struct slab *s = pages_owner(a);
 	struct cache *c = kmalloc_cache(64);
 	REQUIRE(s && keep);
 	kfree(a);                               /* in the magazine */
@@ -240,12 +241,12 @@ static void corrupt_owner_slot_panics(void)
 {
 	slab_boot(32, 0);
 	void *p = kmalloc(64);
-	struct slab *s = backing_owner(p);
+	struct slab *s = pages_owner(p);
 	REQUIRE(s);
 	void *page = (void *)((uintptr_t)p & ~(PAGE_SIZE - 1));
-	backing_set_owner(page, 1, (struct slab *)(VMM_KHEAP_BASE + (5UL << 30)));
+	pages_set_owner(page, 1, (struct slab *)(VMM_KHEAP_BASE + (5UL << 30)));
 	CHECK(panicked_in_slab(FAKE_PANICS(ksize(p))));
-	backing_set_owner(page, 1, s);
+	pages_set_owner(page, 1, s);
 	CHECK_EQ(ksize(p), 64);
 	kfree(p);
 	expect_all_back();
@@ -256,7 +257,7 @@ static void check_sees_stray_parked_bit(void)
 {
 	slab_boot(32, 0);
 	void *p = kmalloc(64);
-	struct slab *s = backing_owner(p);
+	struct slab *s = pages_owner(p);
 	REQUIRE(s);
 	unsigned i = (unsigned)slab_obj_index(kmalloc_cache(64), s, (uintptr_t)p);
 	CHECK_EQ(slab_check(), 0);
@@ -272,11 +273,11 @@ static void check_sees_stray_parked_bit(void)
 }
 
 /* The VMM refusing to take back a slab's pages is a heap bug: it stops, it does not go on. */
-static void backing_free_refused_panics(void)
+static void pages_free_refused_panics(void)
 {
 	slab_boot(32, 0);
 	void *never = (void *)(VMM_KHEAP_BASE + (5UL << 30));
-	CHECK(panicked_in_slab(FAKE_PANICS(backing_free(never, 1))));
+	CHECK(panicked_in_slab(FAKE_PANICS(pages_free(never, 1))));
 }
 
 void misuse_tests(void)
@@ -293,5 +294,5 @@ void misuse_tests(void)
 	RUN(corrupt_magazine_panics);
 	RUN(corrupt_owner_slot_panics);
 	RUN(check_sees_stray_parked_bit);
-	RUN(backing_free_refused_panics);
+	RUN(pages_free_refused_panics);
 }

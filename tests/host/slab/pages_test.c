@@ -1,5 +1,5 @@
 /*
- * backing_test.c - the heap over the VMM: slabs and large allocations are
+ * pages_test.c - the heap over the VMM: slabs and large allocations are
  * regions of the kernel's areas, mapped in the kernel's tables, loaded by
  * the software MMU (fake_arch.c), and gone from both when given back.
  */
@@ -75,7 +75,7 @@ static void holes_are_foreign(void)
 	expect_all_back();
 }
 
-void backing_tests(void)
+void pages_tests(void)
 {
 	RUN(slab_is_a_vmm_region);
 	RUN(large_is_a_vmm_region);

@@ -1,6 +1,6 @@
 /*
- * debug.c - the heap's debugging aids: poison, fills, redzones, error
- * reports and failure injection.
+ * slab_debug.c - the heap's switches and debugging aids: poison, fills,
+ * redzones, error reports, failure injection and the trace switch.
  *
  * With any SLAB_DEBUG_* flag on, every alloc and free goes through the
  * slab layer, where the bitmaps know each object's state:
@@ -12,31 +12,49 @@
  * An error is reported and the heap carries on consistently: a damaged
  * poison or redzone is rewritten, a double free or a foreign pointer is
  * ignored. The heap's own caches (CF_INTERNAL) are not debugged.
+ *
+ * The callers enter the hooks only when DEBUG_HOOKS(c) says there is
+ * something to do, and fail_injected only when an injection is armed
+ * (FAIL_INJECTED): with debugging off, the allocation path does not come
+ * here.
  */
-#include "mm/slab/internal.h"
-#include "lib/kprintf.h"
+#include "mm/slab/slab_private.h"
+#include "mm/trace.h"
 #include "lib/kstring.h"
 #include "lib/prng.h"
 
-unsigned slab_debug = SLAB_DEBUG;
+/* slowpath_update: see struct kheap. */
+void slowpath_update(void)
+{
+	kheap.slowpath = kheap.debug || mm_trace || kheap.fail_countdown || kheap.fail_per_mille;
+	kheap.fast_max = kheap.slowpath ? 0 : KMALLOC_MAX;
+	kheap.fast_key = kheap.slowpath ? ~kheap.secret : kheap.secret;
+}
 
-static unsigned nerrors;
-static struct slab_error last;
-static unsigned fail_countdown, fail_per_mille;
-static uint64_t fail_seed;
+/*
+ * slab_trace_set: see slab.h. The heap narrates through the memory layers'
+ * one switch (mm/trace.h), so the layers below tell their part too; the
+ * full path, where the narration is, is taken while it is on.
+ */
+void slab_trace_set(bool on)
+{
+	mm_trace = on;
+	slowpath_update();
+}
 
 /* slab_debug_set: see slab.h. Objects in magazines go back to slabs so the bitmaps are exact. */
 void slab_debug_set(unsigned flags)
 {
-	slab_debug = flags & SLAB_DEBUG_ALL;
-	slab_slowpath_update();
-	if (!slab_debug)
+	kheap.debug = flags & SLAB_DEBUG_ALL;
+	kheap.debugged |= kheap.debug != 0;
+	slowpath_update();
+	if (!kheap.debug)
 		return;
-	for (struct cache *c = cache_list; c; c = c->next)
+	for (struct cache *c = kheap.caches; c; c = c->next)
 		mag_flush_all(c);
 }
 
-unsigned slab_debug_get(void) { return slab_debug; }
+unsigned slab_debug_get(void) { return kheap.debug; }
 
 const char *slab_error_str(enum slab_error_kind k)
 {
@@ -50,60 +68,52 @@ const char *slab_error_str(enum slab_error_kind k)
 /* Report a misuse: kind, cache, address, and what was seen. */
 void slab_error(enum slab_error_kind k, const struct cache *c, const void *addr, const char *detail)
 {
-	last = (struct slab_error){ k, c ? c->name : "-", (uintptr_t)addr };
-	__atomic_add_fetch(&nerrors, 1, __ATOMIC_RELAXED);
-	MM_MISUSE("slab", "%s at %p in cache %s: %s", slab_error_str(k), addr, last.cache,
+	kheap.last = (struct slab_error){ k, c ? c->name : "-", (uintptr_t)addr };
+	__atomic_add_fetch(&kheap.nerrors, 1, __ATOMIC_RELAXED);
+	MM_MISUSE("slab", "%s at %p in cache %s: %s", slab_error_str(k), addr, kheap.last.cache,
 		  detail ? detail : "");
 }
 
-unsigned slab_error_count(void) { return nerrors; }
-struct slab_error slab_last_error(void) { return last; }
-
-void slab_errors_reset(void)
-{
-	nerrors = 0;
-	last = (struct slab_error){ 0 };
-}
-
-unsigned slab_slowpath = 1;    /* until slab_init has run */
-size_t slab_fast_max;
-uint32_t slab_fast_key;
-
-/* slab_slowpath: see internal.h. */
-void slab_slowpath_update(void)
-{
-	slab_slowpath = slab_debug || slab_tracing || fail_countdown || fail_per_mille;
-	slab_fast_max = slab_slowpath ? 0 : KMALLOC_MAX;
-	slab_fast_key = slab_slowpath ? ~slab_secret : slab_secret;
-}
+unsigned slab_error_count(void) { return kheap.nerrors; }
+struct slab_error slab_last_error(void) { return kheap.last; }
 
 void slab_fail_nth(unsigned n)
 {
-	__atomic_store_n(&fail_countdown, n, __ATOMIC_RELAXED);
-	slab_slowpath_update();
+	__atomic_store_n(&kheap.fail_countdown, n, __ATOMIC_RELAXED);
+	slowpath_update();
 }
 
 void slab_fail_random(uint64_t seed, unsigned per_mille)
 {
-	fail_seed = seed ? seed : 1;
-	fail_per_mille = per_mille > 1000 ? 1000 : per_mille;
-	slab_slowpath_update();
+	kheap.fail_seed = seed ? seed : 1;
+	kheap.fail_per_mille = per_mille > 1000 ? 1000 : per_mille;
+	slowpath_update();
 }
 
-/* Whether this allocation is to fail; each public allocation asks once. */
+/* Whether this allocation is to fail; each public allocation asks once (FAIL_INJECTED). */
 bool fail_injected(void)
 {
-	unsigned n = __atomic_load_n(&fail_countdown, __ATOMIC_RELAXED);
+	unsigned n = __atomic_load_n(&kheap.fail_countdown, __ATOMIC_RELAXED);
 
 	if (n) {
-		__atomic_store_n(&fail_countdown, n - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&kheap.fail_countdown, n - 1, __ATOMIC_RELAXED);
 		if (n == 1)
 			return true;
 	}
-	if (!fail_per_mille)
+	if (!kheap.fail_per_mille)
 		return false;
-	return (prng_next(&fail_seed) >> 33) % 1000 < fail_per_mille;
+	return (prng_next(&kheap.fail_seed) >> 33) % 1000 < kheap.fail_per_mille;
 }
+
+/* The poisoned bitmap of s (struct slab), after its state pairs. */
+static uint64_t *poisoned_map(const struct cache *c, struct slab *s)
+{
+	return s->map + 2 * c->words;
+}
+
+static bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
+static void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
+static void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
 
 static size_t size8(const struct cache *c) { return (c->size + 7) & ~(size_t)7; }
 
@@ -148,7 +158,7 @@ void debug_on_create(struct cache *c, struct slab *s)
 		return;
 	for (unsigned i = 0; i < s->nobj; i++) {
 		void *obj = slab_obj(c, s, i);
-		if (slab_debug & SLAB_DEBUG_POISON)
+		if (kheap.debug & SLAB_DEBUG_POISON)
 			poison(c, s, i, obj);
 		if (c->flags & CF_REDZONE)
 			redzone_write(c, obj, c->size, NULL);
@@ -170,10 +180,10 @@ void debug_on_alloc(struct cache *c, struct slab *s, unsigned idx, void *obj, vo
 		if (c->ctor)
 			c->ctor(obj);   /* the poison wiped the constructed state */
 	}
-	if ((slab_debug & SLAB_DEBUG_POISON) && !c->ctor)
+	if ((kheap.debug & SLAB_DEBUG_POISON) && !c->ctor)
 		memset(obj, SLAB_FILL_ALLOC, asked);
 	if (c->flags & CF_REDZONE)
-		redzone_write(c, obj, asked, slab_debug & SLAB_DEBUG_TRACK ? caller : NULL);
+		redzone_write(c, obj, asked, kheap.debug & SLAB_DEBUG_TRACK ? caller : NULL);
 }
 
 /* An object about to go back to s: check its redzone, poison it. Lock held. */
@@ -185,6 +195,6 @@ void debug_on_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 		slab_error(SLAB_E_REDZONE, c, obj, "bytes past the end of the object were written");
 		redzone_write(c, obj, c->size, NULL);
 	}
-	if (slab_debug & SLAB_DEBUG_POISON)
+	if (kheap.debug & SLAB_DEBUG_POISON)
 		poison(c, s, idx, obj);
 }

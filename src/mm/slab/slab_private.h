@@ -1,21 +1,22 @@
 /*
- * internal.h - what the files of the slab layer share. Not an interface:
- * nothing outside src/mm/slab/ includes it.
+ * slab_private.h - what the files of the slab layer share: the shapes of
+ * caches, slabs and magazines, the layer's state (struct kheap), and the
+ * inlined fast path. Not an interface: nothing outside src/mm/slab/
+ * includes it but the white-box host tests.
  *
- *   cache ──► cpu[0..7]: loaded, prev magazine     (no lock; busy word, see mag_pop)
+ *   cache ──► cpu[0..7]: loaded, prev magazine     (no lock; busy word, see mag_fast)
  *     │
  *     ├─► depot: full and empty magazines          (cache lock)
  *     │
  *     └─► slabs: partial ─ empty ─ full lists      (cache lock)
  *           └─► slab descriptor: bitmap of live objects, first object
- *                 └─► objects, in 1..8 pages from backing.c (the VMM)
+ *                 └─► objects, in 1..8 pages from slab_pages.c (the layer below)
  */
-#ifndef STRATA_MM_SLAB_INTERNAL_H
-#define STRATA_MM_SLAB_INTERNAL_H
+#ifndef STRATA_MM_SLAB_PRIVATE_H
+#define STRATA_MM_SLAB_PRIVATE_H
 
 #include "mm/slab/slab.h"
 #include "mm/arch.h"
-#include "mm/vmm/vmm.h"
 #include "mm/failure.h"
 #include "lib/spinlock.h"
 
@@ -28,8 +29,9 @@
 #define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
 #define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 736 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
-#define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which backing.c's encoding uses */
+#define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which slab_pages.c's owner table uses */
 #define KMALLOC_MAX      16384  /* the largest kmalloc class; above it, whole pages */
+#define KMALLOC_CLASSES  40     /* kmalloc.c's class_size[] */
 
 /* Cache flags; CF_REDZONE and CF_OFFSLAB fix the layout at creation. */
 #define CF_OFFSLAB  (1u << 0)   /* descriptor in the descriptor cache, not on the slab */
@@ -77,13 +79,13 @@ struct slab_list {
  *               neither      free in the slab
  *               used         live: handed out
  *               used+parked  in a magazine
- *   poisoned  one bit an object: free in the slab and carrying poison (debug.c)
+ *   poisoned  one bit an object: free in the slab and carrying poison (slab_debug.c)
  *
  * Only a live object may be freed: a second free of an object that went
  * into a magazine finds it parked. The pair of words sits together for the
  * free fast path; they are apart because different code writes them: used
  * bits only the slab code, under the cache's lock; parked bits only the
- * magazine code (mag_push, mag_take: see there). Nothing of the heap's bookkeeping is
+ * magazine code (mag_fast, mag_take: see there). Nothing of the heap's bookkeeping is
  * in the free objects themselves, so a write to a freed object cannot
  * corrupt the heap and constructed state survives (Bonwick).
  */
@@ -91,12 +93,11 @@ struct slab {
 	uint32_t magic;         /* slab_magic(this): checked on every lookup */
 	uint16_t inuse, nobj;
 	struct slab *next, *prev;
-	struct cache *cache;    /* &large_cache: a large allocation */
+	struct cache *cache;    /* &kheap.large_cache: a large allocation */
 	uintptr_t base;         /* first page; objects start here */
 	uint32_t npages;
 	uint16_t hint;          /* no free object in the words of objects below 64 * hint */
 	uint8_t list;           /* LIST_* it is on */
-	uint8_t poisoned_any;
 	size_t large_size;      /* large allocations: size asked */
 	void *large_caller;
 	uint64_t map[];         /* state pairs [0, 2*words), poisoned [2*words, 3*words) */
@@ -133,31 +134,69 @@ struct cache {
 };
 
 /*
- * Non-zero when an allocation or free must take the full path: debugging,
- * tracing or failure injection is on. The inlined fast paths test this one
- * word; slab_slowpath_update (debug.c) recomputes it whenever one changes.
+ * The layer's state: every mutable variable of the heap but the porter's
+ * owner table (slab_pages.c), in one place. slab_init (cache.c) sets it
+ * up from nothing.
  */
-extern unsigned slab_slowpath;
-void slab_slowpath_update(void);
+struct kheap {
+	/*
+	 * Non-zero when an allocation or free must take the full path:
+	 * debugging, tracing or failure injection is on. slowpath_update
+	 * (slab_debug.c) recomputes it, and the two words below, whenever one
+	 * changes. The inlined fast paths test nothing extra: kmalloc's takes
+	 * sizes below fast_max (0 while slowpath), kfree's checks descriptors
+	 * against fast_key (secret, or its complement, which no descriptor
+	 * matches, while slowpath). The full path checks against secret.
+	 */
+	unsigned slowpath;
+	size_t fast_max;
+	uint32_t fast_key;
+	uint32_t secret;        /* mixed into each descriptor's magic: slab_magic */
+
+	unsigned debug;         /* SLAB_DEBUG_* in force */
+	bool debugged;          /* debug was on since slab_init: objects may carry poison */
+	unsigned fail_countdown, fail_per_mille;        /* failure injection (slab.h) */
+	uint64_t fail_seed;
+	unsigned nerrors;       /* misuses reported, and the last one */
+	struct slab_error last;
+
+	struct spinlock caches_lock;
+	struct cache *caches;   /* every cache on the list, for reports; caches_lock */
+	struct cache desc_cache, mag_cache, cache_cache;        /* the internal caches */
+
+	/* kmalloc.c: the classes, and the class of each size by (size + 7) / 8 as an offset in classes[] */
+	struct cache classes[KMALLOC_CLASSES];
+	char names[KMALLOC_CLASSES][16];
+	uint16_t class_off[KMALLOC_MAX / 8 + 1];
+
+	/*
+	 * Large allocations: their descriptors name large_cache, which has no
+	 * objects (nobj 0), so the free fast path's index check sends them the
+	 * full way with no test of its own. It is on no cache list.
+	 */
+	struct cache large_cache;
+	struct spinlock large_lock;
+	struct slab *large_head;        /* every live one, for the leak report; large_lock */
+	uint64_t large_live, large_pages;
+};
+extern struct kheap kheap;
 
 /*
- * The same switch, folded into words the fast paths read anyway, so they
- * test nothing extra: kmalloc's fast path takes sizes below
- * slab_fast_max (0 while slab_slowpath), and kfree's checks descriptors
- * against slab_fast_key (slab_secret, or its complement, which no
- * descriptor matches, while slab_slowpath). The full path checks against
- * slab_secret itself.
+ * Whether an object's debugging hooks (slab_debug.c) have anything to do:
+ * debugging is or was on (poison may be left to check), or c has redzones.
+ * Tested by the callers, so the hooks are not entered otherwise.
  */
-extern size_t slab_fast_max;
-extern uint32_t slab_fast_key;
+#define DEBUG_HOOKS(c)  (kheap.debugged || ((c)->flags & CF_REDZONE))
+/* Whether an allocation is to fail (failure injection): fail_injected only when armed. */
+#define FAIL_INJECTED() ((kheap.fail_countdown || kheap.fail_per_mille) && fail_injected())
+/* Magazines stand aside while debugging, so every object's state is kept on its slab. */
+#define BYPASS_MAGS(c)  (((c)->flags & (CF_NOMAG | CF_REDZONE)) || kheap.debug)
 
 /* ---- invariants: small, always on, because a corrupt heap must stop ---- */
 
-extern uint32_t slab_secret;
-
 static inline uint32_t slab_magic(const struct slab *s)
 {
-	return slab_secret ^ (uint32_t)((uintptr_t)s >> 6);
+	return kheap.secret ^ (uint32_t)((uintptr_t)s >> 6);
 }
 
 static inline bool slab_sound(const struct slab *s)
@@ -184,10 +223,6 @@ static inline long slab_obj_index(const struct cache *c, const struct slab *s, u
 	return i < c->nobj && i * c->stride == off ? (long)i : -1;
 }
 
-static inline bool map_test(const uint64_t *m, unsigned i) { return m[i / 64] >> (i % 64) & 1; }
-static inline void map_set(uint64_t *m, unsigned i) { m[i / 64] |= 1ULL << (i % 64); }
-static inline void map_clear(uint64_t *m, unsigned i) { m[i / 64] &= ~(1ULL << (i % 64)); }
-
 /* An object's state (struct slab): obj_state() is 0, ST_USED or ST_USED | ST_PARKED. */
 #define ST_USED    1u
 #define ST_PARKED  2u
@@ -199,10 +234,6 @@ static inline unsigned obj_state(const struct slab *s, unsigned i)
 {
 	const uint64_t *w = &s->map[2 * (i / 64)];
 	return (unsigned)(w[0] >> (i % 64) & 1) | (unsigned)(w[1] >> (i % 64) & 1) << 1;
-}
-static inline uint64_t *poisoned_map(const struct cache *c, struct slab *s)
-{
-	return s->map + 2 * c->words;
 }
 
 /* obj goes on top of m (which has room), parked: bit set in its parked word w. */
@@ -233,83 +264,33 @@ static inline struct trailer *obj_trailer(const struct cache *c, void *obj)
 	return (struct trailer *)((uintptr_t)obj + ((c->size + 7) & ~(size_t)7));
 }
 
-/* ---- backing.c: the one file that calls the layer below ---- */
+/* ---- slab_pages.c: where slab pages come from (the porter's file) ---- */
 
 /*
- * npages of mapped kernel memory (page aligned) from the VMM, or NULL: a
- * slab (1..SLAB_MAX_PAGES, aligned to its size rounded up to a power of two) in the heap area, or
- * with large, whole pages in the large area.
+ * npages of mapped, zeroed kernel memory (page aligned), or NULL: a slab
+ * (1..SLAB_MAX_PAGES, aligned to its size rounded up to a power of two),
+ * or with large, whole pages for a large allocation.
  */
-void *backing_alloc(size_t npages, bool large);
-/* Give back what backing_alloc returned, with the same npages. */
-void backing_free(void *va, size_t npages);
+void *pages_alloc(size_t npages, bool large);
+/* Give back what pages_alloc returned, with the same npages. */
+void pages_free(void *va, size_t npages);
 /* Record owner (a descriptor, SLAB_DESC_ALIGN aligned) for each page; NULL clears. */
-void backing_set_owner(void *va, size_t npages, const struct slab *owner);
-/* Print what the layers below know of va: region, frame, PTE. For traces. */
-void backing_explain(const void *va, size_t npages);
-/* Forget the owner table (slab_init), or give back its pages that own nothing (reap). */
-void backing_reset(void);
-void backing_trim(void);
-
-/*
- * The owner table: the slab descriptor of every page of the two areas the
- * heap takes from the VMM, found in O(1) without a lock, so kfree can ask
- * it on every call. Two levels per area: a fixed array of leaf pages
- * (their frame numbers, 0 = none) and, in each leaf, one 32-bit slot per
- * page: the descriptor's offset from VMM_KHEAP_BASE in SLAB_DESC_ALIGN
- * units, plus one, so that 0 (a zeroed leaf) means "no owner". Every
- * descriptor lives in the heap area (on its slab, or from the descriptor
- * cache), which this encoding covers 2^32 x 64 bytes of.
- *
- * Leaves come from the buddy as the areas grow and go back at reap time
- * when no page of theirs is held. A lookup reads them through the HHDM, so
- * even a stale leaf is memory that can be read; what it says is checked
- * (slab_sound) before it is believed.
- */
-#define OWNER_SPAN  (64UL << 30)                /* bytes of each area the heap uses */
-
-#define OWNER_SLOTS (PAGE_SIZE / sizeof(uint32_t))
-#define OWNER_TOP   (OWNER_SPAN / PAGE_SIZE / OWNER_SLOTS)
-struct owner_area {
-	uint32_t leaf[OWNER_TOP];       /* pfn of the leaf page, 0 if none (first: kfree reads it) */
-	uint16_t held[OWNER_TOP];       /* pages of the leaf's range the heap holds */
-	uintptr_t base;
-};
-extern struct owner_area owner_heap, owner_large;
-
-/* The descriptor recorded for va's page, or NULL if va is not heap memory. */
-static inline struct slab *backing_owner(const void *va)
-{
-	uintptr_t v = (uintptr_t)va;
-	const struct owner_area *a = &owner_heap;
-	uint32_t pfn, tag;
-
-	if (__builtin_expect(v - VMM_KHEAP_BASE >= OWNER_SPAN, 0)) {
-		if (v - VMM_KLARGE_BASE >= OWNER_SPAN)
-			return NULL;
-		a = &owner_large;
-	}
-	v = (v - (a == &owner_heap ? VMM_KHEAP_BASE : VMM_KLARGE_BASE)) >> PAGE_SHIFT;
-	pfn = __atomic_load_n(&a->leaf[v / OWNER_SLOTS], __ATOMIC_ACQUIRE);
-	if (!pfn)
-		return NULL;
-	tag = ((const uint32_t *)phys_to_virt((uint64_t)pfn << PAGE_SHIFT))[v % OWNER_SLOTS];
-	return tag ? (struct slab *)(VMM_KHEAP_BASE - SLAB_DESC_ALIGN + (uintptr_t)tag * SLAB_DESC_ALIGN) : NULL;
-}
+void pages_set_owner(void *va, size_t npages, const struct slab *owner);
+/* The descriptor recorded for va's page, or NULL if va is not heap memory. O(1), no lock. */
+struct slab *pages_owner(const void *va);
+/* Forget every owner (slab_init), or give back the bookkeeping that owns nothing (reap). */
+void pages_reset(void);
+void pages_trim(void);
 
 /* ---- slab.c: slabs of one cache, called with c->lock held unless said ---- */
 
-struct slab *slab_create(struct cache *c);          /* lock not held */
-void slab_destroy(struct cache *c, struct slab *s); /* lock not held; s on no list */
-void *slab_take(struct cache *c, struct slab *s, unsigned *idx);
-void slab_put(struct cache *c, struct slab *s, unsigned idx);
-void list_add(struct slab_list *l, struct slab *s, uint8_t which);
-void list_del(struct cache *c, struct slab *s);
-struct slab_list *list_of(struct cache *c, uint8_t which);
-/* Up to n objects into out from partial/empty slabs; lock not held; may grow. */
-unsigned slab_alloc_bulk(struct cache *c, void **out, unsigned n, void *caller, size_t asked);
-/* Fill empty magazine m with up to n objects, parked; lock not held; may grow. Interrupts off. */
-void slab_alloc_parked(struct cache *c, struct magazine *m, unsigned n);
+/*
+ * Up to n objects from partial then empty slabs, growing the cache if
+ * needed: into out, or with mag, parked into that magazine (out unused).
+ * How many were had. Lock not held; with mag, interrupts off.
+ */
+unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
+			 size_t asked);
 /* m's objects back to their slabs, m emptied; lock not held; gives back empties beyond the reserve. */
 void slab_free_bulk(struct cache *c, struct magazine *m);
 /* The slab holding obj and its index, or NULL after reporting misuse. */
@@ -318,62 +299,47 @@ struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj);
 /* Give back empty slabs beyond keep. Lock not held. */
 void slab_trim(struct cache *c, uint64_t keep);
+struct slab_list *list_of(struct cache *c, uint8_t which);
 
-/* ---- the fast paths, inlined into kmalloc and kfree ---- */
+/* ---- the fast path, inlined into kmalloc, kfree, cache_alloc and cache_free ---- */
 
 /*
- * Pop an object from CPU cpu's (this CPU's) loaded magazine into *obj; false if it is
- * empty or busy: the caller then takes the full path. No interrupt masking:
- * busy keeps an interrupt handler off these magazines for the few
- * instructions the pop takes (it finds busy set and goes to the slabs),
- * and a handler that ran before busy was set has finished before we read
- * anything. No preemption in the kernel keeps us on this CPU.
+ * Pop an object into *obj (w NULL) or push *obj on CPU cpu's (this
+ * CPU's) loaded magazine, inside its busy window; false if the
+ * magazine is busy, empty (pop) or full (push), or the object pushed is
+ * not live: the caller then takes the full path, which tells them apart.
+ *
+ * No interrupt masking: busy keeps an interrupt handler off these
+ * magazines for the few instructions this takes (it finds busy set and
+ * goes to the slabs), and a handler that ran before busy was set has
+ * finished before we read anything. No preemption in the kernel keeps us
+ * on this CPU. A push is given obj's used word w (its parked word is w[1])
+ * and bit b. Parked words are written only inside this window or by the
+ * magazine code with interrupts off and the window closed, so an
+ * interrupt handler never interleaves with the read-modify-write here;
+ * the used words, which handlers may write through the slabs meanwhile,
+ * are only read. (With SMP, CPUs parking objects of one slab share its
+ * parked words: that write must then be atomic.)
  */
-static inline bool mag_pop(struct cache *c, unsigned cpu, void **obj)
+static inline bool mag_fast(struct cache *c, unsigned cpu, void **obj, uint64_t *w, uint64_t b)
 {
 	struct cpu_mags *m = &c->cpu[cpu];
 	struct magazine *l;
-	bool ok = false;
+	bool ok;
 
 	if (__builtin_expect(m->busy, 0))
 		return false;
 	m->busy = 1;
 	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
-	if (__builtin_expect(l && l->rounds, 1)) {
-		*obj = mag_take(l);
-		ok = true;
-	}
-	__asm__ volatile("" ::: "memory");
-	m->busy = 0;
-	return ok;
-}
-
-/*
- * Park obj, whose used word is w (its parked word is w[1]) and bit b, on
- * CPU cpu's loaded magazine if it is live; false if it is not, or the
- * magazine is full or busy: take the full path, which tells them apart.
- * Parked words are written only inside this busy window (here, mag_pop) or
- * by the magazine code with interrupts off and the window closed, so an
- * interrupt handler never interleaves with the read-modify-write here; the
- * used words, which handlers may write through the slabs meanwhile, are
- * only read. (With SMP, CPUs parking objects of one slab share its parked
- * words: that write must then be atomic.)
- */
-static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *w, uint64_t b)
-{
-	struct cpu_mags *m = &c->cpu[cpu];
-	struct magazine *l;
-	bool ok = false;
-
-	if (__builtin_expect(m->busy, 0))
-		return false;
-	m->busy = 1;
-	__asm__ volatile("" ::: "memory");
-	l = m->loaded;
-	if (__builtin_expect(l && l->rounds < c->mag_size && (w[0] & ~w[1] & b), 1)) {     /* used, not parked */
-		mag_put(l, obj, &w[1], b);
-		ok = true;
+	if (!w) {                       /* pop */
+		ok = __builtin_expect(l && l->rounds, 1);
+		if (ok)
+			*obj = mag_take(l);
+	} else {                        /* push, if used and not parked */
+		ok = __builtin_expect(l && l->rounds < c->mag_size && (w[0] & ~w[1] & b), 1);
+		if (ok)
+			mag_put(l, *obj, &w[1], b);
 	}
 	__asm__ volatile("" ::: "memory");
 	m->busy = 0;
@@ -388,11 +354,11 @@ static inline bool mag_push(struct cache *c, unsigned cpu, void *obj, uint64_t *
 static inline bool free_fast(struct cache *expect, void *obj)
 {
 	unsigned cpu = arch_cpu_index();        /* first: then little is live across the call */
-	struct slab *s = backing_owner(obj);
+	struct slab *s = pages_owner(obj);
 	struct cache *c;
 	long i;
 
-	if (__builtin_expect(!s || s->magic != (slab_fast_key ^ (uint32_t)((uintptr_t)s >> 6)), 0))
+	if (__builtin_expect(!s || s->magic != (kheap.fast_key ^ (uint32_t)((uintptr_t)s >> 6)), 0))
 		return false;
 	c = s->cache;
 	if (__builtin_expect(expect && c != expect, 0))
@@ -402,53 +368,32 @@ static inline bool free_fast(struct cache *expect, void *obj)
 	 * the push fails. large_cache has no objects: the index fails.
 	 */
 	i = slab_obj_index(c, s, (uintptr_t)obj);
-	return i >= 0 && mag_push(c, cpu, obj, used_word(s, (unsigned)i), obj_bit((unsigned)i));
+	return i >= 0 && mag_fast(c, cpu, &obj, used_word(s, (unsigned)i), obj_bit((unsigned)i));
 }
 
-/* ---- magazine.c ---- */
-void *mag_alloc(struct cache *c);
-bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
-void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs */
-uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines */
-void mag_init(void);
-
-/* ---- cache.c ---- */
-extern struct cache *cache_list;
-extern struct cache *cache_cache, *desc_cache, *mag_cache;
-extern struct spinlock cache_list_lock;
+/* ---- cache.c: caches, their magazines and depot; slab_init ---- */
 int cache_setup(struct cache *c, const char *name, size_t size, size_t align,
 		void (*ctor)(void *), unsigned flags);
+void cache_link(struct cache *c);
 void *cache_alloc_caller(struct cache *c, void *caller, size_t asked);
 void cache_free_checked(struct cache *c, void *obj, const char *who);
-bool cache_bypass_mags(const struct cache *c);
-void cache_link(struct cache *c);
 uint64_t cache_report_live(struct cache *c);   /* prints live objects, returns how many */
+void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs */
+uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines */
 
-/* ---- debug.c ---- */
-extern unsigned slab_debug;
+/* ---- slab_debug.c ---- */
+void slowpath_update(void);
 void slab_error(enum slab_error_kind k, const struct cache *c, const void *addr, const char *detail);
-bool fail_injected(void);
-void slab_errors_reset(void);
+bool fail_injected(void);               /* through FAIL_INJECTED() */
+/* The hooks, through DEBUG_HOOKS(c): a new slab (lock not held), an object taken, one going back (lock held). */
+void debug_on_create(struct cache *c, struct slab *s);
 void debug_on_alloc(struct cache *c, struct slab *s, unsigned idx, void *obj, void *caller, size_t asked);
 void debug_on_free(struct cache *c, struct slab *s, unsigned idx, void *obj);
-void debug_on_create(struct cache *c, struct slab *s);
 
-/* ---- kmalloc.c / large.c ---- */
-/*
- * The cache a large allocation's descriptor names: no objects (nobj 0), so
- * the free fast path's index check sends it the full way with no test of
- * its own. It is on no cache list.
- */
-extern struct cache large_cache;
+/* ---- kmalloc.c ---- */
 void kmalloc_init(void);
 struct cache *kmalloc_cache(size_t size);    /* the class of size, NULL above the classes */
-void *large_alloc(size_t size, void *caller);
 void large_free(struct slab *s);
-extern uint64_t large_live, large_pages;
 uint64_t large_report_live(void);
-void large_reset(void);
-
-/* ---- trace.c ---- */
-extern bool slab_tracing;
 
 #endif
