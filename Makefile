@@ -19,7 +19,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration
 	-ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
 	-mno-sse -mno-sse2 -mno-mmx -mno-80387 -mgeneral-regs-only \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-fno-strict-aliasing -Isrc -I. $(EXTRA_CFLAGS)
+	-fno-strict-aliasing -Wmissing-prototypes -Isrc -I. $(EXTRA_CFLAGS)
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T src/boot/linker.ld
 
 KSRCS  := $(shell find src tests/kernel bench -path bench/host -prune -o -name '*.c' -print | sort)

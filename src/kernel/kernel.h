@@ -23,11 +23,13 @@ extern char boot_tables_start[], boot_tables_end[];
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 extern uint32_t boot_cpu_flags;
 
+/* The 64-bit entry, called by the boot stub (src/boot/) in the higher half. */
+void kmain(uint64_t mbi_pa, uint32_t magic);
 void boot_report(void);
 void cpus_report(void);          /* cpus.c: the CPUS line */
 extern unsigned cpus_online;
 void mm_boot(void);
-void mm_report(void);
+void mm_report(void);             /* mode=run: each layer's boot report, buddy to VMM */
 void pagefault_init(void);
 /* demo.c: mode=run's demonstrations (after pagefault_init and slab_init). */
 void vmm_demo(void);            /* the VMM at work: regions, real faults, a process space */

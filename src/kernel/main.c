@@ -15,6 +15,7 @@
 #include "drivers/serial/serial.h"
 #include "lib/kprintf.h"
 #include "mm/arch.h"
+#include "mm/slab/slab.h"
 
 #define MB2_MAX_BLOCK (1UL << 20)   /* no sane loader passes more */
 
@@ -97,8 +98,12 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	boot_report();
 	cpu_report();
 	mm_boot();
-	if (mode == MODE_RUN)
+	if (mode == MODE_RUN) {
 		mm_report();
+		vmm_demo();
+		slab_trace_demo();
+		slab_report();
+	}
 
 	switch (mode) {
 	case MODE_TEST:

@@ -187,7 +187,4 @@ void mm_report(void)
 	kprintf("paging: the kernel address space (root 0x%lx)\n", pg_kernel_root());
 	pg_dump(pg_kernel_root(), 0, 0);
 	vmm_report(vmm_kernel_space(), "kernel");
-	vmm_demo();
-	slab_trace_demo();
-	slab_report();
 }

@@ -9,6 +9,7 @@
  */
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/io.h"
+#include "kernel/kernel.h"
 #include "kernel/panic.h"
 #include "lib/kprintf.h"
 #include "mm/arch.h"
