@@ -12,7 +12,7 @@
  *   page already mapped, tables allow it    --> resolved: a stale TLB entry, flushed
  *   page already mapped, tables refuse it   --> VMF_MISMATCH (a bug, never a loop)
  *   region not on demand                    --> VMF_NOT_DEMAND
- *   zeroed frame, mapped (and a few after it, see vmm_fault_around)
+ *   zeroed frame, mapped (and a few after it, see vmm_set_fault_around)
  *                                           --> VMF_RESOLVED, or VMF_NO_FRAME
  */
 #include "mm/vmm/vmm_private.h"
@@ -37,10 +37,10 @@ static enum vm_fault_why judge(const struct vm_region *r, unsigned access)
 	return VMF_RESOLVED;
 }
 
-/* Map up to vmm_fault_around unmapped pages after va, as long as frames come easily. */
+/* Map up to vmm.fault_around unmapped pages after va, as long as frames come easily. */
 static void fault_around(struct vm_space *s, struct vm_region *r, va_t va)
 {
-	for (unsigned i = 0; i < vmm_fault_around; i++) {
+	for (unsigned i = 0; i < vmm.fault_around; i++) {
 		va += PAGE_SIZE;
 		if (va >= region_end(r))
 			return;
@@ -91,7 +91,7 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t ad
 enum vm_fault_why vmm_fault(struct vm_space *s, va_t addr, unsigned access, struct vm_fault *f)
 {
 	if (addr >> 63 || (addr >= VMM_KERNEL_BASE && addr < VMM_KERNEL_END))
-		s = vmm_kernel_space();     /* the second test: the host's window (vmm.h) */
+		s = &vmm.kernel;            /* the second test: the host's window (vmm.h) */
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	s->faults++;
 	struct vm_node *n = rt_find(s->tree, addr);

@@ -183,11 +183,12 @@ struct vm_node *rt_first_ending_after(struct vm_node *root, va_t va)
  * The search may be limited to a window [lo, hi) of the space (the
  * kernel's areas); holes are clipped to it.
  *
- * The walk is in address order. A subtree is skipped when it ends below
- * the window, or when neither its leading hole nor its max_gap is big
- * enough. A subtree lying wholly in the window and passing that test
- * surely holds the answer, so the walk only ever backtracks along the two
- * edges of the window: O(log n).
+ * The walk is in address order; the holes are where the tree has no
+ * child. A subtree is entered only when it ends inside the window and
+ * its leading hole or its max_gap is big enough; otherwise only the hole
+ * after it is tried. A subtree lying wholly in the window and passing that
+ * test surely holds the answer, so the walk only ever backtracks along the
+ * two edges of the window: O(log n).
  */
 struct gap_query {
 	va_t lo, hi;            /* the window */
@@ -195,40 +196,30 @@ struct gap_query {
 	va_t found;
 };
 
-/* Does the hole [a, b), clipped to the window, have need bytes? */
-static bool try_hole(va_t a, va_t b, struct gap_query *q)
+/*
+ * Search the holes of subtree t in order: the first begins at *before (the
+ * end of the region just below t), the last ends at after (the base of the
+ * region just above t, or the space's end); an empty subtree is the one
+ * hole [*before, after). On failure *before is where t's regions end.
+ */
+static bool search(struct vm_node *t, va_t *before, va_t after, struct gap_query *q)
 {
-	if (a < q->lo)
-		a = q->lo;
-	if (b > q->hi)
-		b = q->hi;
+	if (*before >= q->hi)
+		return false;
+	if (t && t->max_end > q->lo && (t->min_base - *before >= q->need || t->max_gap >= q->need)) {
+		if (search(t->left, before, t->r.base, q))
+			return true;
+		*before = region_end(&t->r);
+		return search(t->right, before, after, q);
+	}
+	/* No hole before or inside t will do: the one after it, clipped to the window. */
+	if (t)
+		*before = t->max_end;
+	va_t a = *before > q->lo ? *before : q->lo, b = after < q->hi ? after : q->hi;
 	if (b <= a || b - a < q->need)
 		return false;
 	q->found = (a + q->align - 1) & ~(q->align - 1);
 	return true;
-}
-
-/*
- * Search the holes of subtree t in order, the first beginning at *before
- * (the end of the region just below t). On failure *before is t's max_end.
- */
-static bool search(struct vm_node *t, va_t *before, struct gap_query *q)
-{
-	if (!t)
-		return false;
-	if (*before >= q->hi)
-		return false;
-	bool lead_ok = t->min_base - *before >= q->need;
-	if (t->max_end <= q->lo || (!lead_ok && t->max_gap < q->need)) {
-		*before = t->max_end;
-		return false;
-	}
-	if (search(t->left, before, q))
-		return true;
-	if (try_hole(*before, t->r.base, q))
-		return true;
-	*before = region_end(&t->r);
-	return search(t->right, before, q);
 }
 
 /*
@@ -243,7 +234,7 @@ bool rt_find_gap(struct vm_node *root, va_t space_lo, va_t space_hi,
 		return false;
 	struct gap_query q = { lo, hi, len + align - PAGE_SIZE, align, 0 };
 	va_t before = space_lo;
-	if (!search(root, &before, &q) && !try_hole(before, space_hi, &q))
+	if (!search(root, &before, space_hi, &q))
 		return false;
 	*va = q.found;
 	return true;

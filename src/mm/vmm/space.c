@@ -16,20 +16,16 @@
  * the piece. Neighbouring regions are never merged: what was allocated
  * separately stays separate in the report.
  *
- * All the VMM's mutable state outside the spaces themselves is here: the
- * kernel's space, the space each CPU runs, and the fault-around tunable.
+ * All the VMM's mutable state outside the spaces themselves is here, in
+ * one struct (vmm_private.h): the kernel's space, the space each CPU runs,
+ * and the fault-around tunable.
  */
 #include "mm/vmm/vmm_private.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
 #include "mm/trace.h"
 
-static struct {
-	struct vm_space kernel;
-	struct vm_space *current[ARCH_MAX_CPUS];        /* the last vmm_switch on each CPU */
-} vmm;
-
-unsigned vmm_fault_around;
+struct vmm_state vmm;
 
 /* ---- address spaces ---- */
 
@@ -136,6 +132,13 @@ struct vm_space *vmm_current(void)
 }
 
 pg_root_t vmm_space_root(const struct vm_space *s) { return s->root; }
+
+unsigned vmm_set_fault_around(unsigned pages)
+{
+	unsigned old = vmm.fault_around;
+	vmm.fault_around = pages;
+	return old;
+}
 
 /* ---- making regions ---- */
 

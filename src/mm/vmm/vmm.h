@@ -249,7 +249,7 @@ struct vm_fault {
  * Handle a page fault at addr in space s. Addresses in the kernel half are
  * looked up in the kernel's space whatever s is, since every space shares
  * those tables. In a VM_DEMAND region whose flags allow the access, a
- * zeroed frame is mapped (and up to vmm_fault_around pages after it that
+ * zeroed frame is mapped (and up to vmm_set_fault_around pages after it that
  * are not mapped yet). Returns VMF_RESOLVED, or another vm_fault_why with
  * *f filled in (f may be NULL). Counted in s's (or the kernel's) faults.
  */
@@ -259,11 +259,11 @@ enum vm_fault_why vmm_fault(struct vm_space *s, va_t addr, unsigned access, stru
 void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size);
 
 /*
- * How many further pages a demand fault maps after the one touched, if
- * they are in the region, unmapped, and frames are to be had. 0 by default:
- * bench/vmm.c measures what more buys.
+ * Set how many further pages a demand fault maps after the one touched, if
+ * they are in the region, unmapped, and frames are to be had; returns the
+ * number it replaces. 0 by default: bench/vmm.c measures what more buys.
  */
-extern unsigned vmm_fault_around;
+unsigned vmm_set_fault_around(unsigned pages);
 
 /* ---- reports ---------------------------------------------------------------- */
 

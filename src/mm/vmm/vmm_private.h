@@ -52,6 +52,14 @@ struct vm_space {
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
 };
 
+/* All of the VMM's mutable state outside the spaces themselves (space.c). */
+struct vmm_state {
+	struct vm_space kernel;
+	struct vm_space *current[ARCH_MAX_CPUS];        /* the last vmm_switch on each CPU */
+	unsigned fault_around;                          /* vmm_set_fault_around */
+};
+extern struct vmm_state vmm;
+
 static inline va_t region_end(const struct vm_region *r) { return r->base + r->len; }
 
 /* ---- region_tree.c: the tree of regions, its gaps, its nodes ---- */
