@@ -185,8 +185,9 @@ pg_root_t vmm_space_root(const struct vm_space *s);
  * both are 0): the lowest gap that holds r->len at any alignment offset
  * (r->len + r->align - PAGE_SIZE bytes), the address aligned up. VM_ANON
  * takes and maps every frame now; VM_MMIO maps r->pa; VM_DEMAND and
- * VM_GUARD map nothing. An MMIO range may not touch RAM (VMM_E_INVAL).
- * Sets *va and returns 0, or a negative vmm_error.
+ * VM_GUARD map nothing. An MMIO range may not touch RAM, nor lie beyond
+ * the CPU's physical address width (VMM_E_INVAL). Sets *va and returns 0,
+ * or a negative vmm_error.
  */
 int vmm_alloc(struct vm_space *s, const struct vm_req *r, va_t *va);
 
@@ -197,15 +198,17 @@ int vmm_alloc_fixed(struct vm_space *s, va_t va, const struct vm_req *r);
  * Free [va, va + len), which must lie inside one region: its frames go
  * back to the buddy (not an MMIO region's), its mappings and the tables
  * they leave empty go. A part of a region leaves one or two regions behind.
- * Returns 0, VMM_E_NO_REGION, or VMM_E_NO_MEMORY (a node for a split, or a
- * table to split a huge MMIO page).
+ * Returns 0, VMM_E_INVAL, VMM_E_NO_REGION, or VMM_E_NO_MEMORY (a node for
+ * a split, or a table to split a huge MMIO page).
  */
 int vmm_free(struct vm_space *s, va_t va, size_t len);
 
 /*
  * Give [va, va + len), inside one region, the VM_PROT flags; the region
  * splits around it if needed and its mapped pages change at once. Returns
- * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY.
+ * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY;
+ * VMM_E_NOT_MAPPED if a page of an anonymous or MMIO region was unmapped
+ * behind the VMM's back.
  */
 int vmm_protect(struct vm_space *s, va_t va, size_t len, unsigned flags);
 
