@@ -46,8 +46,9 @@ static unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_c
 
 /*
  * The vmm_error that says what a paging error says. The VMM checks what it
- * passes down, so most of these mean its caller gave a bad pa (MMIO) or
- * someone edited the tables behind its back; none is turned into another.
+ * passes down, so only PG_E_NO_MEMORY and an MMIO pa beyond the CPU's
+ * width come from what a caller asked; the rest mean the tables were
+ * edited behind the VMM's back.
  */
 static int vmm_error_of(int pg_err)
 {
@@ -66,7 +67,7 @@ static int vmm_error_of(int pg_err)
 		return VMM_E_BOUNDS;
 	case PG_E_ALIGN:
 	case PG_E_LENGTH:
-	case PG_E_PHYS_RANGE:           /* an MMIO pa beyond the CPU's address width */
+	case PG_E_PHYS_RANGE:
 	case PG_E_UNSUPPORTED:
 	default:
 		return VMM_E_INVAL;
@@ -75,7 +76,8 @@ static int vmm_error_of(int pg_err)
 
 /*
  * Map one zeroed frame at va for region r. Returns 0, or VMM_E_NO_MEMORY
- * with nothing taken.
+ * (or VMM_E_OVERLAP if a page is mapped there behind the VMM's back) with
+ * nothing taken.
  */
 int back_page(struct vm_space *s, struct vm_region *r, va_t va)
 {
@@ -101,9 +103,8 @@ int back_page(struct vm_space *s, struct vm_region *r, va_t va)
  */
 int back_populate(struct vm_space *s, struct vm_region *r)
 {
-	if (r->kind == VM_MMIO) {
+	if (r->kind == VM_MMIO)
 		return vmm_error_of(pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache)));
-	}
 	if (r->kind != VM_ANON)
 		return 0;
 	for (size_t off = 0; off < r->len; off += PAGE_SIZE) {
