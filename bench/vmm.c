@@ -5,7 +5,7 @@
  *                              region of a process space, CR3 loaded: a
  *                              real #PF, vmm_fault, a zeroed frame, the
  *                              mapping, the return. ns per page.
- *   vmm_demand_fault_around15  the same with vmm_fault_around = 15: one
+ *   vmm_demand_fault_around15  the same with vmm_set_fault_around(15): one
  *                              fault maps 16 pages.
  *   vmm_kernel_demand_fault    the same in the kernel's large area.
  *   vmm_fault_call             vmm_fault called directly, no trap: the
@@ -40,8 +40,7 @@ static uint64_t touch_pages(uintptr_t va, unsigned n)
 static void bench_process_fault(const char *name, unsigned around)
 {
 	uint64_t best = ~0ULL, faults = 0;
-	unsigned saved = vmm_fault_around;
-	vmm_fault_around = around;
+	unsigned saved = vmm_set_fault_around(around);
 	for (int run = 0; run < RUNS; run++) {
 		struct vm_space *s = vmm_space_create();
 		struct vm_req r = { .len = PAGES * PAGE_SIZE, .kind = VM_DEMAND, .flags = URW };
@@ -62,7 +61,7 @@ static void bench_process_fault(const char *name, unsigned around)
 			best = c, faults = st.faults;
 		vmm_space_destroy(s);
 	}
-	vmm_fault_around = saved;
+	vmm_set_fault_around(saved);
 	char extra[64];
 	ksnprintf(extra, sizeof(extra), "fault_around=%u faults=%lu", around, faults);
 	bench_report(name, PAGES, best, extra);

@@ -38,8 +38,7 @@ static uint64_t faults_of(struct vm_space *s)
 KTEST(vmm, demand_faults_once_per_page_and_reads_zeros)
 {
 	enum { N = 32 };
-	unsigned around = vmm_fault_around;
-	vmm_fault_around = 0;
+	unsigned around = vmm_set_fault_around(0);
 	struct vm_space *s = space_with_demand(N);
 	KT_ASSERT(s);
 	int zeros = 1;
@@ -60,7 +59,7 @@ KTEST(vmm, demand_faults_once_per_page_and_reads_zeros)
 	struct vm_stats st;
 	vmm_stats(s, &st);
 	vmm_space_destroy(s);
-	vmm_fault_around = around;
+	vmm_set_fault_around(around);
 	KT_EXPECT(zeros);
 	KT_EXPECT(f1 - f0 == N);
 	KT_EXPECT(f2 == f1);

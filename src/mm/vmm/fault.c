@@ -12,13 +12,11 @@
  *   page already mapped, tables allow it    --> resolved: a stale TLB entry, flushed
  *   page already mapped, tables refuse it   --> VMF_MISMATCH (a bug, never a loop)
  *   region not on demand                    --> VMF_NOT_DEMAND
- *   zeroed frame, mapped (and a few after it, see vmm_fault_around)
+ *   zeroed frame, mapped (and a few after it, see vmm_set_fault_around)
  *                                           --> VMF_RESOLVED, or VMF_NO_FRAME
  */
-#include "mm/vmm/internal.h"
+#include "mm/vmm/vmm_private.h"
 #include "mm/paging/paging.h"
-
-unsigned vmm_fault_around;
 
 /* Does the region allow this access at all? VMF_RESOLVED if so. */
 static enum vm_fault_why judge(const struct vm_region *r, unsigned access)
@@ -39,10 +37,10 @@ static enum vm_fault_why judge(const struct vm_region *r, unsigned access)
 	return VMF_RESOLVED;
 }
 
-/* Map up to vmm_fault_around unmapped pages after va, as long as frames come easily. */
-static void fault_around(struct vm_space *s, struct vm_region *r, uintptr_t va)
+/* Map up to vmm.fault_around unmapped pages after va, as long as frames come easily. */
+static void fault_around(struct vm_space *s, struct vm_region *r, va_t va)
 {
-	for (unsigned i = 0; i < vmm_fault_around; i++) {
+	for (unsigned i = 0; i < vmm.fault_around; i++) {
 		va += PAGE_SIZE;
 		if (va >= region_end(r))
 			return;
@@ -63,12 +61,12 @@ static bool mapping_allows(unsigned pf, unsigned access)
 	return !(access & VM_ACC_USER) || (pf & PG_USER);
 }
 
-static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, uintptr_t addr, unsigned access)
+static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t addr, unsigned access)
 {
 	enum vm_fault_why why = judge(r, access);
 	if (why != VMF_RESOLVED)
 		return why;
-	uintptr_t va = addr & ~(PAGE_SIZE - 1);
+	va_t va = addr & ~(PAGE_SIZE - 1);
 	unsigned pf;
 	if (pg_translate(s->root, va, 0, &pf, 0) == 0) {
 		/* Resolving a fault the tables will raise again would loop for ever. */
@@ -90,13 +88,14 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, uintptr
  * space for an address in the higher half). Returns VMF_RESOLVED, or why
  * not, with the explanation in *f if f is not NULL.
  */
-enum vm_fault_why vmm_fault(struct vm_space *s, uintptr_t addr, unsigned access, struct vm_fault *f)
+enum vm_fault_why vmm_fault(struct vm_space *s, va_t addr, unsigned access, struct vm_fault *f)
 {
 	if (addr >> 63 || (addr >= VMM_KERNEL_BASE && addr < VMM_KERNEL_END))
-		s = vmm_kernel_space();     /* the second test: the host's window (vmm.h) */
+		s = &vmm.kernel;            /* the second test: the host's window (vmm.h) */
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	s->faults++;
-	struct vm_region *r = rt_find(s->tree, addr);
+	struct vm_node *n = rt_find(s->tree, addr);
+	struct vm_region *r = n ? &n->r : 0;
 	enum vm_fault_why why = handle(s, r, addr, access);
 	if (why == VMF_RESOLVED)
 		s->resolved++;
@@ -121,22 +120,6 @@ static const char *const why_text[] = {
 	[VMF_NO_FRAME] = "out of frames to fill an on-demand page",
 	[VMF_MISMATCH] = "the page tables refuse what the region allows (a VMM bug)",
 };
-
-static const char *const kind_name[] = {
-	[VM_ANON] = "anon", [VM_DEMAND] = "demand", [VM_MMIO] = "mmio", [VM_GUARD] = "guard",
-};
-
-const char *vmm_kind_name(enum vm_kind k) { return k <= VM_GUARD ? kind_name[k] : "?"; }
-
-/* "rwxu", with dashes for what is not allowed. */
-void vmm_flags_str(unsigned flags, char out[5])
-{
-	out[0] = flags & VM_READ ? 'r' : '-';
-	out[1] = flags & VM_WRITE ? 'w' : '-';
-	out[2] = flags & VM_EXEC ? 'x' : '-';
-	out[3] = flags & VM_USER ? 'u' : '-';
-	out[4] = '\0';
-}
 
 /* One line: what was wrong, where, by which access, and in which region. */
 void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size)

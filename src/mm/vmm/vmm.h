@@ -33,7 +33,9 @@
  *  0x0000000000000000 +------------------------------+
  *
  * Every call takes the space's lock; none sleeps. Errors are negative
- * enum vmm_error values and leave the space exactly as it was. A broken
+ * enum vmm_error values and leave the space exactly as it was; an error
+ * of the paging layer comes back as the vmm_error that says the same
+ * (PG_E_NO_MEMORY as VMM_E_NO_MEMORY, PG_E_WX as VMM_E_WX, ...). A broken
  * invariant of the VMM's own state stops the kernel ("PANIC: vmm: ...",
  * mm/failure.h).
  */
@@ -43,29 +45,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mm/types.h"
+#include "mm/paging/paging.h"
 
 #define VMM_USER_BASE   0x0000000000010000UL
 #define VMM_USER_END    0x0000800000000000UL   /* 47 bits, with 4 or 5 levels */
-#ifndef STRATA_HOST
-#define VMM_KHEAP_BASE  0xffffc00000000000UL
-#define VMM_KLARGE_BASE 0xffffd00000000000UL
-#define VMM_KMMIO_BASE  0xffffe00000000000UL
-#define VMM_KMMIO_END   0xfffff00000000000UL
-#else
 /*
- * The host tests run the heap over the VMM and touch what it maps, and a
- * Linux process cannot touch the upper half. So on the host the kernel
+ * The kernel's three areas (heap, large, MMIO) follow one another, each
+ * VMM_KAREA_SIZE bytes. The slab layer uses their bounds as constants (in
+ * static initialisers and its inlined owner look-up), so they stay macros,
+ * and so the one difference between kernel and host stays here too: the
+ * host tests run the heap over the VMM and touch what it maps, and a Linux
+ * process cannot touch the upper half. So on the host (STRATA_HOST) the
  * areas are a window of the process's own half, 1 TiB each, that the test
  * fixture reserves and backs with a software MMU (tests/host/common/
- * fake_arch.c). Same order and alignment as in the kernel; the kernel's
- * values above are what the hardware sees and do not change.
+ * fake_arch.c). Same order and alignment; the kernel's values are what the
+ * hardware sees and do not change.
  */
-#define VMM_KHEAP_BASE  0x0000500000000000UL
-#define VMM_KLARGE_BASE 0x0000510000000000UL
-#define VMM_KMMIO_BASE  0x0000520000000000UL
-#define VMM_KMMIO_END   0x0000530000000000UL
+#ifndef STRATA_HOST
+#define VMM_KERNEL_BASE 0xffffc00000000000UL
+#define VMM_KAREA_SIZE  (1UL << 44)     /* 16 TiB */
+#else
+#define VMM_KERNEL_BASE 0x0000500000000000UL
+#define VMM_KAREA_SIZE  (1UL << 40)     /* 1 TiB */
 #endif
-#define VMM_KERNEL_BASE VMM_KHEAP_BASE
+#define VMM_KHEAP_BASE  VMM_KERNEL_BASE
+#define VMM_KLARGE_BASE (VMM_KERNEL_BASE + VMM_KAREA_SIZE)
+#define VMM_KMMIO_BASE  (VMM_KERNEL_BASE + 2 * VMM_KAREA_SIZE)
+#define VMM_KMMIO_END   (VMM_KERNEL_BASE + 3 * VMM_KAREA_SIZE)
 #define VMM_KERNEL_END  VMM_KMMIO_END
 
 /* What a region allows: the paging layer's portable flags, by another name. */
@@ -94,36 +101,31 @@ enum vm_kind {
 
 enum vmm_error {
 	VMM_OK = 0,
-	VMM_E_INVAL = -1,       /* zero length, misaligned, bad flags, kind or alignment */
+	VMM_E_INVAL = -1,       /* zero length, misaligned, bad flags, kind, alignment or pa */
 	VMM_E_BOUNDS = -2,      /* not inside the space's bounds (or the asked-for window) */
-	VMM_E_OVERLAP = -3,     /* a fixed allocation overlaps a region */
+	VMM_E_OVERLAP = -3,     /* a fixed allocation overlaps a region, or a page mapped behind the VMM */
 	VMM_E_NO_SPACE = -4,    /* no gap large enough: out of virtual space */
 	VMM_E_NO_MEMORY = -5,   /* out of frames (for pages, tables or region nodes) */
 	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
 	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
 	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
 	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3 */
+	VMM_E_NOT_MAPPED = -10, /* a page the region maps is missing from the tables */
 };
 const char *vmm_error_str(int e);
 
 /*
- * A region: [base, base + len), page aligned. Read it, never write it: the
- * fields after the first block belong to the tree (region_tree.c).
+ * A region: [base, base + len), page aligned. The VMM hands out copies
+ * (vmm_lookup, vmm_for_each, struct vm_fault); how it keeps them is its own.
  */
 struct vm_region {
-	uintptr_t base;
+	va_t base;
 	size_t len;
 	unsigned flags;         /* VM_READ ... (and VM_ALLOW_WX) */
 	enum vm_kind kind;
 	enum vm_cache cache;    /* VM_MMIO only */
-	uint64_t pa;            /* VM_MMIO only: physical address of base */
+	pa_t pa;                /* VM_MMIO only: physical address of base */
 	uint64_t resident;      /* pages mapped now */
-
-	struct vm_region *left, *right;
-	int height;             /* AVL: leaves are 1 */
-	uintptr_t min_base;     /* lowest base in this subtree */
-	uintptr_t max_end;      /* highest end in this subtree */
-	size_t max_gap;         /* largest hole between two regions of this subtree */
 };
 
 struct vm_space;            /* opaque: made by vmm_space_create, or the kernel's */
@@ -135,8 +137,8 @@ struct vm_req {
 	enum vm_kind kind;
 	unsigned flags;         /* VM_PROT bits, VM_ALLOW_WX; ignored for VM_GUARD */
 	enum vm_cache cache;    /* VM_MMIO */
-	uint64_t pa;            /* VM_MMIO: page aligned */
-	uintptr_t lo, hi;       /* vmm_alloc: search only [lo, hi) of the space */
+	pa_t pa;                /* VM_MMIO: page aligned */
+	va_t lo, hi;            /* vmm_alloc: search only [lo, hi) of the space */
 };
 
 /* ---- address spaces --------------------------------------------------- */
@@ -174,7 +176,7 @@ void vmm_switch(struct vm_space *s);
 struct vm_space *vmm_current(void);
 
 /* The root table's physical address, for code that must name it (tests). */
-uint64_t vmm_space_root(const struct vm_space *s);
+pg_root_t vmm_space_root(const struct vm_space *s);
 
 /* ---- regions ------------------------------------------------------------ */
 
@@ -183,35 +185,38 @@ uint64_t vmm_space_root(const struct vm_space *s);
  * both are 0): the lowest gap that holds r->len at any alignment offset
  * (r->len + r->align - PAGE_SIZE bytes), the address aligned up. VM_ANON
  * takes and maps every frame now; VM_MMIO maps r->pa; VM_DEMAND and
- * VM_GUARD map nothing. An MMIO range may not touch RAM (VMM_E_INVAL).
- * Sets *va and returns 0, or a negative vmm_error.
+ * VM_GUARD map nothing. An MMIO range may not touch RAM, nor lie beyond
+ * the CPU's physical address width (VMM_E_INVAL). Sets *va and returns 0,
+ * or a negative vmm_error.
  */
-int vmm_alloc(struct vm_space *s, const struct vm_req *r, uintptr_t *va);
+int vmm_alloc(struct vm_space *s, const struct vm_req *r, va_t *va);
 
 /* As vmm_alloc, at exactly va. VMM_E_OVERLAP if any byte is taken. */
-int vmm_alloc_fixed(struct vm_space *s, uintptr_t va, const struct vm_req *r);
+int vmm_alloc_fixed(struct vm_space *s, va_t va, const struct vm_req *r);
 
 /*
  * Free [va, va + len), which must lie inside one region: its frames go
  * back to the buddy (not an MMIO region's), its mappings and the tables
  * they leave empty go. A part of a region leaves one or two regions behind.
- * Returns 0, VMM_E_NO_REGION, or VMM_E_NO_MEMORY (a node for a split, or a
- * table to split a huge MMIO page).
+ * Returns 0, VMM_E_INVAL, VMM_E_NO_REGION, or VMM_E_NO_MEMORY (a node for
+ * a split, or a table to split a huge MMIO page).
  */
-int vmm_free(struct vm_space *s, uintptr_t va, size_t len);
+int vmm_free(struct vm_space *s, va_t va, size_t len);
 
 /*
  * Give [va, va + len), inside one region, the VM_PROT flags; the region
  * splits around it if needed and its mapped pages change at once. Returns
- * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY.
+ * 0, VMM_E_NO_REGION, VMM_E_GUARD, VMM_E_INVAL, VMM_E_WX or VMM_E_NO_MEMORY;
+ * VMM_E_NOT_MAPPED if a page of an anonymous or MMIO region was unmapped
+ * behind the VMM's back.
  */
-int vmm_protect(struct vm_space *s, uintptr_t va, size_t len, unsigned flags);
+int vmm_protect(struct vm_space *s, va_t va, size_t len, unsigned flags);
 
 /*
  * A copy of the region holding va into *out. Returns true, or false if va
  * lies in no region.
  */
-bool vmm_lookup(struct vm_space *s, uintptr_t va, struct vm_region *out);
+bool vmm_lookup(struct vm_space *s, va_t va, struct vm_region *out);
 
 /* ---- page faults --------------------------------------------------------- */
 
@@ -236,7 +241,7 @@ enum vm_fault_why {
 
 /* The explanation vmm_fault gives for a fault it could not resolve. */
 struct vm_fault {
-	uintptr_t addr;
+	va_t addr;
 	unsigned access;        /* VM_ACC_* */
 	enum vm_fault_why why;
 	bool in_region;
@@ -247,21 +252,21 @@ struct vm_fault {
  * Handle a page fault at addr in space s. Addresses in the kernel half are
  * looked up in the kernel's space whatever s is, since every space shares
  * those tables. In a VM_DEMAND region whose flags allow the access, a
- * zeroed frame is mapped (and up to vmm_fault_around pages after it that
+ * zeroed frame is mapped (and up to vmm_set_fault_around pages after it that
  * are not mapped yet). Returns VMF_RESOLVED, or another vm_fault_why with
  * *f filled in (f may be NULL). Counted in s's (or the kernel's) faults.
  */
-enum vm_fault_why vmm_fault(struct vm_space *s, uintptr_t addr, unsigned access, struct vm_fault *f);
+enum vm_fault_why vmm_fault(struct vm_space *s, va_t addr, unsigned access, struct vm_fault *f);
 
 /* Write one line explaining f into buf ("vmm: write to read-only ..."). */
 void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size);
 
 /*
- * How many further pages a demand fault maps after the one touched, if
- * they are in the region, unmapped, and frames are to be had. 0 by default:
- * bench/vmm.c measures what more buys.
+ * Set how many further pages a demand fault maps after the one touched, if
+ * they are in the region, unmapped, and frames are to be had; returns the
+ * number it replaces. 0 by default: bench/vmm.c measures what more buys.
  */
-extern unsigned vmm_fault_around;
+unsigned vmm_set_fault_around(unsigned pages);
 
 /* ---- reports ---------------------------------------------------------------- */
 

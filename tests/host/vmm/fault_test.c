@@ -162,7 +162,7 @@ static void fault_around_maps_neighbours(void)
 	vmm_test_boot(64);
 	struct vm_space *s = space_with(VM_DEMAND, URW, 20);
 	REQUIRE(s);
-	vmm_fault_around = 7;
+	vmm_set_fault_around(7);
 	struct vm_stats st;
 	CHECK_EQ(vmm_fault(s, BASE + 2 * PG, UW, 0), VMF_RESOLVED);     /* maps 2..9 */
 	vmm_stats(s, &st);
@@ -183,7 +183,7 @@ static void fault_around_maps_neighbours(void)
 	vmm_stats(s, &st);
 	CHECK_EQ(st.resident, 15);
 	CHECK_EQ(vmm_check(s), 0);
-	vmm_fault_around = 0;
+	vmm_set_fault_around(0);
 	vmm_space_destroy(s);
 }
 

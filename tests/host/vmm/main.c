@@ -11,7 +11,7 @@
 void vmm_test_boot(size_t ram_mb)
 {
 	host_mm_boot(ram_mb << 20, false);
-	vmm_fault_around = 0;
+	vmm_set_fault_around(0);
 }
 
 int main(void)

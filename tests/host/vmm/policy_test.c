@@ -13,7 +13,7 @@
 #include "fake_arch.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
-#include "mm/vmm/internal.h"
+#include "mm/vmm/vmm_private.h"
 
 #define PG 4096UL
 #define MiB (1UL << 20)
@@ -124,8 +124,8 @@ static void policy_untouched_demand_pages_are_fine(void)
 /* A node the tree does not hold, removed: the tree and its owner disagree. */
 static void policy_remove_of_absent_node_panics(void)
 {
-	struct vm_region a = { .base = 0x10000, .len = PG }, b = { .base = 0x20000, .len = PG };
-	struct vm_region *root = 0;
+	struct vm_node a = { .r = { .base = 0x10000, .len = PG } }, b = { .r = { .base = 0x20000, .len = PG } };
+	struct vm_node *root = 0;
 	rt_insert(&root, &a);
 	CHECK(FAKE_PANICS(rt_remove(&root, &b)) == 1);
 	CHECK(panicked_in_vmm());
@@ -289,6 +289,63 @@ static void policy_wx_when_asked(void)
 	CHECK_EQ(pmm_free_count(), free0);
 }
 
+/* ---- the paging layer's errors come back as the VMM errors that say the same ---- */
+
+/*
+ * Tables edited behind the VMM's back, a pa the CPU cannot address, no
+ * frame for a table: each paging error reaches the caller as the vmm_error
+ * of the same meaning (before, all but PG_E_NO_MEMORY were VMM_E_INVAL),
+ * and the call changes nothing.
+ */
+static void policy_paging_errors_translated(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *s = vmm_space_create();
+	REQUIRE(s);
+	pg_root_t root = vmm_space_root(s);
+	struct vm_req anon = { .len = 4 * PG, .kind = VM_ANON, .flags = URW };
+	struct vm_stats st;
+
+	/* PG_E_EXISTS: a page mapped where the region's third page goes. */
+	pa_t pa = pmm_alloc_page(0);
+	REQUIRE(pa != PMM_NO_FRAME);
+	REQUIRE(pg_map(root, BASE + 2 * PG, pa, PG, PG_READ | PG_USER) == 0);
+	uint64_t free0 = pmm_free_count();
+	CHECK_EQ(vmm_alloc_fixed(s, BASE, &anon), VMM_E_OVERLAP);
+	CHECK_EQ(pmm_free_count(), free0);
+	vmm_stats(s, &st);
+	CHECK_EQ(st.regions, 0);
+	CHECK_EQ(st.resident, 0);
+	REQUIRE(pg_unmap(root, BASE + 2 * PG, PG) == 0);
+	REQUIRE(pmm_free_page(pa) == 0);
+
+	/* PG_E_NOT_MAPPED: a page of an anonymous region unmapped behind its back. */
+	REQUIRE(vmm_alloc_fixed(s, BASE, &anon) == 0);
+	unsigned fl = 0;
+	REQUIRE(pg_translate(root, BASE + PG, &pa, &fl, 0) == 0);
+	REQUIRE(pg_unmap(root, BASE + PG, PG) == 0);
+	CHECK_EQ(vmm_protect(s, BASE, 4 * PG, VM_READ | VM_USER), VMM_E_NOT_MAPPED);
+	CHECK_EQ(pg_translate(root, BASE, 0, &fl, 0), 0);
+	CHECK(fl & PG_WRITE);                                   /* nothing re-protected */
+	REQUIRE(pg_map(root, BASE + PG, pa, PG, PG_READ | PG_WRITE | PG_USER) == 0);
+	CHECK_EQ(vmm_check(s), 0);
+
+	/* PG_E_PHYS_RANGE: device memory beyond the CPU's 46 physical address bits. */
+	struct vm_req io = { .len = PG, .kind = VM_MMIO, .flags = URW, .pa = 1UL << 50, .cache = VM_CACHE_UC };
+	free0 = pmm_free_count();
+	CHECK_EQ(vmm_alloc_fixed(s, BASE + 16 * PG, &io), VMM_E_INVAL);
+
+	/* PG_E_NO_MEMORY: no frame for the tables of a range far from the others. */
+	io.pa = 0xe0000000, io.len = 4 << 20;
+	pmm_fail_nth(1);
+	CHECK_EQ(vmm_alloc_fixed(s, 0x7f0000000000, &io), VMM_E_NO_MEMORY);
+	pmm_fail_nth(0);
+	CHECK_EQ(pmm_free_count(), free0);
+	vmm_stats(s, &st);
+	CHECK_EQ(st.regions, 1);
+	CHECK_EQ(vmm_space_destroy(s), 0);
+}
+
 void policy_tests(void)
 {
 	RUN(policy_huge_page_in_demand_region_panics);
@@ -301,4 +358,5 @@ void policy_tests(void)
 	RUN(policy_mmio_spanning_ram_is_refused);
 	RUN(policy_wx_refused_unless_asked);
 	RUN(policy_wx_when_asked);
+	RUN(policy_paging_errors_translated);
 }

@@ -1,22 +1,22 @@
 /*
- * tree.c - the region tree on its own (region_tree.c, gap.c,
- * tree_check.c) against the model: long random sequences of first-fit and
+ * tree.c - the region tree on its own (region_tree.c: the AVL tree, the
+ * gap search, the check) against the model: long random sequences of first-fit and
  * fixed inserts and removals, every invariant checked after every step.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "vmm_test.h"
-#include "mm/vmm/internal.h"
+#include "mm/vmm/vmm_private.h"
 
 #define LO 0x10000UL
 #define HI 0x10000000UL         /* 256 MiB of address space: crowded enough to run out */
 #define NODES 2048
 
-static struct vm_region nodes[NODES];
-static struct vm_region *free_nodes[NODES];
+static struct vm_node nodes[NODES];
+static struct vm_node *free_nodes[NODES];
 static size_t nfree;
 static struct model m;
-static struct vm_region *root;
+static struct vm_node *root;
 
 static void reset(void)
 {
@@ -29,9 +29,9 @@ static void reset(void)
 
 static void add(uintptr_t va, size_t len)
 {
-	struct vm_region *n = free_nodes[--nfree];
+	struct vm_node *n = free_nodes[--nfree];
 	memset(n, 0, sizeof(*n));
-	n->base = va, n->len = len;
+	n->r.base = va, n->r.len = len;
 	rt_insert(&root, n);
 	model_insert(&m, va, len, 0, VM_GUARD);
 }
@@ -41,9 +41,9 @@ static void same_as_model(void)
 {
 	size_t i = 0;
 	uintptr_t at = 0;
-	for (struct vm_region *r = rt_first_ending_after(root, at); r;
-	     r = rt_first_ending_after(root, r->base + r->len), i++) {
-		if (i >= m.n || r->base != m.r[i].base || r->len != m.r[i].len) {
+	for (struct vm_node *r = rt_first_ending_after(root, at); r;
+	     r = rt_first_ending_after(root, r->r.base + r->r.len), i++) {
+		if (i >= m.n || r->r.base != m.r[i].base || r->r.len != m.r[i].len) {
 			CHECK(!"tree differs from model");
 			return;
 		}
@@ -89,8 +89,8 @@ static void step_fixed(void)
 	uintptr_t va = LO + (rnd() % ((HI - LO) / 4096)) * 4096;
 	if (va + len > HI)
 		return;
-	struct vm_region *r = rt_first_ending_after(root, va);
-	bool taken = r && r->base < va + len;
+	struct vm_node *r = rt_first_ending_after(root, va);
+	bool taken = r && r->r.base < va + len;
 	CHECK_EQ(taken, model_overlaps(&m, va, len));
 	if (!taken && nfree)
 		add(va, len);
@@ -101,8 +101,8 @@ static void step_remove(void)
 	if (!m.n)
 		return;
 	size_t i = rnd() % m.n;
-	struct vm_region *r = rt_find(root, m.r[i].base + (rnd() % (m.r[i].len / 4096)) * 4096);
-	REQUIRE(r && r->base == m.r[i].base);
+	struct vm_node *r = rt_find(root, m.r[i].base + (rnd() % (m.r[i].len / 4096)) * 4096);
+	REQUIRE(r && r->r.base == m.r[i].base);
 	rt_remove(&root, r);
 	free_nodes[nfree++] = r;
 	model_cut(&m, (int)i, m.r[i].base, m.r[i].len, false, 0);
@@ -111,11 +111,11 @@ static void step_remove(void)
 static void step_lookup(void)
 {
 	uintptr_t va = LO + (rnd() % ((HI - LO) / 4096)) * 4096 + rnd() % 4096;
-	struct vm_region *r = rt_find(root, va);
+	struct vm_node *r = rt_find(root, va);
 	int i = model_find(&m, va);
 	CHECK_EQ(r != 0, i >= 0);
 	if (r && i >= 0)
-		CHECK_EQ(r->base, m.r[i].base);
+		CHECK_EQ(r->r.base, m.r[i].base);
 }
 
 static void run_sequence(uint64_t seed, unsigned steps, unsigned remove_weight)

@@ -1,13 +1,15 @@
 /*
- * backing.c - what stands behind a region's addresses: frames taken and
- * mapped, given back, re-protected. The only file of the VMM that edits
- * page tables, always through the paging layer and its portable flags.
+ * populate.c - what stands behind a region's addresses: frames taken and
+ * mapped (at allocation, or on a fault), given back, re-protected. The
+ * only file of the VMM that edits page tables, always through the paging
+ * layer and its portable flags; so the one place that turns the paging
+ * layer's errors into the VMM's (vmm_error_of).
  *
  * VM_ANON and VM_DEMAND pages are single frames mapped with 4 KiB pages,
  * so that any page can be freed alone; VM_MMIO ranges are mapped whole,
  * with the largest pages paging can use.
  */
-#include "mm/vmm/internal.h"
+#include "mm/vmm/vmm_private.h"
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
 #include "mm/trace.h"
@@ -17,7 +19,6 @@ static const unsigned cache_bits[] = {
 	[VM_CACHE_UC] = PG_CACHE_UC, [VM_CACHE_WC] = PG_CACHE_WC,
 };
 
-/* vm_cache_bits: see internal.h. */
 unsigned vm_cache_bits(enum vm_cache cache)
 {
 	return cache_bits[cache];
@@ -27,7 +28,7 @@ unsigned vm_cache_bits(enum vm_cache cache)
  * The paging flags for pages of a region of s with these flags and cache
  * type: what a PTE stores, so pg_protect takes them as they are.
  */
-unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
+static unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
 {
 	unsigned f = PG_READ | cache_bits[cache];
 	if (flags & VM_WRITE)
@@ -43,30 +44,55 @@ unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache ca
 	return f;
 }
 
-static int vmm_err(int pg_err)
+/*
+ * The vmm_error that says what a paging error says. The VMM checks what it
+ * passes down, so only PG_E_NO_MEMORY and an MMIO pa beyond the CPU's
+ * width come from what a caller asked; the rest mean the tables were
+ * edited behind the VMM's back.
+ */
+static int vmm_error_of(int pg_err)
 {
-	return pg_err == PG_E_NO_MEMORY ? VMM_E_NO_MEMORY : VMM_E_INVAL;
+	switch (pg_err) {
+	case 0:
+		return 0;
+	case PG_E_NO_MEMORY:
+		return VMM_E_NO_MEMORY;
+	case PG_E_WX:
+		return VMM_E_WX;
+	case PG_E_EXISTS:
+		return VMM_E_OVERLAP;           /* a page mapped where no region was */
+	case PG_E_NOT_MAPPED:
+		return VMM_E_NOT_MAPPED;
+	case PG_E_CANONICAL:
+		return VMM_E_BOUNDS;
+	case PG_E_ALIGN:
+	case PG_E_LENGTH:
+	case PG_E_PHYS_RANGE:
+	case PG_E_UNSUPPORTED:
+	default:
+		return VMM_E_INVAL;
+	}
 }
 
 /*
  * Map one zeroed frame at va for region r. Returns 0, or VMM_E_NO_MEMORY
- * with nothing taken.
+ * (or VMM_E_OVERLAP if a page is mapped there behind the VMM's back) with
+ * nothing taken.
  */
-int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
+int back_page(struct vm_space *s, struct vm_region *r, va_t va)
 {
-	uint64_t pa = pmm_alloc_page(PMM_ZERO);
+	pa_t pa = pmm_alloc_page(PMM_ZERO);
 	if (pa == PMM_NO_FRAME)
 		return VMM_E_NO_MEMORY;
 	int e = pg_map(s->root, va, pa, PAGE_SIZE, pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K);
 	if (e) {
 		pmm_free_page(pa);
-		return vmm_err(e);
+		return vmm_error_of(e);
 	}
 	r->resident++;
 	s->resident++;
-	if (mm_trace)
-		kprintf("  vmm:    page %lx <- frame pa 0x%llx from the buddy (zeroed), mapped by paging\n",
-			va, (unsigned long long)pa);
+	MM_TRACE("vmm", "page %lx <- frame pa 0x%llx from the buddy (zeroed), mapped by paging",
+		 va, (unsigned long long)pa);
 	return 0;
 }
 
@@ -77,16 +103,14 @@ int back_page(struct vm_space *s, struct vm_region *r, uintptr_t va)
  */
 int back_populate(struct vm_space *s, struct vm_region *r)
 {
-	if (r->kind == VM_MMIO) {
-		int e = pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache));
-		return e ? vmm_err(e) : 0;
-	}
+	if (r->kind == VM_MMIO)
+		return vmm_error_of(pg_map(s->root, r->base, r->pa, r->len, pg_flags_for(s, r->flags, r->cache)));
 	if (r->kind != VM_ANON)
 		return 0;
-	for (uintptr_t va = r->base; va < region_end(r); va += PAGE_SIZE) {
-		int e = back_page(s, r, va);
+	for (size_t off = 0; off < r->len; off += PAGE_SIZE) {
+		int e = back_page(s, r, r->base + off);
 		if (e) {
-			back_release(s, r, r->base, va - r->base);
+			back_release(s, r, r->base, off);
 			return e;
 		}
 	}
@@ -102,12 +126,12 @@ int back_populate(struct vm_space *s, struct vm_region *r)
 #define WINDOW_PAGES 64
 struct leaves {
 	unsigned n;
-	uintptr_t va[WINDOW_PAGES];
-	uint64_t pa[WINDOW_PAGES];
+	va_t va[WINDOW_PAGES];
+	pa_t pa[WINDOW_PAGES];
 };
 
 /* pg_walk callback: one mapped page of an anonymous region (always 4 KiB: back_page). */
-static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+static void gather(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
 {
 	struct leaves *l = arg;
 	(void)flags;
@@ -122,7 +146,7 @@ static void gather(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void 
  * from the buddy itself, so a refusal means the two disagree about who owns
  * it: a broken invariant.
  */
-void back_free_frame(uintptr_t va, uint64_t pa)
+void back_free_frame(va_t va, pa_t pa)
 {
 	int e = pmm_free_page(pa);
 	if (e)
@@ -157,15 +181,13 @@ static void release_window(struct vm_space *s, struct leaves *l)
  * range's frames stay where they are. Returns 0, or VMM_E_NO_MEMORY with
  * nothing changed if an MMIO huge page sticking out needed a table to split.
  */
-int back_release(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len)
+int back_release(struct vm_space *s, struct vm_region *r, va_t va, size_t len)
 {
-	if (r->kind == VM_MMIO) {
-		int e = pg_unmap(s->root, va, len);
-		return e ? vmm_err(e) : 0;
-	}
+	if (r->kind == VM_MMIO)
+		return vmm_error_of(pg_unmap(s->root, va, len));
 	if (r->kind == VM_GUARD)
 		return 0;
-	for (uintptr_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
+	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);
@@ -176,14 +198,14 @@ int back_release(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t l
 	return 0;
 }
 
-static void count_leaf(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+static void count_leaf(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
 {
 	(void)va, (void)pa, (void)flags;
 	*(uint64_t *)arg += size / PAGE_SIZE;
 }
 
 /* Mapped pages in [va, va + len) of s. */
-uint64_t back_count(struct vm_space *s, uintptr_t va, size_t len)
+uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 {
 	uint64_t n = 0;
 	pg_walk(s->root, va, len, count_leaf, &n);
@@ -196,14 +218,12 @@ uint64_t back_count(struct vm_space *s, uintptr_t va, size_t len)
  * Anonymous pages are re-protected a window at a time; they are 4 KiB
  * pages, so no split is needed and nothing can fail half way.
  */
-int back_protect(struct vm_space *s, struct vm_region *r, uintptr_t va, size_t len, unsigned flags)
+int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)
 {
 	unsigned pf = pg_flags_for(s, flags, r->cache);
-	if (r->kind == VM_MMIO || r->kind == VM_ANON) {
-		int e = pg_protect(s->root, va, len, pf);
-		return e ? vmm_err(e) : 0;
-	}
-	for (uintptr_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
+	if (r->kind == VM_MMIO || r->kind == VM_ANON)
+		return vmm_error_of(pg_protect(s->root, va, len, pf));
+	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);

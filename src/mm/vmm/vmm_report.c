@@ -1,8 +1,9 @@
 /*
- * report.c - what an address space holds, for people (vmm_report) and for
- * programs (vmm_stats, the VMM line); and the checks tests lean on.
+ * vmm_report.c - what an address space holds, for people (vmm_report) and
+ * for programs (vmm_stats, the VMM line); the names of errors, kinds and
+ * flags; and the checks tests lean on.
  */
-#include "mm/vmm/internal.h"
+#include "mm/vmm/vmm_private.h"
 #include "mm/paging/paging.h"
 
 static const char *const error_text[] = {
@@ -10,11 +11,28 @@ static const char *const error_text[] = {
 	"out of virtual space", "out of memory", "no region holds the range",
 	"a guard region has no protection",
 	"writable and executable without VM_ALLOW_WX", "the space is in use (in CR3)",
+	"a page of the region is not mapped",
 };
 
 const char *vmm_error_str(int e)
 {
 	return e <= 0 && -e < (int)(sizeof(error_text) / sizeof(error_text[0])) ? error_text[-e] : "?";
+}
+
+static const char *const kind_name[] = {
+	[VM_ANON] = "anon", [VM_DEMAND] = "demand", [VM_MMIO] = "mmio", [VM_GUARD] = "guard",
+};
+
+const char *vmm_kind_name(enum vm_kind k) { return k <= VM_GUARD ? kind_name[k] : "?"; }
+
+/* "rwxu", with dashes for what is not allowed. */
+void vmm_flags_str(unsigned flags, char out[5])
+{
+	out[0] = flags & VM_READ ? 'r' : '-';
+	out[1] = flags & VM_WRITE ? 'w' : '-';
+	out[2] = flags & VM_EXEC ? 'x' : '-';
+	out[3] = flags & VM_USER ? 'u' : '-';
+	out[4] = '\0';
 }
 
 /*
@@ -24,12 +42,12 @@ const char *vmm_error_str(int e)
  */
 struct table_count {
 	unsigned levels;
-	uintptr_t last[5];
+	va_t last[5];
 	bool seen[5];
 	uint64_t n;
 };
 
-static void count_tables(uintptr_t va, uint64_t pa, size_t size, unsigned flags, void *arg)
+static void count_tables(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
 {
 	struct table_count *t = arg;
 	(void)pa, (void)flags;
@@ -57,10 +75,10 @@ static void stats_locked(struct vm_space *s, struct vm_stats *st)
 		.node_pages = s->pool.npages + s->own_page,
 		.faults = s->faults, .faults_resolved = s->resolved,
 	};
-	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
-	     r = rt_first_ending_after(s->tree, region_end(r)))
-		if (r->kind == VM_MMIO)
-			st->mmio_pages += r->len / PAGE_SIZE;
+	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
+	     n = rt_first_ending_after(s->tree, region_end(&n->r)))
+		if (n->r.kind == VM_MMIO)
+			st->mmio_pages += n->r.len / PAGE_SIZE;
 }
 
 /* s's counters, read under its lock. */
@@ -74,9 +92,9 @@ void vmm_stats(struct vm_space *s, struct vm_stats *st)
 void vmm_for_each(struct vm_space *s, void (*fn)(const struct vm_region *r, void *arg), void *arg)
 {
 	uint64_t flags = spin_lock_irqsave(&s->lock);
-	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
-	     r = rt_first_ending_after(s->tree, region_end(r))) {
-		struct vm_region copy = *r;
+	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
+	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
+		struct vm_region copy = n->r;
 		fn(&copy, arg);
 	}
 	spin_unlock_irqrestore(&s->lock, flags);
@@ -117,8 +135,9 @@ unsigned vmm_check(struct vm_space *s)
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	unsigned problems = rt_check(s->tree, s->lo, s->hi);
 	uint64_t total = 0, n = 0;
-	for (struct vm_region *r = rt_first_ending_after(s->tree, 0); r;
-	     r = rt_first_ending_after(s->tree, region_end(r)), n++) {
+	for (struct vm_node *node = rt_first_ending_after(s->tree, 0); node;
+	     node = rt_first_ending_after(s->tree, region_end(&node->r)), n++) {
+		const struct vm_region *r = &node->r;
 		uint64_t mapped = back_count(s, r->base, r->len);
 		bool anon = r->kind == VM_ANON || r->kind == VM_DEMAND;
 		if ((anon && mapped != r->resident) || (r->kind == VM_ANON && mapped != r->len / PAGE_SIZE) ||
