@@ -19,8 +19,6 @@
 #include "mm/arch.h"
 #include "lib/kprintf.h"
 
-void bench_buddy(void);
-
 static void bench_page_pair(void)
 {
 	enum { N = 1000000 };

@@ -15,8 +15,6 @@
 #include "mm/arch.h"
 #include "lib/kprintf.h"
 
-void bench_paging(void);
-
 #define B_VA    0x0000400000000000UL
 #define B_PA    0x0000000100000000UL
 #define B_LEN   (1UL << 30)

@@ -8,8 +8,10 @@
  * its functions, inlined ones included; the tool records the entries
  * while the one call runs, then names them with addr2line. It prints the
  * call tree as a reader meets it, top to bottom, and TAP lines that hold
- * what the architecture pass reached: at most PATH_MAX_FILES files (the
- * goal is 8; the issue's note gives the numbers before and after).
+ * what the architecture pass reached: at most PATH_MAX_FILES files and
+ * PATH_MAX_FUNCTIONS functions (the goal is 8 and about 30; the issue's
+ * note gives the numbers before and after). A change that makes the path
+ * longer fails here; one that makes it shorter lowers the limits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,8 @@
 #include "mm_boot.h"
 #include "mm/slab/slab.h"
 
-#define PATH_MAX_FILES 26
+#define PATH_MAX_FILES 14      /* 25 before the architecture pass */
+#define PATH_MAX_FUNCTIONS 79  /* 112 before it */
 #define MAX_CALLS 4096
 
 #define NOINSTR __attribute__((no_instrument_function))
@@ -87,6 +90,21 @@ static NOINSTR const char *short_file(const char *file)
 	return s ? s : file;
 }
 
+/*
+ * The host's software MMU resolves a first touch of a kernel-area page by
+ * walking our page tables (pg_translate) from its SIGSEGV handler. That
+ * walk is the host standing in for the CPU, not the kernel's path, so the
+ * tool stops recording while it runs.
+ */
+static NOINSTR int mmu_translate_unrecorded(uintptr_t va, uint64_t *pa, bool *writable)
+{
+	int was = recording, e;
+	recording = 0;
+	e = host_mmu_translate(va, pa, writable);
+	recording = was;
+	return e;
+}
+
 int main(void)
 {
 	static struct name names[MAX_CALLS];
@@ -94,6 +112,7 @@ int main(void)
 	int nnames = 0, nfiles = 0;
 
 	host_mm_boot(64 << 20, true);
+	fake_mmu_init(VMM_KERNEL_BASE, VMM_KERNEL_END, mmu_translate_unrecorded);
 	slab_init();
 	slab_reap();
 
@@ -142,11 +161,12 @@ int main(void)
 		printf(" %s", files[i]);
 	printf("\n1..3\n");
 	printf("%s 1 kmalloc(5) on an empty class returns an object\n", p ? "ok" : "not ok");
-	printf("ok 2 the path makes %d calls into %d functions of src/mm\n", ncalls, nmm);
+	printf("%s 2 the path makes %d calls into %d functions of src/mm (at most %d)\n",
+	       nmm <= PATH_MAX_FUNCTIONS ? "ok" : "not ok", ncalls, nmm, PATH_MAX_FUNCTIONS);
 	int nh = 0;
 	for (int i = 0; i < nfiles; i++)
 		nh += files[i][strlen(files[i]) - 1] == 'h';
 	printf("%s 3 the path crosses %d files of src/mm, %d .c and %d headers (at most %d)\n",
 	       nfiles <= PATH_MAX_FILES ? "ok" : "not ok", nfiles, nfiles - nh, nh, PATH_MAX_FILES);
-	return !p || nfiles > PATH_MAX_FILES;
+	return !p || nmm > PATH_MAX_FUNCTIONS || nfiles > PATH_MAX_FILES;
 }
