@@ -16,8 +16,6 @@
 #include "lib/kprintf.h"
 #include "mm/buddy/buddy.h"
 
-void bench_buddy(void);
-
 static void quiet(char c) { (void)c; }
 
 static int boot(uint64_t ram)

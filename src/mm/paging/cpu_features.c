@@ -5,8 +5,10 @@
  */
 #include "mm/paging/pte.h"
 
-struct paging_features pg_feat = { .levels = 4, .phys_bits = 36 };
-struct spinlock pg_lock = SPINLOCK_INIT("paging");
+struct paging_state pg = {
+	.feat = { .levels = 4, .phys_bits = 36 },
+	.lock = SPINLOCK_INIT("paging"),
+};
 
 #define CPUID1_ECX_PCID    (1u << 17)
 #define CPUID1_EDX_PGE     (1u << 13)
@@ -18,21 +20,21 @@ int paging_init(unsigned levels)
 	uint32_t r[4];
 	if (levels != 4 && levels != 5)
 		return PG_E_UNSUPPORTED;
-	pg_feat = (struct paging_features){ .levels = levels, .phys_bits = arch_phys_bits() };
+	pg.feat = (struct paging_features){ .levels = levels, .phys_bits = arch_phys_bits() };
 	arch_cpuid(1, 0, r);
-	pg_feat.pge = r[3] & CPUID1_EDX_PGE;
-	pg_feat.pcid = r[2] & CPUID1_ECX_PCID;
+	pg.feat.pge = r[3] & CPUID1_EDX_PGE;
+	pg.feat.pcid = r[2] & CPUID1_ECX_PCID;
 	arch_cpuid(0x80000000, 0, r);
 	if (r[0] >= 0x80000001) {
 		arch_cpuid(0x80000001, 0, r);
-		pg_feat.nx = r[3] & CPUIDX1_EDX_NX;
-		pg_feat.pdpe1gb = r[3] & CPUIDX1_EDX_1GB;
+		pg.feat.nx = r[3] & CPUIDX1_EDX_NX;
+		pg.feat.pdpe1gb = r[3] & CPUIDX1_EDX_1GB;
 	}
-	if (pg_feat.phys_bits < 32 || pg_feat.phys_bits > 52)
-		pg_feat.phys_bits = 36;
-	pg_kroot = 0;
-	pg_lock = (struct spinlock)SPINLOCK_INIT("paging");     /* a host test may have panicked holding it */
+	if (pg.feat.phys_bits < 32 || pg.feat.phys_bits > 52)
+		pg.feat.phys_bits = 36;
+	pg.kroot = 0;
+	pg.lock = (struct spinlock)SPINLOCK_INIT("paging");     /* a host test may have panicked holding it */
 	return 0;
 }
 
-const struct paging_features *paging_features(void) { return &pg_feat; }
+const struct paging_features *paging_features(void) { return &pg.feat; }

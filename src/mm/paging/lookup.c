@@ -12,9 +12,9 @@ int pg_translate(pg_root_t root, va_t va, pa_t *pa, unsigned *flags, size_t *pag
 	if (!pg_va_canonical(va))
 		return PG_E_CANONICAL;
 	unsigned level;
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	pte_t v = *walk(root, va, 0, NULL, NULL, &level);
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 	if (!pte_present(v))
 		return PG_E_NOT_MAPPED;
 	if (pa)
@@ -112,7 +112,7 @@ static void dump_half(pg_root_t root, va_t from, va_t last)
 void pg_dump(pg_root_t root, va_t from, va_t to)
 {
 	va_t lo_last = lower_half_last(), hi = ~lo_last;
-	kprintf("paging: address space %lx (%u levels), %lx..%lx\n", root, pg_feat.levels, from, to);
+	kprintf("paging: address space %lx (%u levels), %lx..%lx\n", root, pg.feat.levels, from, to);
 	if (from <= lo_last && (to == 0 || from < to))
 		dump_half(root, from, to == 0 || to - 1 > lo_last ? lo_last : to - 1);
 	if (from < hi)

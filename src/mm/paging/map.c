@@ -3,7 +3,7 @@
  * argument checks they make before they touch a table, so that a refused
  * call has changed nothing.
  *
- * Every edit runs the same way under pg_lock: count the tables it will
+ * Every edit runs the same way under pg.lock: count the tables it will
  * need without writing, take that many frames from the buddy (the
  * reserve), edit (which cannot fail), flush once, free what it emptied.
  *
@@ -80,12 +80,12 @@ static int check_map(va_t va, pa_t pa, size_t len, unsigned flags)
 		return PG_E_ALIGN;
 	if (pa + len - 1 < pa)
 		return PG_E_LENGTH;
-	if ((pa + len - 1) >> pg_feat.phys_bits)
+	if ((pa + len - 1) >> pg.feat.phys_bits)
 		return PG_E_PHYS_RANGE;
 	err = check_prot(flags);
 	if (err)
 		return err;
-	if (pin == PG_SIZE_1G && !pg_feat.pdpe1gb)
+	if (pin == PG_SIZE_1G && !pg.feat.pdpe1gb)
 		return PG_E_UNSUPPORTED;
 	if (pin && ((va | pa | len) & (level_size((pin >> 9) - 1) - 1)))
 		return PG_E_ALIGN;
@@ -99,7 +99,7 @@ static unsigned piece_level(va_t va, pa_t pa, size_t left, unsigned flags)
 {
 	if (flags & PG_SIZE_MASK)
 		return ((flags & PG_SIZE_MASK) >> 9) - 1;
-	for (unsigned l = pg_feat.pdpe1gb ? 2 : 1; l > 0; l--)
+	for (unsigned l = pg.feat.pdpe1gb ? 2 : 1; l > 0; l--)
 		if (!((va | pa) & (level_size(l) - 1)) && left >= level_size(l))
 			return l;
 	return 0;
@@ -200,7 +200,7 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 	unsigned levels = 0;
 	struct reserve r;
 	struct tlb_batch b;
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	if (len == PAGE_SIZE && map_one_fast(root, va, pa, flags))
 		goto out;
 	err = map_count(root, va, pa, len, flags, &need, &levels);
@@ -213,7 +213,7 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 		reserve_drain(&r);
 	}
 out:
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 	if (!err && mm_trace)
 		map_trace(va, pa, len, flags, need, levels);
 	return err;
@@ -249,7 +249,7 @@ static void range_hole(pte_t *e, unsigned level, va_t va, va_t end, void *missin
 }
 
 /*
- * The frame pg_unmap and pg_protect share. Under pg_lock: refuse the
+ * The frame pg_unmap and pg_protect share. Under pg.lock: refuse the
  * range unless every page of it is mapped; count the tables needed to
  * split the huge leaves that stick out of either end and take them all
  * before touching anything; split; let v change the leaves inside,
@@ -265,7 +265,7 @@ static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor 
 	struct reserve r;
 	int err = 0;
 	unsigned at;
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	visit(root, va, end - 1, &holes);
 	if (missing)
 		err = PG_E_NOT_MAPPED;
@@ -283,7 +283,7 @@ static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor 
 		tlb_finish(b);
 		reserve_drain(&r);
 	}
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 	return err;
 }
 

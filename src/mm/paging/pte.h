@@ -41,8 +41,25 @@
 
 typedef uint64_t pte_t;
 
-/* The features the encoding depends on, set by paging_init (cpu_features.c). */
-extern struct paging_features pg_feat;
+#define PCID_SLOTS 32           /* PCIDs 1..32; a root without a slot takes the oldest */
+
+/*
+ * All of paging's mutable state, in one place (defined in cpu_features.c,
+ * set by paging_init and paging_build_kernel).
+ */
+struct paging_state {
+	struct paging_features feat;    /* what the CPU offers; the encoding depends on it */
+	struct spinlock lock;           /* one lock for every root: the edits are short */
+	pg_root_t kroot;                /* the kernel's root, 0 before paging_build_kernel */
+	struct pcid_slot {              /* tlb.c: which root holds which PCID */
+		pg_root_t root;
+		uint64_t kgen;          /* kernel_gen when this PCID was last clean */
+		bool stale;
+	} slots[PCID_SLOTS];
+	unsigned next_victim;           /* tlb.c: the slot a root without one takes next */
+	uint64_t kernel_gen;            /* bumped by kernel-half changes other PCIDs may cache */
+};
+extern struct paging_state pg;
 
 /* ---- level arithmetic: the one place that knows the 9-bit index ---- */
 
@@ -57,7 +74,7 @@ extern struct paging_features pg_feat;
 static inline unsigned level_shift(unsigned l) { return PAGE_SHIFT + 9 * l; }
 static inline uint64_t level_size(unsigned l) { return 1UL << level_shift(l); }
 static inline unsigned pt_index(va_t va, unsigned l) { return (va >> level_shift(l)) & (PT_ENTRIES - 1); }
-static inline unsigned top_level(void) { return pg_feat.levels - 1; }
+static inline unsigned top_level(void) { return pg.feat.levels - 1; }
 
 /* Bits of a canonical address, 48 or 57; the lower half ends at 2^(va_bits-1) - 1. */
 static inline unsigned va_bits(void) { return level_shift(top_level()) + 9; }
@@ -96,7 +113,7 @@ static inline bool pte_leaf(pte_t e, unsigned level)
 		return true;
 	if (!(e & PTE_PS))
 		return false;
-	if (level > 2 || (level == 2 && !pg_feat.pdpe1gb))
+	if (level > 2 || (level == 2 && !pg.feat.pdpe1gb))
 		MM_PANIC("paging", "entry %lx at level %u has PS set: no such page size",
 			 (unsigned long)e, level);
 	return true;
@@ -134,9 +151,9 @@ static inline pte_t pte_leaf_make(pa_t pa, unsigned flags, unsigned level)
 		e |= PTE_W;
 	if (flags & PG_USER)
 		e |= PTE_U;
-	if ((flags & PG_GLOBAL) && pg_feat.pge)
+	if ((flags & PG_GLOBAL) && pg.feat.pge)
 		e |= PTE_G;
-	if (!(flags & PG_EXEC) && pg_feat.nx)
+	if (!(flags & PG_EXEC) && pg.feat.nx)
 		e |= PTE_NX;
 	if (level)
 		e |= PTE_PS;
@@ -197,9 +214,6 @@ static inline void pte_set(pte_t *p, pte_t e) { __atomic_store_n(p, e, __ATOMIC_
 
 /* ---- what the engine's files share ---- */
 
-/* One lock for every root: the engine's edits are short (cpu_features.c). */
-extern struct spinlock pg_lock;
-extern pg_root_t pg_kroot;      /* the kernel's root, 0 before paging_build_kernel (root.c) */
 
 /* walk.c: frames committed before an edit begins, so that it cannot fail half way. */
 struct reserve {

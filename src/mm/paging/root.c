@@ -18,9 +18,8 @@
 #include "mm/buddy/buddy.h"
 #include "lib/kstring.h"
 
-pg_root_t pg_kroot;
 
-pg_root_t pg_kernel_root(void) { return pg_kroot; }
+pg_root_t pg_kernel_root(void) { return pg.kroot; }
 
 pg_root_t pg_root_create(void)
 {
@@ -31,12 +30,12 @@ pg_root_t pg_root_create(void)
 pg_root_t pg_root_create_user(void)
 {
 	pg_root_t root = pg_root_create();
-	if (root == PG_NO_ROOT || !pg_kroot)
+	if (root == PG_NO_ROOT || !pg.kroot)
 		return root;
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
-	memcpy(table_at(root) + PT_ENTRIES / 2, table_at(pg_kroot) + PT_ENTRIES / 2,
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	memcpy(table_at(root) + PT_ENTRIES / 2, table_at(pg.kroot) + PT_ENTRIES / 2,
 	       PT_ENTRIES / 2 * sizeof(pte_t));
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 	return root;
 }
 
@@ -61,19 +60,19 @@ static int kernel_half_init(pg_root_t root)
 
 void pg_root_destroy(pg_root_t root)
 {
-	if (root == pg_kroot || root == pg_current_root() || !root || (root & (PAGE_SIZE - 1))) {
+	if (root == pg.kroot || root == pg_current_root() || !root || (root & (PAGE_SIZE - 1))) {
 		MM_MISUSE("paging", "pg_root_destroy: %lx is the kernel's, the current or no root; kept",
 			  root);
 		return;
 	}
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	struct tlb_batch b;
 	pcid_forget(root);
 	tlb_begin(&b, root);
 	free_tables(root, &b);
 	tlb_free_table(&b, root, 0);
 	tlb_finish(&b);
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 }
 
 /* ---- the kernel's address space ---- */
@@ -155,10 +154,10 @@ int paging_build_kernel(const struct kernel_layout *k)
 	if (hhdm_offset != PG_HHDM_BASE)
 		MM_PANIC("paging", "paging_build_kernel: the HHDM is at %lx, not %lx", hhdm_offset, PG_HHDM_BASE);
 #endif
-	pg_root_t root = pg_root_create(), old = pg_kroot;
+	pg_root_t root = pg_root_create(), old = pg.kroot;
 	if (root == PG_NO_ROOT)
 		return PG_E_NO_MEMORY;
-	pg_kroot = root;            /* so that no unmap below frees a kernel-half table */
+	pg.kroot = root;            /* so that no unmap below frees a kernel-half table */
 	int err = kernel_half_init(root);
 	if (!err)
 		err = map_hhdm(root);
@@ -167,9 +166,9 @@ int paging_build_kernel(const struct kernel_layout *k)
 	if (!err)
 		err = protect_image_alias(root, k);
 	if (err) {
-		pg_kroot = 0;
+		pg.kroot = 0;
 		pg_root_destroy(root);
-		pg_kroot = old;
+		pg.kroot = old;
 		return err;
 	}
 	pg_switch(root);

@@ -16,7 +16,7 @@
  * With PCID, what invlpg leaves in the other PCIDs (Intel SDM vol. 3,
  * 4.10.4.1) is their non-global TLB entries and all their paging-structure
  * caches, which ignore G. So a kernel-half edit that changed a non-global
- * leaf or freed a table bumps kernel_gen, and every PCID is flushed when
+ * leaf or freed a table bumps pg.kernel_gen, and every PCID is flushed when
  * it next runs; a CR4.PGE toggle has already emptied them all.
  *
  * Tables an edit frees are held until the flush, since until then a
@@ -32,23 +32,14 @@
 #define CR3_ADDR   0x000ffffffffff000UL
 #define CR3_PCID   0xfffUL
 #define CR3_NOFLUSH (1UL << 63)
-#define PCID_SLOTS 32           /* PCIDs 1..32; a root without a slot takes the oldest */
-
-static struct pcid_slot {
-	pg_root_t root;
-	uint64_t kgen;          /* kernel_gen when this PCID was last clean */
-	bool stale;
-} slots[PCID_SLOTS];
-static unsigned next_victim;
-static uint64_t kernel_gen;     /* bumped by kernel-half changes other PCIDs may cache */
 
 pg_root_t pg_current_root(void) { return arch_read_cr3() & CR3_ADDR; }
 
 static struct pcid_slot *pcid_find(pg_root_t root)
 {
 	for (unsigned i = 0; i < PCID_SLOTS; i++)
-		if (slots[i].root == root)
-			return &slots[i];
+		if (pg.slots[i].root == root)
+			return &pg.slots[i];
 	return NULL;
 }
 
@@ -63,7 +54,7 @@ void pcid_forget(pg_root_t root)
 static void flush_now(struct tlb_batch *b, bool current)
 {
 	if (!current && !b->upper) {
-		struct pcid_slot *s = pg_feat.pcid ? pcid_find(b->root) : NULL;
+		struct pcid_slot *s = pg.feat.pcid ? pcid_find(b->root) : NULL;
 		if (s)
 			s->stale = true;
 		return;
@@ -76,7 +67,7 @@ static void flush_now(struct tlb_batch *b, bool current)
 			arch_invlpg(b->va[i]);
 	bool local = b->nglobal < b->pages;
 	if (b->upper && (local || b->nfree) && !(all && b->nglobal))
-		kernel_gen++;
+		pg.kernel_gen++;
 }
 
 void tlb_begin(struct tlb_batch *b, pg_root_t root)
@@ -113,7 +104,7 @@ void tlb_finish(struct tlb_batch *b)
 /* Free table_pa, which translated va, once no TLB can reach it; a full batch flushes early. */
 void tlb_free_table(struct tlb_batch *b, pa_t table_pa, va_t va)
 {
-	MM_ASSERT("paging", table_pa != pg_kroot, "the kernel root %lx is being freed", table_pa);
+	MM_ASSERT("paging", table_pa != pg.kroot, "the kernel root %lx is being freed", table_pa);
 	if (b->nfree == TLB_BATCH_FREE)
 		tlb_finish(b);
 	b->upper |= upper_half(va);
@@ -130,7 +121,7 @@ void tlb_flush_range(pg_root_t root, va_t va, size_t len)
 		tlb_add(&b, va + off, old);
 	tlb_finish(&b);
 	if (old)
-		kernel_gen++;               /* ...and non-global ones, which other PCIDs keep */
+		pg.kernel_gen++;               /* ...and non-global ones, which other PCIDs keep */
 }
 
 /*
@@ -139,21 +130,21 @@ void tlb_flush_range(pg_root_t root, va_t va, size_t len)
  */
 void pg_switch(pg_root_t root)
 {
-	if (!pg_feat.pcid) {
+	if (!pg.feat.pcid) {
 		arch_write_cr3(root);
 		return;
 	}
-	uint64_t irq = spin_lock_irqsave(&pg_lock);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	struct pcid_slot *s = pcid_find(root);
 	if (!s) {
-		s = &slots[next_victim];
-		next_victim = (next_victim + 1) % PCID_SLOTS;
+		s = &pg.slots[pg.next_victim];
+		pg.next_victim = (pg.next_victim + 1) % PCID_SLOTS;
 		*s = (struct pcid_slot){ root, 0, true };
 	}
-	uint64_t cr3 = root | (uint64_t)(s - slots + 1);
-	if (!s->stale && s->kgen == kernel_gen)
+	uint64_t cr3 = root | (uint64_t)(s - pg.slots + 1);
+	if (!s->stale && s->kgen == pg.kernel_gen)
 		cr3 |= CR3_NOFLUSH;
-	s->stale = false, s->kgen = kernel_gen;
+	s->stale = false, s->kgen = pg.kernel_gen;
 	arch_write_cr3(cr3);
-	spin_unlock_irqrestore(&pg_lock, irq);
+	spin_unlock_irqrestore(&pg.lock, irq);
 }

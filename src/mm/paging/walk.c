@@ -134,9 +134,9 @@ void visit(pg_root_t root, va_t va, va_t last, const struct visitor *v)
 /* table_is_shared: the tables under the kernel half's top-level entries, made once at boot. */
 bool table_is_shared(unsigned top_index, pa_t table_pa)
 {
-	if (!pg_kroot || top_index < PT_ENTRIES / 2)
+	if (!pg.kroot || top_index < PT_ENTRIES / 2)
 		return false;
-	pte_t e = table_at(pg_kroot)[top_index];
+	pte_t e = table_at(pg.kroot)[top_index];
 	return pte_present(e) && pte_addr(e, top_level()) == table_pa;
 }
 

@@ -285,7 +285,7 @@ static uint64_t corrupt_root(void)
 
 /*
  * A broken table stops the layer with "PANIC: paging" instead of being
- * followed. Each panic leaves pg_lock held: fixture_boot starts over.
+ * followed. Each panic leaves pg.lock held: fixture_boot starts over.
  */
 void test_corrupt_table(void)
 {
