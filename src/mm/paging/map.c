@@ -171,7 +171,7 @@ static void map_trace(va_t va, pa_t pa, size_t len, unsigned flags, size_t table
 	for (unsigned l = PG_MAX_LEVELS; tables > 1 && l-- > 0;)
 		if (levels & (1u << l))
 			n += ksnprintf(made + n, sizeof(made) - n, " %u", l);
-	MM_TRACE("paging", "va %lx -> pa %lx, %s in %s pages, r%c%c (%s)", va, pa, size, page,
+	MM_TRACE("paging", "va %lx -> pa 0x%lx, %s in %s pages, r%c%c (%s)", va, pa, size, page,
 		 flags & PG_WRITE ? 'w' : '-', flags & PG_EXEC ? 'x' : '-', made);
 }
 

@@ -7,7 +7,7 @@
 #include "mm_boot.h"
 
 uint64_t baseline_free;
-/* Frames the VMM keeps for region nodes (node_pool.c: never given back). */
+/* Frames the VMM keeps for region nodes (region_tree.c's node pool: never given back). */
 static uint64_t node_pages(void)
 {
 	struct vm_stats st;
