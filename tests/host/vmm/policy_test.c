@@ -71,16 +71,29 @@ static void policy_huge_page_in_demand_region_panics(void)
  * idea of what it owns is wrong. Before, pmm_free_page reported a double
  * free and vmm_free went on and returned 0.
  */
-static void policy_mapped_frame_not_allocated_panics(void)
+/*
+ * A demand region of 16 pages whose page 5 maps a frame the buddy holds
+ * free, behind the VMM's back; NULL if the set-up failed. The region's
+ * tables are made first (by a fault), or pg_map would take the freed
+ * frame for one.
+ */
+static struct vm_space *space_mapping_a_free_frame(void)
 {
 	vmm_test_boot(64);
 	struct vm_space *s = space_with_demand(16 * PG);
+	if (!s || vmm_fault(s, BASE, VM_ACC_WRITE | VM_ACC_USER, 0) != VMF_RESOLVED)
+		return NULL;
+	pa_t pa = pmm_alloc_page(0);
+	if (pa == PMM_NO_FRAME || pmm_free_page(pa) ||
+	    pg_map(vmm_space_root(s), BASE + 5 * PG, pa, PG, PG_READ | PG_WRITE | PG_USER))
+		return NULL;
+	return s;
+}
+
+static void policy_mapped_frame_not_allocated_panics(void)
+{
+	struct vm_space *s = space_mapping_a_free_frame();
 	REQUIRE(s);
-	REQUIRE(vmm_fault(s, BASE, VM_ACC_WRITE | VM_ACC_USER, 0) == VMF_RESOLVED);
-	uint64_t pa = pmm_alloc_page(0);
-	REQUIRE(pa != PMM_NO_FRAME);
-	REQUIRE(pmm_free_page(pa) == 0);
-	REQUIRE(pg_map(vmm_space_root(s), BASE + 5 * PG, pa, PG, PG_READ | PG_WRITE | PG_USER) == 0);
 	CHECK(FAKE_PANICS(vmm_free(s, BASE, 16 * PG)) == 1);
 	CHECK(panicked_in_vmm());
 }
@@ -88,15 +101,8 @@ static void policy_mapped_frame_not_allocated_panics(void)
 /* The same through vmm_space_destroy, which gives frames back its own way. */
 static void policy_destroy_checks_its_frames(void)
 {
-	vmm_test_boot(64);
-	struct vm_space *s = space_with_demand(16 * PG);
+	struct vm_space *s = space_mapping_a_free_frame();
 	REQUIRE(s);
-	/* Tables first, or pg_map below would take the freed frame for one. */
-	REQUIRE(vmm_fault(s, BASE, VM_ACC_WRITE | VM_ACC_USER, 0) == VMF_RESOLVED);
-	uint64_t pa = pmm_alloc_page(0);
-	REQUIRE(pa != PMM_NO_FRAME);
-	REQUIRE(pmm_free_page(pa) == 0);
-	REQUIRE(pg_map(vmm_space_root(s), BASE + 5 * PG, pa, PG, PG_READ | PG_WRITE | PG_USER) == 0);
 	CHECK(FAKE_PANICS(vmm_space_destroy(s)) == 1);
 	CHECK(panicked_in_vmm());
 }
