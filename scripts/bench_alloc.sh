@@ -12,9 +12,9 @@ mkdir -p "$B"
 CC=${HOSTCC:-gcc}
 CFLAGS="-std=gnu11 -O2 -g -Isrc -I. -Itests/host/common -DSTRATA_HOST"
 LIBS=$(ls src/lib/*.c | grep -v kstring.c)
-SRCS="bench/slab.c bench/host/slab_bench.c bench/host/report.c $(ls src/mm/buddy/*.c src/mm/paging/*.c src/mm/vmm/*.c src/mm/slab/*.c) src/boot/bootinfo.c $LIBS tests/host/common/fake_arch.c"
+SRCS="bench/slab.c bench/host/slab_bench.c bench/host/adapter.c $(ls src/mm/*.c src/mm/buddy/*.c src/mm/paging/*.c src/mm/vmm/*.c src/mm/slab/*.c) src/boot/bootinfo.c $LIBS tests/host/common/fake_arch.c"
 $CC $CFLAGS -w -o $B/slab_strata $SRCS
-$CC $CFLAGS -DBENCH_SLAB_LIBC -o $B/slab_libc bench/slab.c bench/host/slab_bench.c bench/host/report.c
+$CC $CFLAGS -DBENCH_SLAB_LIBC -o $B/slab_libc bench/slab.c bench/host/slab_bench.c bench/host/adapter.c
 
 LIBDIR=/usr/lib/x86_64-linux-gnu
 JE=$LIBDIR/libjemalloc.so.2

@@ -36,8 +36,13 @@ static void demo_kernel(void)
 	struct vm_req vga = { .len = 2 * PAGE_SIZE, .kind = VM_MMIO, .flags = VM_READ | VM_WRITE,
 			      .pa = 0xb8000, .cache = VM_CACHE_UC, .lo = VMM_KMMIO_BASE, .hi = VMM_KMMIO_END };
 	uintptr_t va, io;
-	if (vmm_alloc(k, &big, &va) || vmm_alloc(k, &vga, &io)) {
+	if (vmm_alloc(k, &big, &va)) {
 		kprintf("vmm demo: kernel regions could not be made\n");
+		return;
+	}
+	if (vmm_alloc(k, &vga, &io)) {
+		kprintf("vmm demo: kernel regions could not be made\n");
+		vmm_free(k, va, big.len);
 		return;
 	}
 	for (unsigned i = 0; i < 16; i += 2)

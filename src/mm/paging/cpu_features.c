@@ -1,7 +1,8 @@
 /*
  * cpu_features.c - what the CPU offers, read once: the level count, NX,
  * 1 GiB pages, global pages, PCID and the physical address width; and
- * the engine's one lock.
+ * the definition of all of paging's state, struct paging_state pg (the
+ * features, the lock, the kernel root, the PCID slots).
  */
 #include "mm/paging/pte.h"
 

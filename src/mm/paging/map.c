@@ -156,7 +156,7 @@ static void map_fill(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flag
 /*
  * One line per call when tracing: what was filled, in which pages, and
  * the tables made for it (by level: 0 holds 4 KiB leaves), e.g.
- *   va ffffc00000001000 -> pa 2345000, 4 KiB in 4 KiB pages, rw- (a new level-0 table)
+ *   va ffffc00000001000 -> pa 0x2345000, 4 KiB in 4 KiB pages, rw- (a new level-0 table)
  */
 static void map_trace(va_t va, pa_t pa, size_t len, unsigned flags, size_t tables, unsigned levels)
 {

@@ -1,7 +1,7 @@
 /*
  * slab_report.c - what the heap holds: statistics, the slabinfo table, the
  * leak report, reaping, the invariant check (slab_check) and the query
- * the kernel's demonstration reads (slab_where).
+ * the kernel's demonstration reads (slab_class_info, slab_obj_info).
  *
  * An object is live when it is out of its slab and not in a magazine:
  * out - rounds. The heap's own caches do not count as live objects.

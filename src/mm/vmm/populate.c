@@ -215,7 +215,7 @@ uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 /*
  * Give the mapped pages of [va, va + len) in region r the flags. Returns
  * 0, or VMM_E_NO_MEMORY with nothing changed (MMIO huge page split).
- * Anonymous pages are re-protected a window at a time; they are 4 KiB
+ * Demand pages are re-protected a window at a time; they are 4 KiB
  * pages, so no split is needed and nothing can fail half way.
  */
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)

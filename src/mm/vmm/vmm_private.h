@@ -1,6 +1,6 @@
 /*
  * vmm_private.h - what the files of the VMM share. Not an interface:
- * nothing outside src/mm/vmm/ includes it, except the host tests of the tree.
+ * nothing outside src/mm/vmm/ includes it, except the white-box host tests (tree.c, policy_test.c).
  */
 #ifndef STRATA_MM_VMM_PRIVATE_H
 #define STRATA_MM_VMM_PRIVATE_H
