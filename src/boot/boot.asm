@@ -6,7 +6,7 @@
 ; mode and jumps to kmain() at its higher-half address.
 ;
 ; Early address space (4 levels; 5 when the CPU has LA57, see below):
-;   0x0000000000000000  identity map of the first 4 GiB (2 MiB pages), for
+;   0x0000000000000000  identity map of the first 64 GiB (2 MiB pages), for
 ;                       the stub only: the paging layer removes it
 ;   0xffff800000000000  HHDM: physical 0..64 GiB (2 MiB pages); same PDPT
 ;   0xffffffff80000000  kernel window: physical 0..8 MiB in 4 KiB pages, so

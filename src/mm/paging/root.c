@@ -7,7 +7,7 @@
  * mapping made later lands in one of them and so appears in every address
  * space at once, with no top-level entry to copy around.
  *
- * The boot stub's tables identity-map the first 4 GiB and map 64 GiB of
+ * The boot stub's tables identity-map the first 64 GiB and map the same 64 GiB as
  * HHDM whatever the machine has. paging_build_kernel replaces them: the
  * HHDM covers what the memory map calls RAM (and ACPI and NVS, which
  * drivers read), in the largest pages that fit, and the kernel image is
