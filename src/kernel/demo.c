@@ -140,10 +140,14 @@ static void summary(void *p, uint64_t grows_before)
 	kprintf("  result: %p is object %u of the %u in its %u-page (%u KiB) slab at %p, counting from 0 at "
 		"the slab's start (cache %s: %zu bytes for 5 asked)\n", p, o.index, o.cache.nobj,
 		o.cache.npages, o.cache.npages * (unsigned)(PAGE_SIZE >> 10), o.slab, o.cache.name, o.cache.size);
-	kprintf("  why that one: the cache grew %llu time(s); the refill parked objects 0..%u of the new slab "
-		"in this CPU's magazine and kmalloc popped the top one; %llu wait there for the next "
-		"kmalloc\n", (unsigned long long)(o.cache.grows - grows_before), o.index,
-		(unsigned long long)o.cache.parked);
+	if (o.cache.grows != grows_before)
+		kprintf("  why that one: the cache grew %llu time(s); the refill parked objects 0..%u of the new "
+			"slab in this CPU's magazine and kmalloc popped the top one; %llu wait there for the "
+			"next kmalloc\n", (unsigned long long)(o.cache.grows - grows_before), o.index,
+			(unsigned long long)o.cache.parked);
+	else
+		kprintf("  why that one: the cache did not grow; kmalloc took a free object it already had, "
+			"from this CPU's magazine or a partial slab\n");
 	explain_pages(o.slab, o.cache.npages);
 }
 
