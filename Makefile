@@ -28,6 +28,50 @@ KOBJS  := $(KSRCS:%.c=$(B)/k/%.o) $(KASMS:%.asm=$(B)/k/%.o)
 
 all: $(B)/strata.iso
 
+# ---- user programs and the initial ramdisk --------------------------------
+# Static ELF64 programs at a user-half address (user/user.ld), built from
+# freestanding C with user/lib/ (crt0, system-call stubs, printing). No
+# SSE or x87: the kernel keeps no FPU state per process yet, so it leaves
+# those instructions off (they raise #UD and kill the process).
+UCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-mgeneral-regs-only -mno-red-zone -Isrc -Iuser/lib $(EXTRA_USER_CFLAGS)
+ULDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
+ULIB_SRCS := $(sort $(wildcard user/lib/*.c) $(wildcard user/lib/*.S))
+ULIB_OBJS := $(patsubst %,$(B)/u/%.o,$(ULIB_SRCS))
+# Programs: user/init.c is /init; user/bin/X.c is /bin/X; user/test/X.c is
+# /test/X, run by mode=test as one case of the `user` suite.
+UPROGS := $(patsubst user/%.c,%,$(wildcard user/init.c) $(sort $(wildcard user/bin/*.c) $(wildcard user/test/*.c)))
+UBINS  := $(UPROGS:%=$(B)/initrd/%)
+# user/data/ holds files the programs read or the kernel must refuse
+# (malformed ELFs for spawn's -ENOEXEC): packed as /data/<name>, as they are.
+UDATA  := $(patsubst user/%,%,$(sort $(wildcard user/data/*)))
+
+$(B)/initrd/data/%: user/data/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(B)/u/%.c.o: %.c $(wildcard user/lib/*.h) src/abi/syscall.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -c $< -o $@
+
+$(B)/u/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -c $< -o $@
+
+$(B)/initrd/%: $(B)/u/user/%.c.o $(ULIB_OBJS) user/user.ld
+	@mkdir -p $(dir $@)
+	$(LD) $(ULDFLAGS) -o $@ $< $(ULIB_OBJS) $$($(CC) -print-libgcc-file-name)
+
+# ustar, so the kernel's reader (src/proc/initrd.c) has one format to trust;
+# sorted names and fixed owners and times, so the same programs give the same archive.
+$(B)/initrd.tar: $(UBINS) $(UDATA:%=$(B)/initrd/%)
+	tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+		-C $(B)/initrd -cf $@ $(UPROGS) $(UDATA)
+
+user: $(B)/initrd.tar
+.SECONDARY:
+
 # Self-tests register in .ktests in the order GCC emits them: keep it the
 # order they are written in, so KTAP lists them as the file reads.
 $(B)/k/tests/kernel/%.o: KCFLAGS += -fno-toplevel-reorder
@@ -43,9 +87,10 @@ $(B)/k/%.o: %.asm
 $(B)/strata.elf: $(KOBJS) src/boot/linker.ld
 	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $$($(CC) -print-libgcc-file-name)
 
-$(B)/strata.iso: $(B)/strata.elf grub.cfg
+$(B)/strata.iso: $(B)/strata.elf $(B)/initrd.tar grub.cfg
 	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
 	cp $(B)/strata.elf $(B)/iso/boot/strata.elf
+	cp $(B)/initrd.tar $(B)/iso/boot/initrd.tar
 	cp grub.cfg $(B)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }
 
@@ -64,6 +109,7 @@ HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
 HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
 HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
 HOST_acpi       := src/boot/acpi.c
+HOST_proc       := src/proc/elf.c src/proc/initrd.c
 
 HOST_TESTS := $(sort $(filter-out common bench,$(notdir $(wildcard tests/host/*))))
 HOST_BINS  := $(HOST_TESTS:%=$(B)/host/test_%)
@@ -124,7 +170,9 @@ FUZZ_mb2    := tests/fuzz/mb2.c src/boot/multiboot2.c src/kernel/cmdline.c
 FUZZ_memmap := tests/fuzz/memmap.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 FUZZ_pmm    := tests/fuzz/pmm.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 FUZZ_acpi   := tests/fuzz/acpi.c src/boot/acpi.c
-FUZZ_TARGETS := mb2 memmap pmm acpi
+FUZZ_elf    := tests/fuzz/elf.c src/proc/elf.c
+FUZZ_initrd := tests/fuzz/initrd.c src/proc/initrd.c
+FUZZ_TARGETS := mb2 memmap pmm acpi elf initrd
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/host/fuzz_%)
 
 define fuzz_rule
@@ -154,11 +202,11 @@ run: deps
 	@$(PYTHON) scripts/harness.py run
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/strata.elf host-build fuzz-build
+	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar host-build fuzz-build
 	@$(PYTHON) scripts/harness.py test --host $(HOST_BINS) $(FUZZ_BINS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/strata.elf $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar $(BENCH_BINS)
 	@$(PYTHON) scripts/harness.py bench --host $(BENCH_BINS)
 	@scripts/bench_alloc.sh 3
 
@@ -169,6 +217,6 @@ debug: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run test bench debug clean host-build host-test fuzz fuzz-build
+.PHONY: all user deps run test bench debug clean host-build host-test fuzz fuzz-build
 
 -include $(shell find $(B)/k -name '*.d' 2>/dev/null)

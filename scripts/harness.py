@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (e.g. a throwaway one) without touching the repo's build/.
 BUILD = os.environ.get("STRATA_BUILD", os.path.join(ROOT, "build"))
 ELF = os.environ.get("STRATA_ELF", os.path.join(BUILD, "strata.elf"))
+INITRD = os.environ.get("STRATA_INITRD", os.path.join(BUILD, "initrd.tar"))
 LOGS = os.path.join(BUILD, "logs")
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -342,8 +343,9 @@ def build_iso(cmdline, modules=0):
     stamp file written after a successful grub-mkrescue records both, so a
     half-written ISO from an interrupted build is never reused. A lock
     keeps two harnesses running at once (make run + make test) apart."""
-    if not os.path.exists(ELF):
-        raise HarnessError(f"{rel(ELF)} does not exist: build it first (make)")
+    for need in (ELF, INITRD):
+        if not os.path.exists(need):
+            raise HarnessError(f"{rel(need)} does not exist: build it first (make)")
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, ".iso.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -355,7 +357,7 @@ def build_iso_locked(cmdline, modules):
     tree = os.path.join(BUILD, f"iso-{tag}")
     iso = os.path.join(BUILD, f"strata-{tag}.iso")
     stamp = iso + ".stamp"
-    key = f"{file_sha256(ELF)} {cmdline} {modules}\n"
+    key = f"{file_sha256(ELF)} {file_sha256(INITRD)} {cmdline} {modules}\n"
     if os.path.exists(iso) and os.path.exists(stamp):
         with open(stamp) as f:
             if f.read() == key:
@@ -365,6 +367,7 @@ def build_iso_locked(cmdline, modules):
     shutil.rmtree(tree, ignore_errors=True)
     os.makedirs(os.path.join(tree, "boot", "grub"), exist_ok=True)
     shutil.copyfile(ELF, os.path.join(tree, "boot", "strata.elf"))
+    shutil.copyfile(INITRD, os.path.join(tree, "boot", "initrd.tar"))
     with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
         f.write(GRUB_CFG.format(cmdline=cmdline, modules=write_modules(tree, modules)))
     tmp = iso + ".tmp"

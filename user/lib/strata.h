@@ -1,0 +1,48 @@
+/*
+ * strata.h - what a Strata program has: the system calls as C functions,
+ * printing through write(), and the few string functions GCC may call.
+ * The numbers, flags and errors are the kernel's own (src/abi/syscall.h).
+ */
+#ifndef STRATA_USER_H
+#define STRATA_USER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include "abi/syscall.h"
+
+long syscall6(long n, long a, long b, long c, long d, long e, long f);
+
+static inline long syscall0(long n) { return syscall6(n, 0, 0, 0, 0, 0, 0); }
+static inline long syscall1(long n, long a) { return syscall6(n, a, 0, 0, 0, 0, 0); }
+static inline long syscall2(long n, long a, long b) { return syscall6(n, a, b, 0, 0, 0, 0); }
+static inline long syscall3(long n, long a, long b, long c) { return syscall6(n, a, b, c, 0, 0, 0); }
+
+__attribute__((noreturn)) void exit(int status);
+long write(int fd, const void *buf, size_t len);
+long getpid(void);
+long yield(void);
+long spawn(const char *path, char *const argv[]);
+long wait(long pid, int *status);
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+long munmap(void *addr, size_t len);
+long mprotect(void *addr, size_t len, int prot);
+void *brk(void *addr);
+long meminfo(struct strata_meminfo *out);
+
+/* A raw result in [-4095, -1] is an error; mmap's and brk's too. */
+static inline int is_err(long r) { return r < 0 && r >= -4095; }
+
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int puts(const char *s);
+
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+
+#endif

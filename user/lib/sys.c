@@ -1,0 +1,23 @@
+/* sys.c - the system calls by name, over syscall6 (syscall.S). */
+#include "strata.h"
+
+void exit(int status)
+{
+	syscall1(SYS_exit, status);
+	__builtin_unreachable();
+}
+
+long write(int fd, const void *buf, size_t len) { return syscall3(SYS_write, fd, (long)buf, (long)len); }
+long getpid(void) { return syscall0(SYS_getpid); }
+long yield(void) { return syscall0(SYS_yield); }
+long spawn(const char *path, char *const argv[]) { return syscall2(SYS_spawn, (long)path, (long)argv); }
+long wait(long pid, int *status) { return syscall2(SYS_wait, pid, (long)status); }
+long munmap(void *addr, size_t len) { return syscall2(SYS_munmap, (long)addr, (long)len); }
+long mprotect(void *addr, size_t len, int prot) { return syscall3(SYS_mprotect, (long)addr, (long)len, prot); }
+void *brk(void *addr) { return (void *)syscall1(SYS_brk, (long)addr); }
+long meminfo(struct strata_meminfo *out) { return syscall1(SYS_meminfo, (long)out); }
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	return (void *)syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+}
