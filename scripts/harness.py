@@ -309,6 +309,7 @@ GRUB_CFG = """set timeout=0
 set default=0
 menuentry "Strata" {{
 \tmultiboot2 /boot/strata.elf {cmdline}
+\tmodule2 /boot/initrd.tar initrd
 {modules}\tboot
 }}
 """
@@ -357,7 +358,9 @@ def build_iso_locked(cmdline, modules):
     tree = os.path.join(BUILD, f"iso-{tag}")
     iso = os.path.join(BUILD, f"strata-{tag}.iso")
     stamp = iso + ".stamp"
-    key = f"{file_sha256(ELF)} {file_sha256(INITRD)} {cmdline} {modules}\n"
+    # The grub.cfg template is part of the key: an ISO made from an older one is stale.
+    cfg = hashlib.sha1(GRUB_CFG.encode()).hexdigest()[:12]
+    key = f"{file_sha256(ELF)} {file_sha256(INITRD)} {cfg} {cmdline} {modules}\n"
     if os.path.exists(iso) and os.path.exists(stamp):
         with open(stamp) as f:
             if f.read() == key:

@@ -28,7 +28,8 @@
 #define SYS_mprotect 8  /* mprotect(void *addr, size_t len, int prot): the whole range must be mapped */
 #define SYS_brk      9  /* brk(void *addr): 0 asks for the current break; returns the new break */
 #define SYS_meminfo 10  /* meminfo(struct strata_meminfo *out): returns 0 */
-#define SYS_COUNT   11
+#define SYS_ps      11  /* ps(void): the kernel prints its process table on the console; returns 0 */
+#define SYS_COUNT   12
 
 /* ---- errors: Linux's values, returned negated ------------------------------ */
 

@@ -16,6 +16,10 @@ extern const struct ktest ktests_start[], ktests_end[];
 #define MAX_SUITES 64
 #define FAIL_SUITE "selftest_fail"
 
+#define MAX_EXT 4
+static struct { const char *name; int (*run)(unsigned index); } ext[MAX_EXT];
+static unsigned next_ext;
+
 static struct ktest_counter counters[MAX_COUNTERS];
 static unsigned ncounters;
 static int failed, skipped;
@@ -77,7 +81,16 @@ static int suite_selected(const char *suite)
 	return 1;
 }
 
-/* The distinct suites in the order written; only the selected ones if `selected`. */
+void ktest_add_suite(const char *name, int (*run)(unsigned index))
+{
+	if (next_ext < MAX_EXT)
+		ext[next_ext].name = name, ext[next_ext++].run = run;
+}
+
+/*
+ * The distinct suites in the order written, then those added at run time;
+ * only the selected ones if `selected`.
+ */
 static unsigned collect_suites(const char **suites, int selected)
 {
 	unsigned n = 0;
@@ -88,6 +101,9 @@ static unsigned collect_suites(const char **suites, int selected)
 		if (i == n && n < MAX_SUITES && (!selected || suite_selected(t->suite)))
 			suites[n++] = t->suite;
 	}
+	for (unsigned e = 0; e < next_ext; e++)
+		if (n < MAX_SUITES && (!selected || suite_selected(ext[e].name)))
+			suites[n++] = ext[e].name;
 	return n;
 }
 
@@ -126,6 +142,9 @@ static int run_one(const struct ktest *t, unsigned n)
 
 static int run_suite(const char *suite, unsigned index)
 {
+	for (unsigned e = 0; e < next_ext; e++)
+		if (!strcmp(ext[e].name, suite))
+			return ext[e].run(index);
 	unsigned count = 0, n = 0, passed = 0;
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
 		count += !strcmp(t->suite, suite);

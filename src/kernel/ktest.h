@@ -74,6 +74,14 @@ void ktest_register_counter(const char *name, uint64_t (*read)(void));
 void ktest_problem(const char *what);
 
 /*
+ * A suite whose cases are known only at run time (the user suite: one case
+ * per test program in the ramdisk). run prints the suite's nested KTAP
+ * document and its top-level result line as suite number index, and
+ * returns 1 if it passed. It is selected by ktest= like any other.
+ */
+void ktest_add_suite(const char *name, int (*run)(unsigned index));
+
+/*
  * mode=test: every selected suite, as KTAP. Returns 1 if all passed, 0 if
  * any failed, if a problem was noted, or if no test ran at all (a ktest=
  * filter that names no suite is reported as such).

@@ -16,6 +16,8 @@
 #include "lib/kprintf.h"
 #include "mm/arch.h"
 #include "mm/slab/slab.h"
+#include "proc/proc.h"
+#include "lib/kstring.h"
 
 #define MB2_MAX_BLOCK (1UL << 20)   /* no sane loader passes more */
 
@@ -82,6 +84,41 @@ static void cpu_report(void)
 		boot_cpu_flags & 1 ? "on" : "absent", tsc_khz(), tsc_source());
 }
 
+/*
+ * The ramdisk is the module GRUB was told to call "initrd" (grub.cfg's
+ * module2 line). Its headers are checked once here; a bad one is
+ * reported, and the files before it stay usable.
+ */
+static void procs_init(void)
+{
+	struct initrd rd = { 0 };
+	for (size_t i = 0; i < boot_info.modules_len; i++)
+		if (!strcmp(boot_info.modules[i].name, "initrd")) {
+			rd.base = phys_to_virt(boot_info.modules[i].start);
+			rd.len = boot_info.modules[i].end - boot_info.modules[i].start;
+			break;
+		}
+	if (!rd.base) {
+		kprintf("initrd: no boot module named initrd: no programs to run\n");
+	} else {
+		size_t files = 0;
+		int e = initrd_check(&rd, &files);
+		kprintf("initrd: %zu files in %zu KiB%s%s\n", files, rd.len / 1024,
+			e ? ", then a bad header: " : "", e ? initrd_error_str(e) : "");
+	}
+	proc_init(&rd);
+}
+
+/* mode=run: /init shows processes at work; the kernel says how it ended. */
+static void run_init(void)
+{
+	int st = proc_run_init();
+	if (st < 0)
+		kprintf("run: /init could not start (error %d)\n", st);
+	else
+		kprintf("run: /init ended with status %d\n", st);
+}
+
 void kmain(uint64_t mbi_pa, uint32_t magic)
 {
 	serial_init();
@@ -98,12 +135,15 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	boot_report();
 	cpu_report();
 	mm_boot();
+	procs_init();
 	if (mode == MODE_RUN) {
 		mm_report();
 		vmm_demo();
 		slab_trace_demo();
 		slab_report();
+		run_init();
 	}
+	ktest_add_suite("user", user_suite_run);
 
 	switch (mode) {
 	case MODE_TEST:

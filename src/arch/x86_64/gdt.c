@@ -43,6 +43,8 @@ static void set_tss_descriptor(void)
 	gdt[6] = base >> 32;
 }
 
+void tss_set_rsp0(uint64_t rsp0) { tss.rsp[0] = rsp0; }
+
 void gdt_init(void)
 {
 	tss.ist[0] = (uint64_t)(ist_double_fault + IST_STACK_SIZE);

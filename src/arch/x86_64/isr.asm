@@ -1,8 +1,11 @@
-; isr.asm - the 32 exception entry points.
+; isr.asm - the 32 exception entry points and the 16 of the legacy PIC's
+; interrupts (vectors 32-47).
 ;
 ; Each stub makes the stack look the same (an error code, zero where the
 ; CPU pushes none, then the vector), saves the general registers in the
-; order of struct trap_frame, and calls trap_dispatch(frame).
+; order of struct trap_frame, and calls trap_dispatch(frame). trap_return
+; restores such a frame and returns with iretq: a new process starts there
+; (src/proc/sched.c builds it a frame on its kernel stack).
 
 section .text
 bits 64
@@ -53,6 +56,11 @@ ISR_NOERR 28
 ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
+%assign i 32
+%rep 16
+ISR_NOERR i
+%assign i i + 1
+%endrep
 
 isr_common:
 	push rax
@@ -73,6 +81,8 @@ isr_common:
 	mov rdi, rsp
 	cld
 	call trap_dispatch
+global trap_return
+trap_return:
 	pop r15
 	pop r14
 	pop r13
@@ -95,7 +105,7 @@ section .rodata
 global isr_table
 isr_table:
 %assign i 0
-%rep 32
+%rep 48
 	dq isr %+ i
 %assign i i + 1
 %endrep

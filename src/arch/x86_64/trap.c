@@ -18,9 +18,11 @@ struct idt_entry {
 	uint32_t offset_hi, zero;
 } __attribute__((packed));
 
-extern const uint64_t isr_table[32];
+extern const uint64_t isr_table[48];
 static struct idt_entry idt[256];
 static trap_handler_t handlers[32];
+static void (*user_fault_hook)(struct trap_frame *f);
+static void (*user_return_hook)(struct trap_frame *f);
 
 static struct {
 	int armed;
@@ -53,7 +55,7 @@ static void set_gate(unsigned v, uint64_t handler, uint8_t ist)
 
 void idt_init(void)
 {
-	for (unsigned v = 0; v < 32; v++)
+	for (unsigned v = 0; v < 48; v++)
 		set_gate(v, isr_table[v], v == VEC_DF ? 1 : v == 2 ? 2 : 0);
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr = {
 		sizeof(idt) - 1, (uint64_t)idt,
@@ -62,6 +64,15 @@ void idt_init(void)
 }
 
 void trap_set_handler(unsigned vector, trap_handler_t h) { handlers[vector] = h; }
+
+void trap_set_user_hooks(void (*fault)(struct trap_frame *f), void (*ret)(struct trap_frame *f))
+{
+	user_fault_hook = fault, user_return_hook = ret;
+}
+
+const char *trap_name(unsigned vector) { return vector < 32 ? names[vector] : "interrupt"; }
+
+void irq_dispatch(struct trap_frame *f);
 
 void trap_catch_arm(unsigned vector, struct kjmp *buf, struct caught_fault *out)
 {
@@ -106,6 +117,13 @@ static void report(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+	int from_user = (f->cs & 3) == 3;
+	if (f->vector >= VEC_IRQ0) {
+		irq_dispatch(f);
+		if (from_user && user_return_hook)
+			user_return_hook(f);
+		return;
+	}
 	if (catcher.armed && catcher.vector == f->vector) {
 		catcher.armed = 0;
 		*catcher.out = (struct caught_fault){
@@ -116,6 +134,8 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector < 32 && handlers[f->vector] && handlers[f->vector](f))
 		return;
+	if (from_user && user_fault_hook)
+		user_fault_hook(f);     /* ends the process: does not return */
 	static int reporting;
 	if (reporting++)        /* the report itself faulted: say the least */
 		panic("exception %lu at rip 0x%lx while reporting another", f->vector, f->rip);

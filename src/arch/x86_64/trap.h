@@ -16,6 +16,12 @@ struct trap_frame {
 #define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_NM 7
+#define VEC_IRQ0 32             /* the legacy PIC's IRQs 0-15 are vectors 32-47 */
+#define VEC_SYSCALL 256         /* not a vector: marks a frame built by syscall_entry */
+
+#define USER_CS 0x23
+#define USER_DS 0x1b
 
 /* #PF error code bits (Intel SDM vol. 3, 4.7) */
 #define PF_P    (1u << 0)
@@ -28,6 +34,42 @@ struct trap_frame {
 
 void gdt_init(void);
 void idt_init(void);
+
+/* The stack the CPU loads when an interrupt or exception leaves ring 3. */
+void tss_set_rsp0(uint64_t rsp0);
+
+/*
+ * syscall/sysret: EFER.SCE, STAR (kernel CS 0x08, user CS 0x23 / SS 0x1b),
+ * LSTAR = syscall_entry, FMASK (IF, TF, DF, AC, NT cleared on entry); and
+ * CR0.EM, so that x87 and SSE instructions in ring 3 fault (#NM, #UD):
+ * the kernel keeps no FPU state per process. syscall_kstack is the kernel
+ * stack the entry moves to (the scheduler sets it with tss_set_rsp0).
+ */
+void syscall_init(void);
+extern uint64_t syscall_kstack;
+
+/* Continue on another kernel stack (user_entry.asm). */
+void swtch(uint64_t *save, uint64_t next);
+/* Restores a struct trap_frame at RSP and returns from it with iretq (isr.asm). */
+extern char trap_return[];
+
+/*
+ * Legacy PIC interrupts (irq.c): remapped to vectors 32-47, all masked
+ * but those with a handler. The PIT ticks IRQ 0 at hz.
+ */
+typedef void (*irq_handler_t)(struct trap_frame *f);
+void irq_init(void);
+void irq_set_handler(unsigned irq, irq_handler_t h);
+void pit_start(unsigned hz);
+
+/*
+ * What happens in ring 3 is the process layer's business: an exception
+ * from user mode that no handler resolved goes to the fault hook (which
+ * ends the process, so it does not return); after any interrupt from user
+ * mode, the return hook may switch processes (preemption).
+ */
+void trap_set_user_hooks(void (*fault)(struct trap_frame *f), void (*ret)(struct trap_frame *f));
+const char *trap_name(unsigned vector);
 
 /*
  * A handler a higher layer installs for one vector (the VMM for #PF).

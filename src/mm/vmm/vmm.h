@@ -281,6 +281,9 @@ struct vm_stats {
 };
 void vmm_stats(struct vm_space *s, struct vm_stats *st);
 
+/* Pages s's anonymous and demand regions map now: vm_stats.resident, without the table walk. */
+uint64_t vmm_resident(struct vm_space *s);
+
 /*
  * Print s's regions, one a line (base, end, kind, flags, size, resident
  * pages), and its counters, ending with the line

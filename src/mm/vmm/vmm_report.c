@@ -89,6 +89,14 @@ void vmm_stats(struct vm_space *s, struct vm_stats *st)
 	spin_unlock_irqrestore(&s->lock, flags);
 }
 
+uint64_t vmm_resident(struct vm_space *s)
+{
+	uint64_t flags = spin_lock_irqsave(&s->lock);
+	uint64_t n = s->resident;
+	spin_unlock_irqrestore(&s->lock, flags);
+	return n;
+}
+
 void vmm_for_each(struct vm_space *s, void (*fn)(const struct vm_region *r, void *arg), void *arg)
 {
 	uint64_t flags = spin_lock_irqsave(&s->lock);

@@ -1,0 +1,62 @@
+/*
+ * fault.c - what the kernel does when a process faults: a page fault the
+ * VMM resolves (demand-zero heap, stack, bss) costs the process nothing
+ * but time; any other fault, or any other CPU exception from ring 3, ends
+ * that process with a KILL line that says why, and the kernel goes on.
+ */
+#include "proc/proc.h"
+#include "lib/kprintf.h"
+
+/* The VMM's explanation, as the reason a process dies. */
+static enum strata_kill_reason reason_of(enum vm_fault_why why, uint64_t addr)
+{
+	bool kernel_half = addr >= VMM_USER_END;
+	switch (why) {
+	case VMF_NO_REGION:     return kernel_half ? KILL_KERNEL_ADDRESS : KILL_UNMAPPED;
+	case VMF_USER_KERNEL:   return kernel_half ? KILL_KERNEL_ADDRESS : KILL_NO_ACCESS;
+	case VMF_GUARD:         return KILL_GUARD;
+	case VMF_WRITE_RO:      return KILL_WRITE_RO;
+	case VMF_EXEC_NX:       return KILL_EXEC_NX;
+	case VMF_NO_FRAME:      return KILL_OOM;
+	default:                return KILL_EXCEPTION;
+	}
+}
+
+void proc_user_page_fault(struct trap_frame *f, uint64_t addr, unsigned access)
+{
+	struct proc *p = proc_current();
+	if (!p) {
+		kprintf("fault: a user-mode page fault with no process running (rip 0x%lx)\n", f->rip);
+		return;
+	}
+	if (f->error_code & PF_RSVD)
+		proc_kill(KILL_RESERVED_BIT, addr, f->rip);
+	struct vm_fault vf;
+	enum vm_fault_why why = vmm_fault(p->space, addr, access, &vf);
+	if (why == VMF_RESOLVED) {
+		proc_resident(p);
+		return;
+	}
+	if (why == VMF_MISMATCH || why == VMF_NOT_DEMAND) {
+		/* Not the program's doing: say what the VMM saw before the process goes. */
+		char line[200];
+		vmm_fault_explain(&vf, line, sizeof(line));
+		kprintf("fault: pid %d: %s\n", p->pid, line);
+	}
+	proc_kill(reason_of(why, addr), addr, f->rip);
+}
+
+void proc_user_trap(struct trap_frame *f)
+{
+	enum strata_kill_reason r;
+	switch (f->vector) {
+	case VEC_DE: r = KILL_DIVIDE; break;
+	case VEC_UD: case VEC_NM: r = KILL_INVALID_OP; break;
+	case VEC_GP: r = KILL_GP; break;
+	default: r = KILL_EXCEPTION; break;
+	}
+	if (r == KILL_EXCEPTION)
+		kprintf("fault: pid %d: %s (vector %lu, error 0x%lx)\n", proc_current()->pid,
+			trap_name(f->vector), f->vector, f->error_code);
+	proc_kill(r, 0, f->rip);
+}

@@ -1,0 +1,89 @@
+/*
+ * user_suite.c - mode=test's `user` suite: every program under /test in
+ * the ramdisk is one case. The kernel spawns it, indents what it prints
+ * (its own KTAP document, nested one level deeper), and counts it passed
+ * if it exited with status 0 and gave back every frame it took. A program
+ * killed, or still running after USER_TEST_SECONDS, fails.
+ */
+#include "proc/proc.h"
+#include "lib/kprintf.h"
+#include "lib/kstring.h"
+#include "mm/buddy/buddy.h"
+
+#define USER_TEST_SECONDS 60
+#define KILL_TEXT_(name, num, text) [num] = text,
+static const char *const kill_text[] = { [0] = "none", STRATA_KILL_REASONS(KILL_TEXT_) };
+#undef KILL_TEXT_
+
+static bool is_test(const struct initrd_file *f) { return !strncmp(f->path, "test/", 5); }
+
+static unsigned count_tests(const struct initrd *rd)
+{
+	struct initrd_file f;
+	size_t cur = 0;
+	unsigned n = 0;
+	while (initrd_next(rd, &cur, &f) > 0)
+		n += is_test(&f);
+	return n;
+}
+
+/* One case: "ok N name" or "not ok N name # why". */
+static int run_case(const struct initrd_file *f, unsigned n)
+{
+	char path[INITRD_NAME_MAX + 1], why[96] = "";
+	ksnprintf(path, sizeof(path), "/%s", f->path);
+	char *argv[] = { path, NULL };
+	uint64_t before = pmm_free_count();
+	int pid = proc_spawn(path, 1, argv, NULL);
+	if (pid < 0) {
+		ksnprintf(why, sizeof(why), "spawn failed: %d", pid);
+	} else {
+		proc_by_pid(pid)->nest = true;
+		int st = proc_run(pid, USER_TEST_SECONDS * PROC_HZ);
+		uint64_t after = pmm_free_count();
+		if (STRATA_KILL_REASON(st))
+			ksnprintf(why, sizeof(why), "killed: reason=%s", kill_text[STRATA_KILL_REASON(st) < 14 ?
+				  STRATA_KILL_REASON(st) : 0]);
+		else if (STRATA_EXIT_CODE(st))
+			ksnprintf(why, sizeof(why), "exit status %d", STRATA_EXIT_CODE(st));
+		else if (after != before)
+			ksnprintf(why, sizeof(why), "free frames were %lu before it, %lu after", before, after);
+	}
+	const char *name = f->path + 5;
+	if (why[0])
+		kprintf("    not ok %u %s # %s\n", n, name, why);
+	else
+		kprintf("    ok %u %s\n", n, name);
+	return !why[0];
+}
+
+int user_suite_run(unsigned index)
+{
+	const struct initrd *rd = proc_initrd();
+	unsigned total = rd->base ? count_tests(rd) : 0, n = 0, passed = 0;
+	kprintf("    KTAP version 1\n    # Subtest: user\n");
+	if (!total) {
+		kprintf("    1..1\n    not ok 1 programs # %s\n", rd->base ?
+			"the ramdisk has no program under /test" : "no boot module named initrd");
+		kprintf("not ok %u user\n", index);
+		return 0;
+	}
+	kprintf("    1..%u\n", total);
+	struct initrd_file f;
+	size_t cur = 0;
+	while (initrd_next(rd, &cur, &f) > 0)
+		if (is_test(&f))
+			passed += run_case(&f, ++n);
+	kprintf("%s %u user\n", passed == total ? "ok" : "not ok", index);
+	return passed == total;
+}
+
+int proc_run_init(void)
+{
+	char path[] = "/init";
+	char *argv[] = { path, NULL };
+	int pid = proc_spawn(path, 1, argv, NULL);
+	if (pid < 0)
+		return pid;
+	return proc_run(pid, 0);
+}
