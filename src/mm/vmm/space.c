@@ -146,14 +146,16 @@ unsigned vmm_set_fault_around(unsigned pages)
  * Flags a region of s may have: VM_READ always (x86 has no write-only or
  * unreadable page; a guard region is the way to forbid access), VM_USER
  * in a process space and never in the kernel's, and never VM_WRITE with
- * VM_EXEC unless VM_ALLOW_WX says the caller means it (W^X). Returns 0,
- * VMM_E_INVAL or VMM_E_WX.
+ * VM_EXEC unless VM_ALLOW_WX says the caller means it (W^X). One region of
+ * a process space may lack VM_USER: VM_READ alone, which the process may
+ * not touch at all (PROT_NONE) while its pages stay, mapped for the kernel
+ * only, until it is given VM_USER back. Returns 0, VMM_E_INVAL or VMM_E_WX.
  */
 static int check_flags(const struct vm_space *s, unsigned flags)
 {
 	if ((flags & ~(VM_PROT | VM_ALLOW_WX)) || !(flags & VM_READ))
 		return VMM_E_INVAL;
-	if (!(flags & VM_USER) != s->kernel)
+	if (s->kernel ? (flags & VM_USER) : !(flags & VM_USER) && flags != VM_READ)
 		return VMM_E_INVAL;
 	if ((flags & VM_WRITE) && (flags & VM_EXEC) && !(flags & VM_ALLOW_WX))
 		return VMM_E_WX;

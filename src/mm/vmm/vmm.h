@@ -79,7 +79,7 @@
 #define VM_READ   (1u << 0)         /* required: x86 has no write-only page */
 #define VM_WRITE  (1u << 1)
 #define VM_EXEC   (1u << 2)
-#define VM_USER   (1u << 3)         /* user mode may touch it */
+#define VM_USER   (1u << 3)         /* user mode may touch it (a process region without it: VM_READ alone, PROT_NONE) */
 #define VM_PROT   (VM_READ | VM_WRITE | VM_EXEC | VM_USER)
 /*
  * W^X: a region both writable and executable is refused (VMM_E_WX) unless

@@ -216,6 +216,39 @@ static void fault_after_protect(void)
 	vmm_space_destroy(s);
 }
 
+/*
+ * PROT_NONE: a process region of VM_READ alone. The process may not touch
+ * it, resident or not; its pages stay, kernel-only, and come back to the
+ * process with VM_USER.
+ */
+static void fault_no_access_region(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *s = space_with(VM_DEMAND, URW, 4);
+	REQUIRE(s);
+	CHECK_EQ(vmm_fault(s, BASE, UW, 0), VMF_RESOLVED);
+	uint64_t pa0;
+	REQUIRE(pg_translate(vmm_space_root(s), BASE, &pa0, 0, 0) == 0);
+	CHECK_EQ(vmm_protect(s, BASE, 4 * PG, VM_READ), 0);
+	unsigned fl;
+	CHECK_EQ(pg_translate(vmm_space_root(s), BASE, 0, &fl, 0), 0);
+	CHECK(!(fl & PG_USER));
+	expect(s, BASE + 8, VM_ACC_USER | VM_ACC_PRESENT, VMF_USER_KERNEL, "user");
+	expect(s, BASE + PG, VM_ACC_USER, VMF_USER_KERNEL, "user");
+	CHECK_EQ(vmm_protect(s, BASE, 4 * PG, URW), 0);
+	uint64_t pa1;
+	CHECK_EQ(pg_translate(vmm_space_root(s), BASE, &pa1, &fl, 0), 0);
+	CHECK_EQ(pa1, pa0);                     /* the same frame: the data stayed */
+	CHECK(fl & PG_USER);
+	/* Without VM_USER only VM_READ alone is allowed in a process space. */
+	struct vm_req r = { .len = PG, .kind = VM_DEMAND, .flags = VM_READ | VM_WRITE };
+	CHECK_EQ(vmm_alloc_fixed(s, BASE + 8 * PG, &r), VMM_E_INVAL);
+	r.flags = VM_READ;
+	CHECK_EQ(vmm_alloc_fixed(s, BASE + 8 * PG, &r), VMM_OK);
+	CHECK_EQ(vmm_check(s), 0);
+	vmm_space_destroy(s);
+}
+
 void fault_tests(void)
 {
 	RUN(fault_demand_once_per_page);
@@ -223,4 +256,5 @@ void fault_tests(void)
 	RUN(fault_out_of_frames);
 	RUN(fault_around_maps_neighbours);
 	RUN(fault_after_protect);
+	RUN(fault_no_access_region);
 }
