@@ -2,6 +2,7 @@
 #include "kernel/kernel.h"
 #include "bench/bench.h"
 #include "lib/kprintf.h"
+#include "proc/proc.h"
 
 /* What a benchmark loop costs with nothing in it: the floor under every number. */
 static void bench_empty_loop(void)
@@ -13,6 +14,20 @@ static void bench_empty_loop(void)
 	bench_report("empty_loop", N, bench_cycles() - t0, 0);
 }
 
+/*
+ * Processes are timed from ring 3 by /bench/proc (user/bench/proc.c):
+ * system calls, faults, mmap, switches and spawns as a program sees them.
+ */
+static void bench_processes(void)
+{
+	char path[] = "/bench/proc";
+	char *argv[] = { path, NULL };
+	int pid = proc_spawn(path, 1, argv, NULL);
+	int st = pid < 0 ? pid : proc_run(pid, 120 * PROC_HZ);
+	if (st)
+		kprintf("bench: %s failed (status %d)\n", path, st);
+}
+
 void bench_run_all(void)
 {
 	kprintf("bench: TSC at %lu kHz\n", bench_tsc_khz());
@@ -21,4 +36,5 @@ void bench_run_all(void)
 	bench_paging();
 	bench_vmm();
 	bench_slab();
+	bench_processes();
 }

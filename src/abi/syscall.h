@@ -132,6 +132,7 @@ struct strata_meminfo {
 	unsigned long free_kib;         /* free RAM: the buddy's and the per-CPU caches' frames */
 	unsigned long total_kib;        /* RAM the buddy manages */
 	unsigned long processes;        /* processes alive, zombies included */
+	unsigned long tsc_khz;          /* the TSC's rate as the kernel calibrated it, for timing with rdtsc */
 };
 
 #endif

@@ -27,9 +27,10 @@
 
 #define ELF_MAX_SEGMENTS 16
 
-#define ELF_PROT_R 1u   /* PF_R */
-#define ELF_PROT_W 2u   /* PF_W */
-#define ELF_PROT_X 4u   /* PF_X */
+/* A segment's permissions: p_flags's own bits (PF_X, PF_W, PF_R in the ELF specification). */
+#define ELF_PROT_X 1u
+#define ELF_PROT_W 2u
+#define ELF_PROT_R 4u
 
 struct elf_segment {
 	uint64_t va;            /* p_vaddr: where the first byte goes (not page aligned in general) */

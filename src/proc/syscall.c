@@ -15,6 +15,7 @@
 #include "lib/kstring.h"
 #include "mm/buddy/buddy.h"
 #include "mm/slab/slab.h"
+#include "kernel/tsc.h"
 
 /* ---- write: the console ------------------------------------------------- */
 
@@ -169,7 +170,7 @@ static long sys_meminfo(uint64_t uout)
 		.faults = st.faults, .limit_kib = PROC_LIMIT_KIB,
 		.committed_kib = usermem_committed(p->space) / 1024, .brk = p->brk,
 		.free_kib = pmm_free_count() * 4, .total_kib = ps.total_pages * 4,
-		.processes = proc_count(),
+		.processes = proc_count(), .tsc_khz = tsc_khz(),
 	};
 	return copy_to_user(uout, &m, sizeof(m));
 }
