@@ -41,8 +41,9 @@ ULIB_SRCS := $(sort $(wildcard user/lib/*.c) $(wildcard user/lib/*.S))
 ULIB_OBJS := $(patsubst %,$(B)/u/%.o,$(ULIB_SRCS))
 # Programs: user/init.c is /init; user/bin/X.c is /bin/X; user/test/X.c is
 # /test/X, run by mode=test as one case of the `user` suite; user/bench/X.c
-# is /bench/X, run by mode=bench.
-UPROGS := $(patsubst user/%.c,%,$(wildcard user/init.c) $(sort $(wildcard user/bin/*.c) $(wildcard user/test/*.c) $(wildcard user/bench/*.c)))
+# is /bench/X, run by mode=bench; user/ktest/X.c is /ktest/X, which the
+# kernel's own self-tests run (tests/kernel/proc.c).
+UPROGS := $(patsubst user/%.c,%,$(wildcard user/init.c) $(sort $(wildcard user/bin/*.c) $(wildcard user/test/*.c) $(wildcard user/bench/*.c) $(wildcard user/ktest/*.c)))
 UBINS  := $(UPROGS:%=$(B)/initrd/%)
 # user/data/ holds files the programs read or the kernel must refuse
 # (malformed ELFs for spawn's -ENOEXEC): packed as /data/<name>, as they are.
