@@ -53,6 +53,8 @@ REQUIRED_RUN_LINES = [
     r"^MEMINFO ",           # the physical memory manager's summary
     r"^VMMDEMO ",           # a process address space made, faulted in, destroyed
     r"^SLABINFO ",          # the kernel heap's summary
+    r"^PROC pid=\d+ name=init exit=0 ",   # /init ran in ring 3 and ended well
+    r"^KILL pid=\d+ .*reason=",          # ... and one of its programs was killed for a fault
 ]
 
 # Seconds per boot. Firmware + GRUB take ~0.5 s (SeaBIOS) or ~5 s (OVMF)
