@@ -6,7 +6,8 @@
  * a read one byte past it. Each refusal test makes one defect in a valid
  * image and expects exactly its error. The mutation test and the real
  * program (tests/fuzz/corpus/elf/user-init, linked by user/user.ld) are
- * judged by elf_plan.h, a checker written apart from elf.c.
+ * judged by elf_plan.h, a checker written apart from elf.c. The files
+ * in user/data/ (scripts/mkbadelf.py) get the errors their names promise.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -544,6 +545,32 @@ static void real_program_accepted(void)
 	free(p);
 }
 
+static int check_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	static uint8_t buf[1 << 16];
+	struct elf_image out;
+	if (!f)
+		return -1;
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	uint8_t *p = malloc(len ? len : 1);
+	memcpy(p, buf, len);
+	int e = elf_check(p, len, LO, HI, &out);
+	free(p);
+	return e;
+}
+
+/* The files scripts/mkbadelf.py wrote for spawn's tests, and the program they spoil. */
+static void bad_programs_in_user_data(void)
+{
+	CHECK_EQ(check_file("tests/fuzz/corpus/elf/tiny.elf"), ELF_OK);
+	CHECK_EQ(check_file("user/data/bad_wx.elf"), ELF_E_WX);
+	CHECK_EQ(check_file("user/data/bad_kernel.elf"), ELF_E_ADDRESS);
+	CHECK_EQ(check_file("user/data/bad_trunc.elf"), ELF_E_PHDRS);
+	CHECK_EQ(check_file("user/data/not_elf.txt"), ELF_E_MAGIC);
+}
+
 int main(void)
 {
 	RUN(valid_program_planned);
@@ -567,6 +594,7 @@ int main(void)
 	RUN(every_error_has_a_string);
 	RUN(mutations_refused_or_sound);
 	RUN(real_program_accepted);
+	RUN(bad_programs_in_user_data);
 	test_initrd_all();
 	return check_finish();
 }

@@ -429,7 +429,7 @@ static void gnu_tar_archive(void)
 	CHECK(initrd_find(r, "empty", &f) && f.size == 0);
 }
 
-/* The archive make builds (tests/fuzz/corpus/initrd/user-initrd.tar) holds the ELF seed. */
+/* The archive make builds (tests/fuzz/corpus/initrd/user-initrd.tar): /init and /data/. */
 static void make_built_archive(void)
 {
 	struct initrd_file f;
@@ -447,6 +447,15 @@ static void make_built_archive(void)
 	REQUIRE(initrd_find(r, "/init", &f));
 	CHECK_EQ(f.size, elen);
 	CHECK(!memcmp(f.data, elf, elen));
+	/* make packs user/data/ as /data/: the bad programs are there as they are. */
+	e = fopen("user/data/bad_wx.elf", "rb");
+	REQUIRE(e != NULL);
+	elen = fread(elf, 1, sizeof(elf), e);
+	fclose(e);
+	REQUIRE(initrd_find(r, "data/bad_wx.elf", &f));
+	CHECK_EQ(f.size, elen);
+	CHECK(!memcmp(f.data, elf, elen));
+	CHECK_EQ(n, 5);
 }
 
 /* Random damage to a good archive: refused, or every file lies inside it with a clean path. */
