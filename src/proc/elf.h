@@ -79,7 +79,7 @@ enum elf_error {
  */
 int elf_check(const void *img, size_t len, uint64_t lo, uint64_t hi, struct elf_image *out);
 
-/* One line for people: "segment 2 is writable and executable". */
+/* One line for people: "a segment is both writable and executable". */
 const char *elf_error_str(int e);
 
 #endif

@@ -5,8 +5,14 @@
  * The archive is untrusted input: every header's checksum, size field and
  * name is checked before it is used, and no file may run past the end of
  * the archive. Reading stops at the first bad header (reported by
- * initrd_check) or at the two zero blocks that end an archive. Only
- * regular files are listed; directories and other entries are skipped.
+ * initrd_check) or at the first zero block: tar writes two and pads to
+ * its record size, and GRUB passes the file's exact length, so one zero
+ * block is taken as the end and nothing after it is read. An archive
+ * whose last entry is not followed by a zero block is INITRD_E_NO_END.
+ * Only regular files ('0' or '\0') are listed; directories and other
+ * entries are skipped. A path is prefix "/" name (ustar's split of a long
+ * name); a path of 256 bytes or more (a full prefix and a full name) is
+ * refused as INITRD_E_NAME, as is an empty one.
  * Pure code over a byte range: it runs on the host too (tests/host/proc,
  * tests/fuzz/initrd.c).
  */
@@ -36,8 +42,8 @@ enum initrd_error {
 	INITRD_E_MAGIC,         /* a header without the "ustar" magic */
 	INITRD_E_CHECKSUM,      /* a header whose checksum does not match */
 	INITRD_E_SIZE,          /* a size field that is not octal digits */
-	INITRD_E_NAME,          /* an empty name or one not terminated in its field */
-	INITRD_E_NO_END,        /* the archive ends without its two zero blocks */
+	INITRD_E_NAME,          /* an empty name, or a path too long for INITRD_NAME_MAX */
+	INITRD_E_NO_END,        /* the archive ends without a zero block */
 	INITRD_E_COUNT
 };
 
