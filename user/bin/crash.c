@@ -22,7 +22,7 @@ static void store(unsigned long a) { *(volatile unsigned long *)a = 0x5a5a5a5a; 
  * call is no tail call: the stack runs down into the guard page. */
 static volatile int depth_max = 1 << 30;      /* never reached: 1 TiB of stack */
 
-static int recurse(int depth)
+__attribute__((noinline, noclone)) static int recurse(int depth)
 {
 	volatile char local[1024];
 
