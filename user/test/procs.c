@@ -176,8 +176,9 @@ static void t_until_refused(void)
 	meminfo(&m0);
 	int n1 = fill_and_reap();
 	meminfo(&m1);
-	T_EXPECT(n0 > 1);
-	T_EQ(n1, n0);
+	/* Not n1 == n0: if memory ran out first, how many fit depends on how
+	 * many children had exited (and freed their memory) meanwhile. */
+	T_EXPECT(n0 > 1 && n1 > 1);
 	T_EQ(m1.processes, m0.processes);
 	T_EQ(m1.free_kib, m0.free_kib);
 	/* And spawning works again. */
