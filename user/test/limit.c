@@ -109,5 +109,7 @@ int main(void)
 {
 	stack_touch(64);
 	memset(chunks, 0, sizeof(chunks));      /* resident before counting */
+	memset(&m0, 0, sizeof(m0));
+	memset(&m1, 0, sizeof(m1));
 	return ktap_run(cases, ARRAY_SIZE(cases));
 }

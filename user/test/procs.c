@@ -200,5 +200,7 @@ static const struct ktap_case cases[] = {
 int main(void)
 {
 	stack_touch(32);
+	memset(&m0, 0, sizeof(m0));
+	memset(&m1, 0, sizeof(m1));
 	return ktap_run(cases, ARRAY_SIZE(cases));
 }
