@@ -38,6 +38,7 @@ __attribute__((noinline)) void stack_touch(size_t kib)
 {
 	volatile char *sp = __builtin_alloca(kib * 1024);
 
-	for (size_t off = 0; off < kib * 1024; off += PAGE_SIZE)
-		sp[off] = 0;
+	/* From the top down, as the stack grows: no page is skipped. */
+	for (size_t off = kib * 1024; off >= PAGE_SIZE; off -= PAGE_SIZE)
+		sp[off - PAGE_SIZE] = 0;
 }

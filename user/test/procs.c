@@ -144,7 +144,7 @@ static void t_pids_distinct(void)
  */
 static int fill_and_reap(void)
 {
-	static long pids[512];
+	static long pids[256];
 	int n = 0, status;
 	long r = 0;
 
