@@ -44,5 +44,24 @@ void *memset(void *d, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+unsigned long strtoul_simple(const char *s, int *ok);
+
+/* Write out a partial line printf holds (exit does it too). */
+void flush_line(void);
+
+/* Set by crt0.S: the registers the kernel entered with (rax rbx rcx rdx
+ * rsi rdi rbp r8-r15), the environment and the auxiliary vector. */
+extern unsigned long __entry_regs[15];
+extern char **environ;
+extern unsigned long *__auxv;
+void _start(void);
+
+#define PAGE_SIZE 4096UL
+
+/* spawn, then wait for that child: its pid, or spawn's error; *status set. */
+long spawn_wait(const char *path, char *const argv[], int *status);
+/* Make the next kib of stack resident, so later code takes no stack faults. */
+void stack_touch(size_t kib);
 
 #endif

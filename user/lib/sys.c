@@ -3,6 +3,7 @@
 
 void exit(int status)
 {
+	flush_line();
 	syscall1(SYS_exit, status);
 	__builtin_unreachable();
 }
@@ -20,4 +21,24 @@ long meminfo(struct strata_meminfo *out) { return syscall1(SYS_meminfo, (long)ou
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
 	return (void *)syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+}
+
+long spawn_wait(const char *path, char *const argv[], int *status)
+{
+	long pid = spawn(path, argv);
+
+	*status = -1;
+	if (is_err(pid))
+		return pid;
+	long r = wait(pid, status);
+	return r == pid ? pid : (r < 0 ? r : -1);
+}
+
+__attribute__((noinline)) void stack_touch(size_t kib)
+{
+	volatile char *sp = __builtin_alloca(kib * 1024);
+
+	/* From the top down, as the stack grows: no page is skipped. */
+	for (size_t off = kib * 1024; off >= PAGE_SIZE; off -= PAGE_SIZE)
+		sp[off - PAGE_SIZE] = 0;
 }
