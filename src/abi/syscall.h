@@ -111,7 +111,11 @@ enum strata_kill_reason { KILL_NONE = 0, STRATA_KILL_REASONS(STRATA_KILL_ENUM_) 
 #define STRATA_MMAP_BASE 0x0000100000000000UL   /* mmap without a usable hint takes the lowest gap from here */
 /* The break starts at the page after the program's last segment and may grow up to STRATA_MMAP_BASE. */
 
-/* The auxiliary vector after envp's NULL: (type, value) pairs ending with AT_NULL. */
+/*
+ * The auxiliary vector after envp's NULL: (type, value) pairs ending with
+ * AT_NULL. AT_PHDR and AT_PHNUM are there when a segment loads the program
+ * headers (user/user.ld makes the text segment do so).
+ */
 #define AT_NULL   0
 #define AT_PHDR   3
 #define AT_PHNUM  5

@@ -103,7 +103,25 @@ static int make_stack(struct vm_space *s)
  * auxiliary vector, and above them the strings. RSP ends 16-byte aligned
  * at argc.
  */
-static int push_args(struct vm_space *s, unsigned argc, char *const argv[], uint64_t entry, uint64_t *sp)
+/*
+ * Where the program headers are in the process, for AT_PHDR: the address
+ * of file offset e_phoff in the segment that loads it; 0 if none does.
+ */
+static uint64_t phdr_va(const struct elf_image *im, const uint8_t *img, uint16_t *phnum)
+{
+	uint64_t phoff;
+	memcpy(&phoff, img + 32, 8);    /* e_phoff and e_phnum: elf_check read them already */
+	memcpy(phnum, img + 56, 2);
+	for (unsigned i = 0; i < im->nsegs; i++) {
+		const struct elf_segment *g = &im->seg[i];
+		if (phoff >= g->offset && phoff - g->offset + (uint64_t)*phnum * 56 <= g->filesz)
+			return g->va + (phoff - g->offset);
+	}
+	return 0;
+}
+
+static int push_args(struct vm_space *s, unsigned argc, char *const argv[],
+		     const struct elf_image *im, const uint8_t *img, uint64_t *sp)
 {
 	uint64_t top = STRATA_STACK_TOP, ptrs[STRATA_ARGC_MAX + 1];
 	for (unsigned i = argc; i-- > 0;) {
@@ -114,14 +132,20 @@ static int push_args(struct vm_space *s, unsigned argc, char *const argv[], uint
 		ptrs[i] = top;
 	}
 	ptrs[argc] = 0;
-	uint64_t words[1 + STRATA_ARGC_MAX + 1 + 1 + 6];
+	uint64_t words[1 + STRATA_ARGC_MAX + 1 + 1 + 10];
+	uint16_t phnum;
+	uint64_t phdr = phdr_va(im, img, &phnum);
 	unsigned w = 0;
 	words[w++] = argc;
 	for (unsigned i = 0; i <= argc; i++)
 		words[w++] = ptrs[i];
 	words[w++] = 0;                                 /* envp: empty */
 	words[w++] = AT_PAGESZ, words[w++] = PAGE_SIZE;
-	words[w++] = AT_ENTRY, words[w++] = entry;
+	words[w++] = AT_ENTRY, words[w++] = im->entry;
+	if (phdr) {
+		words[w++] = AT_PHDR, words[w++] = phdr;
+		words[w++] = AT_PHNUM, words[w++] = phnum;
+	}
 	words[w++] = AT_NULL, words[w++] = 0;
 	top = (top - w * 8) & ~15UL;
 	if (space_write(s, top, words, w * 8))
@@ -142,7 +166,7 @@ int exec_load(struct vm_space *s, const char *path, const struct initrd_file *f,
 	for (unsigned i = 0; i < im.nsegs; i++)
 		if ((e = load_segment(s, &im.seg[i], f->data)))
 			return e;
-	if ((e = make_stack(s)) || (e = push_args(s, argc, argv, im.entry, &out->sp)))
+	if ((e = make_stack(s)) || (e = push_args(s, argc, argv, &im, f->data, &out->sp)))
 		return e;
 	out->entry = im.entry;
 	out->brk_base = im.end;
