@@ -51,6 +51,8 @@ int main(void)
 		else
 			printf("init: spawned %s as pid %ld\n", kids[i].what, kids[i].pid);
 	}
+	printf("init: the kernel's process table now:\n");
+	ps();
 	for (int i = 0; i < n; i++) {
 		int status;
 		if (is_err(kids[i].pid))
