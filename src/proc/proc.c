@@ -47,9 +47,11 @@ static int kstack_alloc(struct proc *p)
 	va_t va;
 	if (vmm_alloc(k, &g, &va))
 		return -ENOMEM;
-	if (vmm_free(k, va + PAGE_SIZE, PROC_KSTACK_SIZE) ||
-	    vmm_alloc_fixed(k, va + PAGE_SIZE, &s)) {
+	if (vmm_free(k, va + PAGE_SIZE, PROC_KSTACK_SIZE)) {
 		vmm_free(k, va, PAGE_SIZE + PROC_KSTACK_SIZE);
+		return -ENOMEM;
+	}
+	if (vmm_alloc_fixed(k, va + PAGE_SIZE, &s)) {
 		vmm_free(k, va, PAGE_SIZE);
 		return -ENOMEM;
 	}
@@ -191,11 +193,16 @@ void proc_exit(int status)
 static const char *const kill_names[] = { [0] = "none", STRATA_KILL_REASONS(KILL_NAME_) };
 #undef KILL_NAME_
 
+const char *proc_kill_name(unsigned why)
+{
+	return why < sizeof(kill_names) / sizeof(kill_names[0]) && kill_names[why] ? kill_names[why] : "?";
+}
+
 void proc_kill(enum strata_kill_reason why, uint64_t addr, uint64_t rip)
 {
 	struct proc *p = proc_current();
-	const char *name = (unsigned)why < sizeof(kill_names) / sizeof(kill_names[0]) ? kill_names[why] : "?";
-	kprintf("KILL pid=%d name=%s addr=0x%lx rip=0x%lx reason=%s\n", p->pid, p->name, addr, rip, name);
+	kprintf("KILL pid=%d name=%s addr=0x%lx rip=0x%lx reason=%s\n", p->pid, p->name, addr, rip,
+		proc_kill_name(why));
 	proc_exit((int)why << 8);
 }
 

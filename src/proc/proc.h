@@ -87,6 +87,8 @@ int proc_run(int pid, uint64_t timeout_ticks);
 /* End the current process: exit(status), or killed (status = reason << 8). Does not return. */
 __attribute__((noreturn)) void proc_exit(int status);
 __attribute__((noreturn)) void proc_kill(enum strata_kill_reason why, uint64_t addr, uint64_t rip);
+/* The reason= word of a KILL line ("guard", "oom", ...). */
+const char *proc_kill_name(unsigned why);
 
 /* The timer's ticks since proc_init. */
 uint64_t proc_ticks(void);

@@ -14,9 +14,6 @@
 #include "mm/slab/slab.h"
 
 #define USER_TEST_SECONDS 60
-#define KILL_TEXT_(name, num, text) [num] = text,
-static const char *const kill_text[] = { [0] = "none", STRATA_KILL_REASONS(KILL_TEXT_) };
-#undef KILL_TEXT_
 
 static bool is_test(const struct initrd_file *f) { return !strncmp(f->path, "test/", 5); }
 
@@ -48,8 +45,7 @@ static int run_case(const struct initrd_file *f, unsigned n)
 		slab_reap();
 		uint64_t after = pmm_free_count();
 		if (STRATA_KILL_REASON(st))
-			ksnprintf(why, sizeof(why), "killed: reason=%s", kill_text[STRATA_KILL_REASON(st) < 14 ?
-				  STRATA_KILL_REASON(st) : 0]);
+			ksnprintf(why, sizeof(why), "killed: reason=%s", proc_kill_name(STRATA_KILL_REASON(st)));
 		else if (STRATA_EXIT_CODE(st))
 			ksnprintf(why, sizeof(why), "exit status %d", STRATA_EXIT_CODE(st));
 		else if (after != before)
