@@ -22,9 +22,32 @@ static enum strata_kill_reason reason_of(enum vm_fault_why why, uint64_t addr)
 	}
 }
 
+extern char syscall_entry[];
+
+/*
+ * A `syscall` that arrived at syscall_entry still in ring 3: this host's
+ * KVM (kvm-pvm) does that, and the fetch of the kernel page faults. The
+ * CPU did the rest of its work (RCX = the user's RIP, R11 = RFLAGS, RAX
+ * the number), so the kernel finishes what the instruction began: the
+ * call runs here, and iretq returns to the instruction after it, as
+ * sysret would have (docs/processes.md).
+ */
+static bool syscall_stuck_in_ring3(struct trap_frame *f, uint64_t addr)
+{
+	if (addr != (uint64_t)syscall_entry || f->rip != addr)
+		return false;
+	f->rip = f->rcx;
+	f->rflags = f->r11 | 0x200;
+	f->cs = USER_CS, f->ss = USER_DS;
+	syscall_dispatch(f);
+	return true;
+}
+
 void proc_user_page_fault(struct trap_frame *f, uint64_t addr, unsigned access)
 {
 	struct proc *p = proc_current();
+	if (p && syscall_stuck_in_ring3(f, addr))
+		return;
 	if (!p) {
 		kprintf("fault: a user-mode page fault with no process running (rip 0x%lx)\n", f->rip);
 		return;

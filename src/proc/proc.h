@@ -116,6 +116,9 @@ struct exec_info { uint64_t entry, sp, brk_base; };
 int exec_load(struct vm_space *s, const char *path, const struct initrd_file *f,
 	      unsigned argc, char *const argv[], struct exec_info *out);
 
+/* syscall.c: one system call from the frame syscall_entry built (RAX in, RAX out). */
+void syscall_dispatch(struct trap_frame *f);
+
 /* syscall.c: the output of write(), indented for a nested test program. */
 void proc_write_console(struct proc *p, const char *buf, size_t len);
 

@@ -201,7 +201,6 @@ static long call(uint64_t n, const struct trap_frame *f)
 #define USER_RFLAGS_KEPT 0xdd5UL
 #define RFLAGS_IF 0x200UL
 
-void syscall_dispatch(struct trap_frame *f);
 void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t n = f->rax;
