@@ -12,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/tsc.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/percpu.h"
 #include "drivers/serial/serial.h"
 #include "lib/kprintf.h"
 #include "mm/arch.h"
@@ -121,6 +122,7 @@ static void run_init(void)
 
 void kmain(uint64_t mbi_pa, uint32_t magic)
 {
+	percpu_init(0, 0);      /* first: arch_cpu_index reads GS */
 	serial_init();
 	console_set_sink(serial_putc);
 	kprintf("\nStrata x86_64 - a kernel about memory management\n");

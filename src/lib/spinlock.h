@@ -24,7 +24,7 @@ static inline uint64_t spin_lock_irqsave(struct spinlock *l)
 		if (!__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
 			return flags;
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+			arch_spin_relax();
 	}
 }
 

@@ -3,12 +3,13 @@
  * runs on the boot stack; a process gives the CPU back by switching to it
  * (yield, wait, exit, the end of its quantum) and it switches to the next
  * runnable process, loading that process's address space, its kernel stack
- * into the TSS (for interrupts from ring 3) and into syscall_kstack (for
+ * into the TSS (for interrupts from ring 3) and into the per-CPU kstack (for
  * `syscall`). The kernel is not preempted: only an interrupt that arrived
  * in ring 3 switches processes, on its way back out.
  */
 #include "proc/proc.h"
 #include "mm/arch.h"
+#include "arch/x86_64/percpu.h"
 
 static struct proc *current;
 static uint64_t scheduler_ctx;          /* the scheduler's RSP while a process runs */
@@ -42,8 +43,7 @@ static void run(struct proc *p)
 	current = p;
 	p->state = P_RUNNING;
 	vmm_switch(p->space);
-	tss_set_rsp0(p->kstack_top);
-	syscall_kstack = p->kstack_top;
+	cpu_set_kernel_stack(p->kstack_top);
 	swtch(&scheduler_ctx, p->ctx);
 	current = NULL;
 }

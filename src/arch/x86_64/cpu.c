@@ -54,8 +54,6 @@ void arch_irq_restore(uint64_t flags)
 		__asm__ volatile("sti" : : : "memory");
 }
 
-unsigned arch_cpu_index(void) { return 0; }
-
 unsigned arch_phys_bits(void)
 {
 	uint32_t r[4];

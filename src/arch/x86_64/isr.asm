@@ -1,5 +1,5 @@
-; isr.asm - the 32 exception entry points and the 16 of the legacy PIC's
-; interrupts (vectors 32-47).
+; isr.asm - an entry point for each of the 256 vectors: the 32 exceptions,
+; the legacy PIC's interrupts (32-47) and the local APIC's (trap.h).
 ;
 ; Each stub makes the stack look the same (an error code, zero where the
 ; CPU pushes none, then the vector), saves the general registers in the
@@ -20,49 +20,36 @@ isr%1:
 
 %macro ISR_ERR 1
 isr%1:
+%if %1 == 8
+	push %1
+	jmp isr_paranoid
+%else
 	push %1
 	jmp isr_common
+%endif
 %endmacro
 
-ISR_NOERR 0
-ISR_NOERR 1
-ISR_NOERR 2
-ISR_NOERR 3
-ISR_NOERR 4
-ISR_NOERR 5
-ISR_NOERR 6
-ISR_NOERR 7
-ISR_ERR   8
-ISR_NOERR 9
-ISR_ERR   10
-ISR_ERR   11
-ISR_ERR   12
-ISR_ERR   13
-ISR_ERR   14
-ISR_NOERR 15
-ISR_NOERR 16
-ISR_ERR   17
-ISR_NOERR 18
-ISR_NOERR 19
-ISR_NOERR 20
-ISR_ERR   21
-ISR_NOERR 22
-ISR_NOERR 23
-ISR_NOERR 24
-ISR_NOERR 25
-ISR_NOERR 26
-ISR_NOERR 27
-ISR_NOERR 28
-ISR_ERR   29
-ISR_ERR   30
-ISR_NOERR 31
-%assign i 32
-%rep 16
+%macro ISR_PARANOID 1
+isr%1:
+	push 0
+	push %1
+	jmp isr_paranoid
+%endmacro
+
+; Vectors 8, 10-14, 17, 21, 29 and 30 come with an error code.
+%assign i 0
+%rep 256
+%if i == 8 || (i >= 10 && i <= 14) || i == 17 || i == 21 || i == 29 || i == 30
+ISR_ERR i
+%elif i == 2 || i == 18
+ISR_PARANOID i
+%else
 ISR_NOERR i
+%endif
 %assign i i + 1
 %endrep
 
-isr_common:
+%macro SAVE_REGS 0
 	push rax
 	push rbx
 	push rcx
@@ -78,11 +65,9 @@ isr_common:
 	push r13
 	push r14
 	push r15
-	mov rdi, rsp
-	cld
-	call trap_dispatch
-global trap_return
-trap_return:
+%endmacro
+
+%macro RESTORE_REGS 0
 	pop r15
 	pop r14
 	pop r13
@@ -99,13 +84,59 @@ trap_return:
 	pop rbx
 	pop rax
 	add rsp, 16                           ; vector and error code
+%endmacro
+
+; GS: the kernel's per-CPU block while in the kernel, the user's GS base
+; in ring 3 (swapgs exchanges the two). Code that came from ring 3 (CS
+; RPL 3 in the frame) swaps on the way in and on the way out.
+isr_common:
+	test byte [rsp + 24], 3               ; the interrupted CS
+	jz .kernel
+	swapgs
+.kernel:
+	SAVE_REGS
+	mov rdi, rsp
+	cld
+	call trap_dispatch
+global trap_return
+trap_return:
+	RESTORE_REGS
+	test byte [rsp + 8], 3
+	jz .to_kernel
+	swapgs
+.to_kernel:
+	iretq
+
+; NMI and machine check can arrive anywhere, also between a swapgs and the
+; sysret or iretq after it, where CS says kernel but GS is still the
+; user's. So they ask the MSR: a user GS base is below 4 GiB (ring 3 can
+; only load one from a descriptor), the kernel's is a higher-half address.
+; The double fault (8) never returns, so it takes this path too.
+isr_paranoid:
+	SAVE_REGS
+	xor ebx, ebx
+	mov ecx, 0xc0000101                   ; IA32_GS_BASE
+	rdmsr
+	test edx, edx
+	jnz .have_kernel_gs
+	swapgs
+	mov ebx, 1
+.have_kernel_gs:
+	mov rdi, rsp
+	cld
+	call trap_dispatch
+	test ebx, ebx                         ; rbx is callee-saved
+	jz .done
+	swapgs
+.done:
+	RESTORE_REGS
 	iretq
 
 section .rodata
 global isr_table
 isr_table:
 %assign i 0
-%rep 48
+%rep 256
 	dq isr %+ i
 %assign i i + 1
 %endrep

@@ -10,6 +10,7 @@
 #include "arch/x86_64/io.h"
 #include "kernel/panic.h"
 #include "lib/kprintf.h"
+#include "mm/arch.h"
 
 struct idt_entry {
 	uint16_t offset_lo, selector;
@@ -18,18 +19,23 @@ struct idt_entry {
 	uint32_t offset_hi, zero;
 } __attribute__((packed));
 
-extern const uint64_t isr_table[48];
+extern const uint64_t isr_table[256];
 static struct idt_entry idt[256];
 static trap_handler_t handlers[32];
+static irq_handler_t vector_handlers[256];      /* local APIC vectors, VEC_APIC_FIRST.. */
 static void (*user_fault_hook)(struct trap_frame *f);
 static void (*user_return_hook)(struct trap_frame *f);
+static trap_handler_t nmi_hook;
 
+void trap_set_nmi_hook(trap_handler_t h) { nmi_hook = h; }
+
+/* Each CPU catches its own faults: a test may expect one on another CPU. */
 static struct {
 	int armed;
 	unsigned vector;
 	struct kjmp *buf;
 	struct caught_fault *out;
-} catcher;
+} catchers[ARCH_MAX_CPUS];
 
 static const char *const names[32] = {
 	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
@@ -55,8 +61,14 @@ static void set_gate(unsigned v, uint64_t handler, uint8_t ist)
 
 void idt_init(void)
 {
-	for (unsigned v = 0; v < 48; v++)
-		set_gate(v, isr_table[v], v == VEC_DF ? 1 : v == 2 ? 2 : 0);
+	for (unsigned v = 0; v < 256; v++)
+		set_gate(v, isr_table[v], v == VEC_DF ? 1 : v == VEC_NMI ? 2 : 0);
+	idt_load();
+}
+
+/* Every CPU uses the one IDT. */
+void idt_load(void)
+{
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr = {
 		sizeof(idt) - 1, (uint64_t)idt,
 	};
@@ -64,6 +76,7 @@ void idt_init(void)
 }
 
 void trap_set_handler(unsigned vector, trap_handler_t h) { handlers[vector] = h; }
+void trap_set_vector_handler(unsigned vector, irq_handler_t h) { vector_handlers[vector] = h; }
 
 void trap_set_user_hooks(void (*fault)(struct trap_frame *f), void (*ret)(struct trap_frame *f))
 {
@@ -76,11 +89,12 @@ void irq_dispatch(struct trap_frame *f);
 
 void trap_catch_arm(unsigned vector, struct kjmp *buf, struct caught_fault *out)
 {
-	catcher.vector = vector, catcher.buf = buf, catcher.out = out;
-	catcher.armed = 1;
+	unsigned c = arch_cpu_index();
+	catchers[c].vector = vector, catchers[c].buf = buf, catchers[c].out = out;
+	__atomic_store_n(&catchers[c].armed, 1, __ATOMIC_RELEASE);
 }
 
-void trap_catch_disarm(void) { catcher.armed = 0; }
+void trap_catch_disarm(void) { catchers[arch_cpu_index()].armed = 0; }
 
 static void print_pf_error(uint64_t e)
 {
@@ -118,19 +132,29 @@ static void report(const struct trap_frame *f)
 void trap_dispatch(struct trap_frame *f)
 {
 	int from_user = (f->cs & 3) == 3;
-	if (f->vector >= VEC_IRQ0) {
+	if (f->vector >= VEC_APIC_FIRST && f->vector < 256) {
+		if (vector_handlers[f->vector])
+			vector_handlers[f->vector](f);
+		if (from_user && user_return_hook)
+			user_return_hook(f);
+		return;
+	}
+	if (f->vector >= VEC_IRQ0 && f->vector < VEC_IRQ0 + 16) {
 		irq_dispatch(f);
 		if (from_user && user_return_hook)
 			user_return_hook(f);
 		return;
 	}
-	if (catcher.armed && catcher.vector == f->vector) {
-		catcher.armed = 0;
-		*catcher.out = (struct caught_fault){
+	if (f->vector == VEC_NMI && nmi_hook && nmi_hook(f))
+		return;
+	unsigned c = arch_cpu_index();
+	if (catchers[c].armed && catchers[c].vector == f->vector) {
+		catchers[c].armed = 0;
+		*catchers[c].out = (struct caught_fault){
 			(unsigned)f->vector, f->error_code,
 			f->vector == VEC_PF ? read_cr2() : 0, f->rip,
 		};
-		kjmp_jump(catcher.buf, 1);
+		kjmp_jump(catchers[c].buf, 1);
 	}
 	if (f->vector < 32 && handlers[f->vector] && handlers[f->vector](f))
 		return;

@@ -17,7 +17,14 @@ struct trap_frame {
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_NM 7
+#define VEC_NMI 2
 #define VEC_IRQ0 32             /* the legacy PIC's IRQs 0-15 are vectors 32-47 */
+/* The local APIC's vectors (apic.h): 0xf0 and up, above every device's. */
+#define VEC_APIC_FIRST 0xf0
+#define VEC_APIC_TIMER 0xf0
+#define VEC_IPI_CALL   0xf1     /* "look at your mailbox": TLB shootdowns (smp.c) */
+#define VEC_IPI_STOP   0xf2     /* fixed-IPI fallback of the panic stop */
+#define VEC_SPURIOUS   0xff
 #define VEC_SYSCALL 256         /* not a vector: marks a frame built by syscall_entry */
 
 #define USER_CS 0x23
@@ -34,19 +41,17 @@ struct trap_frame {
 
 void gdt_init(void);
 void idt_init(void);
+void idt_load(void);
 
-/* The stack the CPU loads when an interrupt or exception leaves ring 3. */
-void tss_set_rsp0(uint64_t rsp0);
 
 /*
  * syscall/sysret: EFER.SCE, STAR (kernel CS 0x08, user CS 0x23 / SS 0x1b),
  * LSTAR = syscall_entry, FMASK (IF, TF, DF, AC, NT cleared on entry); and
  * CR0.EM, so that x87 and SSE instructions in ring 3 fault (#NM, #UD):
- * the kernel keeps no FPU state per process. syscall_kstack is the kernel
- * stack the entry moves to (the scheduler sets it with tss_set_rsp0).
+ * the kernel keeps no FPU state per process. The kernel stack the entry
+ * moves to is the per-CPU block's (percpu.h, cpu_set_kernel_stack).
  */
 void syscall_init(void);
-extern uint64_t syscall_kstack;
 
 /* Continue on another kernel stack (user_entry.asm). */
 void swtch(uint64_t *save, uint64_t next);
@@ -77,6 +82,10 @@ const char *trap_name(unsigned vector);
  */
 typedef int (*trap_handler_t)(struct trap_frame *f);
 void trap_set_handler(unsigned vector, trap_handler_t h);
+/* The handler of a local APIC vector (VEC_APIC_FIRST..255); it sends its own EOI. */
+void trap_set_vector_handler(unsigned vector, irq_handler_t h);
+/* Asked first about every NMI; returns 1 if it was the hook's (a panic stop never returns). */
+void trap_set_nmi_hook(trap_handler_t h);
 
 struct kjmp { uint64_t regs[8]; };
 int kjmp_set(struct kjmp *buf) __attribute__((returns_twice));

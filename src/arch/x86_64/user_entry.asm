@@ -4,20 +4,15 @@
 ; `syscall` leaves the user's RIP in RCX and RFLAGS in R11, clears the
 ; flags in IA32_FMASK (IF among them: the kernel runs system calls with
 ; interrupts off) and does not touch RSP. So the entry first moves to the
-; current process's kernel stack (syscall_kstack, which the scheduler keeps
-; equal to the TSS's rsp0), then builds the same struct trap_frame an
-; interrupt would (src/arch/x86_64/trap.h), so the scheduler and the kill
-; path see one format. There is one CPU: the scratch slot and the stack
-; pointer are plain globals until SMP gives each CPU its own (GS base).
+; current process's kernel stack (the per-CPU block's kstack, which the
+; scheduler keeps equal to the TSS's rsp0; percpu.h), then builds the same
+; struct trap_frame an interrupt would (src/arch/x86_64/trap.h), so the
+; scheduler and the kill path see one format. swapgs first: GS is the
+; user's until then. Interrupts stay off (FMASK) until sysret, so nothing
+; can see the moment between the two swapgs.
 
-section .bss
-align 8
-user_rsp_scratch: resq 1
-
-section .data
-align 8
-global syscall_kstack
-syscall_kstack: dq 0
+PERCPU_KSTACK   equ 16                    ; percpu.h
+PERCPU_USER_RSP equ 24
 
 section .text
 bits 64
@@ -25,10 +20,11 @@ extern syscall_dispatch
 
 global syscall_entry
 syscall_entry:
-	mov [rel user_rsp_scratch], rsp
-	mov rsp, [rel syscall_kstack]
+	swapgs
+	mov [gs:PERCPU_USER_RSP], rsp
+	mov rsp, [gs:PERCPU_KSTACK]
 	push qword 0x1b                       ; ss: user data
-	push qword [rel user_rsp_scratch]     ; rsp
+	push qword [gs:PERCPU_USER_RSP]       ; rsp
 	push r11                              ; rflags
 	push qword 0x23                       ; cs: user code
 	push rcx                              ; rip
@@ -73,6 +69,7 @@ syscall_entry:
 	pop rax
 	add rsp, 16                           ; vector and error code
 	mov rsp, [rsp + 24]                   ; the user's RSP; IF is still 0
+	swapgs
 	o64 sysret
 
 ; void swtch(uint64_t *save, uint64_t next): save this kernel stack's

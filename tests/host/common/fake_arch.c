@@ -17,7 +17,10 @@
 #endif
 
 uintptr_t hhdm_offset;
-struct fake_cpu fake_cpu;
+__thread struct fake_cpu fake_cpu;
+__thread unsigned fake_cpu_index;
+uint64_t fake_online_mask = 1;
+struct fake_shootdowns fake_shootdowns;
 
 static void *ram;
 static size_t ram_size;
@@ -477,5 +480,17 @@ uint64_t arch_irq_save(void)
 }
 
 void arch_irq_restore(uint64_t flags) { fake_cpu.irq_disabled = (int)flags; }
-unsigned arch_cpu_index(void) { return 0; }
+unsigned arch_cpu_index(void) { return fake_cpu_index; }
+uint64_t arch_cpus_online(void) { return __atomic_load_n(&fake_online_mask, __ATOMIC_RELAXED); }
+void arch_spin_relax(void) { __builtin_ia32_pause(); }
+
+/* Host threads share one TLB model, so a shootdown is only recorded. */
+void arch_tlb_shootdown(uint64_t cpus, const struct arch_tlb_flush *f)
+{
+	__atomic_add_fetch(&fake_shootdowns.calls, 1, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&fake_shootdowns.cpus_seen, cpus, __ATOMIC_RELAXED);
+	fake_shootdowns.last_cpus = cpus;
+	fake_shootdowns.last = *f;
+	fake_shootdowns.last.va = NULL;
+}
 unsigned arch_phys_bits(void) { return phys_bits; }

@@ -40,7 +40,18 @@ struct fake_cpu {
 	uintptr_t last_invlpg;
 	int irq_disabled;
 };
-extern struct fake_cpu fake_cpu;
+/* One per host thread: a thread is a CPU. */
+extern __thread struct fake_cpu fake_cpu;
+/* What arch_cpu_index answers on this thread (0 until a test sets it). */
+extern __thread unsigned fake_cpu_index;
+/* What arch_cpus_online answers (1: only CPU 0). */
+extern uint64_t fake_online_mask;
+/* Every arch_tlb_shootdown call (the va list is not kept). */
+struct fake_shootdowns {
+	uint64_t calls, cpus_seen, last_cpus;
+	struct arch_tlb_flush last;
+};
+extern struct fake_shootdowns fake_shootdowns;
 
 /*
  * The translate hook: 0 and *pa, *writable for a mapped va in the current
