@@ -3,10 +3,8 @@
  *
  * Read at boot, while the boot stub's HHDM still maps the first 64 GiB of
  * physical addresses whatever their type (the final page tables map only
- * RAM, and ACPI tables may live outside it). Only the boot CPU runs until
- * application processors are started, so every log says
- *   CPUS online=1 present=N
- * and a "-smp 2" boot cannot pass for a two-CPU one.
+ * RAM, and ACPI tables may live outside it). smp.c starts the others and
+ * prints the CPUS line.
  */
 #include "kernel/kernel.h"
 #include "boot/acpi.h"
@@ -16,7 +14,6 @@
 #define BOOT_HHDM_LIMIT (64ULL << 30)   /* boot.asm, HHDM_GIB */
 
 struct acpi_cpus boot_cpus;
-unsigned cpus_online = 1;
 
 static const void *boot_map(uint64_t pa, size_t len)
 {
@@ -37,5 +34,4 @@ void cpus_report(void)
 		kprintf("ACPI: MADT lists %u CPUs (%u disabled), local APIC at 0x%x\n",
 			boot_cpus.present, boot_cpus.disabled, boot_cpus.lapic_base);
 	}
-	kprintf("CPUS online=%u present=%u\n", cpus_online, boot_cpus.present);
 }

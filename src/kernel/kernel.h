@@ -2,8 +2,10 @@
 #ifndef STRATA_KERNEL_KERNEL_H
 #define STRATA_KERNEL_KERNEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "boot/multiboot2.h"
+#include "boot/acpi.h"
 
 enum kernel_mode { MODE_RUN, MODE_TEST, MODE_BENCH };
 
@@ -26,8 +28,11 @@ extern uint32_t boot_cpu_flags;
 /* The 64-bit entry, called by the boot stub (src/boot/) in the higher half. */
 void kmain(uint64_t mbi_pa, uint32_t magic);
 void boot_report(void);
-void cpus_report(void);          /* cpus.c: the CPUS line */
-extern unsigned cpus_online;
+void cpus_report(void);          /* cpus.c: the MADT's CPUs, read while the boot HHDM maps ACPI */
+extern struct acpi_cpus boot_cpus;
+/* kstack.c: a kernel stack of size bytes above a guard page; returns the guard's address or 0. */
+uint64_t kstack_alloc(size_t size);
+void kstack_free(uint64_t base, size_t size);
 void mm_boot(void);
 void mm_report(void);             /* mode=run: each layer's boot report, buddy to VMM */
 void pagefault_init(void);

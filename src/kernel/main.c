@@ -11,6 +11,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/panic.h"
 #include "kernel/tsc.h"
+#include "kernel/smp.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/percpu.h"
 #include "drivers/serial/serial.h"
@@ -137,6 +138,8 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	boot_report();
 	cpu_report();
 	mm_boot();
+	panic_init();
+	smp_boot();
 	procs_init();
 	if (mode == MODE_RUN) {
 		mm_report();

@@ -13,6 +13,9 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 #define EXIT_FAIL 0x11
 void kernel_exit(uint32_t code) __attribute__((noreturn));
 
+/* Take the NMI that stops this CPU when another one panics. */
+void panic_init(void);
+
 /* Set by kmain from the command line: panics end QEMU in mode=test and bench. */
 extern int panic_exits;
 

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include "lib/kprintf.h"
+#include "mm/arch.h"
 
 struct out {
 	void (*emit)(struct out *o, char c);
@@ -175,10 +176,41 @@ static void format(struct out *o, const char *f, va_list ap)
 	va_end(aq);
 }
 
+/*
+ * One CPU prints at a time, so each kprintf's text arrives whole. The
+ * owner is the CPU's index + 1; the owner may print again from inside
+ * (an exception or NMI handler on the same CPU), and a panic takes the
+ * console whoever held it (console_take), since the holder is stopped.
+ */
+static int console_owner;
+
+static int console_enter(void)
+{
+	int me = (int)arch_cpu_index() + 1, free = 0;
+	if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me)
+		return 0;
+	while (!__atomic_compare_exchange_n(&console_owner, &free, me, false,
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		free = 0;
+		arch_spin_relax();
+	}
+	return 1;
+}
+
+static void console_leave(int entered)
+{
+	if (entered)
+		__atomic_store_n(&console_owner, 0, __ATOMIC_RELEASE);
+}
+
+void console_take(void) { __atomic_store_n(&console_owner, (int)arch_cpu_index() + 1, __ATOMIC_RELEASE); }
+
 void kvprintf(const char *fmt, va_list ap)
 {
 	struct out o = { emit_console, 0, 0, 0 };
+	int entered = console_enter();
 	format(&o, fmt, ap);
+	console_leave(entered);
 }
 
 void kprintf(const char *fmt, ...)

@@ -21,5 +21,7 @@ void fmt_size(char *buf, size_t n, uint64_t bytes);
 
 /* Where kprintf's characters go; set once at start-up. */
 void console_set_sink(void (*putc)(char c));
+/* The console for this CPU from now on, whoever held it: the panic path. */
+void console_take(void);
 
 #endif

@@ -9,6 +9,7 @@
  * on it.
  */
 #include "proc/proc.h"
+#include "kernel/kernel.h"
 #include "abi/syscall.h"
 #include "lib/kprintf.h"
 #include "lib/kstring.h"
@@ -31,40 +32,21 @@ struct proc *proc_by_pid(int pid)
 
 struct proc *proc_slot(unsigned i) { return i < PROC_MAX ? &procs[i] : NULL; }
 
-/* ---- kernel stacks ------------------------------------------------------- */
+/* ---- kernel stacks (kernel/kstack.c) ------------------------------------ */
 
-/*
- * A guard page with the stack above it, in the kernel's area for large
- * allocations: reserve both as a guard, then back the upper part. A stack
- * overflow then faults on the guard and the VMM names it.
- */
-static int kstack_alloc(struct proc *p)
+static int proc_kstack_alloc(struct proc *p)
 {
-	struct vm_space *k = vmm_kernel_space();
-	struct vm_req g = { .len = PAGE_SIZE + PROC_KSTACK_SIZE, .kind = VM_GUARD,
-			    .lo = VMM_KLARGE_BASE, .hi = VMM_KMMIO_BASE };
-	struct vm_req s = { .len = PROC_KSTACK_SIZE, .kind = VM_ANON, .flags = VM_READ | VM_WRITE };
-	va_t va;
-	if (vmm_alloc(k, &g, &va))
+	va_t va = kstack_alloc(PROC_KSTACK_SIZE);
+	if (!va)
 		return -ENOMEM;
-	if (vmm_free(k, va + PAGE_SIZE, PROC_KSTACK_SIZE)) {
-		vmm_free(k, va, PAGE_SIZE + PROC_KSTACK_SIZE);
-		return -ENOMEM;
-	}
-	if (vmm_alloc_fixed(k, va + PAGE_SIZE, &s)) {
-		vmm_free(k, va, PAGE_SIZE);
-		return -ENOMEM;
-	}
 	p->kstack = va;
 	p->kstack_top = va + PAGE_SIZE + PROC_KSTACK_SIZE;
 	return 0;
 }
 
-static void kstack_free(struct proc *p)
+static void proc_kstack_free(struct proc *p)
 {
-	struct vm_space *k = vmm_kernel_space();
-	vmm_free(k, p->kstack + PAGE_SIZE, PROC_KSTACK_SIZE);
-	vmm_free(k, p->kstack, PAGE_SIZE);
+	kstack_free(p->kstack, PROC_KSTACK_SIZE);
 	p->kstack = p->kstack_top = 0;
 }
 
@@ -106,7 +88,7 @@ int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc 
 	struct exec_info ex;
 	int e = exec_load(s, path, &f, argc, argv, &ex);
 	if (!e)
-		e = kstack_alloc(p);
+		e = proc_kstack_alloc(p);
 	if (e) {
 		vmm_space_destroy(s);
 		return e;
@@ -138,7 +120,7 @@ uint64_t proc_resident(struct proc *p)
 /* Free what remains of a zombie: its kernel stack and its slot. */
 void proc_reap(struct proc *p)
 {
-	kstack_free(p);
+	proc_kstack_free(p);
 	p->state = P_FREE;
 }
 

@@ -337,10 +337,15 @@ class CpusLine(unittest.TestCase):
     BOOT = "Strata\r\nCPU: 4-level paging, NX on\r\n"
 
     def test_right_count(self):
-        self.assertEqual(harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=2\r\n"), "")
+        self.assertEqual(harness.cpus_problem(2, self.BOOT + "CPUS online=2 present=2\r\n"), "")
+        self.assertEqual(harness.cpus_problem(4, self.BOOT + "CPUS online=4 present=4\n"), "")
 
     def test_present_must_match_qemu(self):
         self.assertIn("present=1", harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=1\r\n"))
+
+    def test_every_cpu_must_come_online(self):
+        self.assertIn("online=1", harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=2\r\n"))
+        self.assertIn("online=3", harness.cpus_problem(4, self.BOOT + "CPUS online=3 present=4\n"))
 
     def test_online_in_range(self):
         self.assertIn("online=3", harness.cpus_problem(2, self.BOOT + "CPUS online=3 present=2\n"))

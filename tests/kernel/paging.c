@@ -14,7 +14,7 @@
 #include "mm/arch.h"
 #include "lib/kstring.h"
 
-#define T_VA   0xffffe00000000000UL    /* kernel half, unused by the kernel */
+#define T_VA   0xffffe80000000000UL    /* kernel half: the middle of the MMIO area, which the VMM fills from its bottom */
 #define T_USER 0x0000100000000000UL    /* a user page, in the kernel root for a moment */
 
 static void do_call(void *p) { ((void (*)(void))p)(); }

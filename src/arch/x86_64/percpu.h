@@ -55,6 +55,11 @@ static inline struct percpu *this_cpu(void)
 /* Point GS at block index (and the user's base, for the first swapgs, at 0). */
 void percpu_init(unsigned index, uint32_t apic_id);
 
+/* arch smp.c: this CPU joins the online mask; the IPI vectors' handlers. */
+void smp_mark_online(unsigned cpu);
+void smp_ipi_init(void);
+extern uint64_t smp_flushes_done[ARCH_MAX_CPUS];
+
 /* The stack interrupts and system calls from ring 3 start on, on this CPU. */
 void cpu_set_kernel_stack(uint64_t top);
 

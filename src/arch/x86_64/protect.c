@@ -84,3 +84,34 @@ void protect_init(void)
 		st.nx, st.wp, st.smep, st.smap, st.umip, st.pge, st.pku, st.pcid, st.la57,
 		st.pdpe1gb, st.pat);
 }
+
+/*
+ * An application processor: the BSP's choice, bit for bit, so every CPU
+ * enforces the same rules. An AP that lacks one of them is not brought
+ * into service (returns false), since code would then behave differently
+ * on it; QEMU gives every CPU the same model, so this is a check.
+ */
+bool protect_init_ap(void)
+{
+	uint32_t l1[4], l7[4], x1[4];
+	read_cpuid(l1, l7, x1);
+	bool same = (!st.nx || (x1[3] & (1u << 20))) && (!st.pge || (l1[3] & (1u << 13))) &&
+		    (!st.pcid || (l1[2] & (1u << 17))) && (!st.smep || (l7[1] & (1u << 7))) &&
+		    (!st.smap || (l7[1] & (1u << 20))) && (!st.umip || (l7[2] & (1u << 2))) &&
+		    (!st.pku || (l7[2] & (1u << 3)));
+	if (!same)
+		return false;
+	if (st.nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	write_cr0(read_cr0() | CR0_WP);
+	uint64_t cr4 = read_cr4() | (st.pge ? CR4_PGE : 0) | (st.pcid ? CR4_PCIDE : 0) |
+		       (st.smep ? CR4_SMEP : 0) | (st.smap ? CR4_SMAP : 0) | (st.umip ? CR4_UMIP : 0) |
+		       (st.pku ? CR4_PKE : 0);
+	write_cr4(cr4);
+	if (st.pku)
+		__asm__ volatile("wrpkru" : : "a"(0), "c"(0), "d"(0));
+	if (st.pat)
+		wrmsr(MSR_PAT, PG_PAT_MSR_VALUE);
+	arch_flush_tlb_global();
+	return true;
+}

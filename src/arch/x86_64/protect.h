@@ -20,6 +20,8 @@ struct protect_state {
  */
 void protect_init(void);
 const struct protect_state *protect_state(void);
+/* The same features on an application processor (CR3 must hold PCID 0); false if it lacks one. */
+bool protect_init_ap(void);
 
 /*
  * SMAP faults any supervisor access to a user page. The few places that

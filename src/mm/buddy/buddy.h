@@ -230,4 +230,14 @@ void pmm_drain_all_caches(void);
  */
 bool pmm_range_has_ram(pa_t pa, uint64_t len);
 
+/*
+ * A page of the first MiB, which the buddy never hands out, lent for
+ * real-mode code (an application processor's start-up, lowmem.c): RAM in
+ * the map, touched by no protected range, not page 0. PMM_NO_FRAME if
+ * none is left. Return it with pmm_return_low_page.
+ */
+pa_t pmm_lend_low_page(void);
+int pmm_return_low_page(pa_t pa);
+unsigned pmm_low_pages_lent(void);
+
 #endif

@@ -257,6 +257,13 @@ bool rt_find_gap(struct vm_node *root, va_t space_lo, va_t space_hi,
  * a pool that has no seed page (the kernel's, reserved by vmm_init), so
  * the free count comes back to where it was. Every page goes at
  * pool_release.
+ *
+ * Which free node is handed out decides which pages can drain: nodes of
+ * the page that stays (the seed, or `keep`) go to the head of the free
+ * list, nodes of the other pages to its tail. So live nodes gather in the
+ * page that stays, the extra pages empty as soon as the live set fits in
+ * it again, and trim gives them back; handed out newest-first instead, a
+ * long-lived region could pin a second page after every burst.
  */
 
 /* The first node-sized slot of a grown page. */
@@ -273,14 +280,37 @@ static struct pool_page *page_of(const struct node_pool *p, const struct vm_node
 	return page == p->seed ? 0 : (struct pool_page *)page;
 }
 
+static void push_head(struct node_pool *p, struct vm_node *n)
+{
+	n->left = p->free;
+	p->free = n;
+	if (!p->free_tail)
+		p->free_tail = n;
+	p->nfree++;
+}
+
+static void push_tail(struct node_pool *p, struct vm_node *n)
+{
+	n->left = 0;
+	if (p->free_tail)
+		p->free_tail->left = n;
+	else
+		p->free = n;
+	p->free_tail = n;
+	p->nfree++;
+}
+
 static void chain_nodes(struct node_pool *p, void *mem, size_t size)
 {
 	struct vm_node *n = mem;
-	for (size_t i = 0; i < size / sizeof(*n); i++) {
-		n[i].left = p->free;
-		p->free = &n[i];
-		p->nfree++;
-	}
+	for (size_t i = 0; i < size / sizeof(*n); i++)
+		push_head(p, &n[i]);
+}
+
+/* True for a node of the page that stays: the seed, or `keep`. */
+static bool in_kept_page(const struct node_pool *p, const struct pool_page *pg)
+{
+	return !pg || (p->keep && pg == phys_to_virt(p->keep));
 }
 
 /* Chain size bytes at mem (in a page of its own that is not a grown one) onto the free list. */
@@ -298,6 +328,8 @@ static bool grow(struct node_pool *p)
 		return false;
 	struct pool_page *pg = phys_to_virt(pa);
 	pg->next = p->pages, pg->inuse = 0;
+	if (!p->seed && !p->keep)
+		p->keep = pa;
 	p->pages = pa;
 	p->npages++;
 	p->nidle++;
@@ -322,6 +354,8 @@ struct vm_node *pool_get(struct node_pool *p)
 	struct vm_node *n = p->free;
 	struct pool_page *pg = page_of(p, n);
 	p->free = n->left;
+	if (!p->free)
+		p->free_tail = 0;
 	p->nfree--;
 	if (pg && pg->inuse++ == 0)
 		p->nidle--;
@@ -332,9 +366,10 @@ struct vm_node *pool_get(struct node_pool *p)
 void pool_put(struct node_pool *p, struct vm_node *n)
 {
 	struct pool_page *pg = page_of(p, n);
-	n->left = p->free;
-	p->free = n;
-	p->nfree++;
+	if (in_kept_page(p, pg))
+		push_head(p, n);
+	else
+		push_tail(p, n);
 	if (pg && --pg->inuse == 0)
 		p->nidle++;
 }
@@ -343,24 +378,88 @@ void pool_put(struct node_pool *p, struct vm_node *n)
 static void drop_page(struct node_pool *p, pa_t pa)
 {
 	struct pool_page *pg = phys_to_virt(pa);
+	p->free_tail = 0;
 	for (struct vm_node **pp = &p->free; *pp;)
 		if (page_of(p, *pp) == pg) {
 			*pp = (*pp)->left;
 			p->nfree--;
 		} else {
+			p->free_tail = *pp;
 			pp = &(*pp)->left;
 		}
+	if (p->keep == pa)
+		p->keep = 0;
 	p->npages--;
 	p->nidle--;
 	pmm_free_page(pa);
 }
 
+#define NODES_PER_PAGE (PAGE_SIZE / sizeof(struct vm_node) - 1)
+
+/* A free node of the kept page off the free list (they gather at its head), or NULL. */
+static struct vm_node *take_kept(struct node_pool *p)
+{
+	struct pool_page *kp = phys_to_virt(p->keep);
+	struct vm_node *prev = 0;
+	for (struct vm_node *n = p->free; n; prev = n, n = n->left) {
+		if (page_of(p, n) != kp)
+			continue;
+		if (prev)
+			prev->left = n->left;
+		else
+			p->free = n->left;
+		if (p->free_tail == n)
+			p->free_tail = prev;
+		p->nfree--;
+		kp->inuse++;
+		return n;
+	}
+	return 0;
+}
+
+/* Post-order over the tree: each node outside the kept page moves into it while there is room. */
+static void relocate(struct node_pool *p, struct vm_node **link)
+{
+	struct vm_node *n = *link, *m;
+	if (!n)
+		return;
+	relocate(p, &n->left);
+	relocate(p, &n->right);
+	if (in_kept_page(p, page_of(p, n)) || !(m = take_kept(p)))
+		return;
+	*m = *n;
+	*link = m;
+	pool_put(p, n);
+}
+
+/*
+ * After a burst, the live nodes of a pool without a seed may be spread
+ * over several pages though they would fit in one. When they all fit in
+ * the kept page, move them there (a node is only referred to by its
+ * parent's link, and only during an operation), so trim can give the
+ * others back. Nothing moves while they do not fit: no thrashing.
+ */
+static void compact(struct node_pool *p, struct vm_node **root)
+{
+	if (p->seed || !p->keep || p->npages < 2)
+		return;
+	unsigned live = 0;
+	for (pa_t pa = p->pages; pa; pa = ((struct pool_page *)phys_to_virt(pa))->next)
+		live += ((struct pool_page *)phys_to_virt(pa))->inuse;
+	struct pool_page *kp = phys_to_virt(p->keep);
+	if (live <= NODES_PER_PAGE && kp->inuse < live)
+		relocate(p, root);
+}
+
 /*
  * Give back every grown page with no node in use (see above for the one
- * kept). Only between operations: a reservation may count on those nodes.
+ * kept), after moving live nodes into the kept page when they fit. Only
+ * between operations: a reservation may count on those nodes, and the
+ * caller may hold a node.
  */
-void pool_trim(struct node_pool *p)
+void pool_trim(struct node_pool *p, struct vm_node **root)
 {
+	compact(p, root);
 	pa_t *link = &p->pages;
 	while (p->nidle && *link && (p->seed || p->npages > 1)) {
 		struct pool_page *pg = phys_to_virt(*link);
@@ -371,6 +470,12 @@ void pool_trim(struct node_pool *p)
 		pa_t pa = *link;
 		*link = pg->next;
 		drop_page(p, pa);
+	}
+	if (!p->seed && !p->keep && p->pages) {        /* the kept page went: the oldest stays now */
+		pa_t last = p->pages;
+		while (((struct pool_page *)phys_to_virt(last))->next)
+			last = ((struct pool_page *)phys_to_virt(last))->next;
+		p->keep = last;
 	}
 }
 
@@ -383,7 +488,8 @@ void pool_release(struct node_pool *p)
 		pmm_free_page(pa);
 	}
 	p->npages = 0;
-	p->free = 0;
+	p->free = p->free_tail = 0;
+	p->keep = 0;
 	p->nfree = 0;
 	p->nidle = 0;
 }

@@ -233,7 +233,7 @@ int vmm_alloc(struct vm_space *s, const struct vm_req *r, va_t *va)
 		e = VMM_E_NO_SPACE;
 	else if (!(e = region_add(s, at, r)))
 		*va = at;
-	pool_trim(&s->pool);
+	pool_trim(&s->pool, &s->tree);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }
@@ -254,7 +254,7 @@ int vmm_alloc_fixed(struct vm_space *s, va_t va, const struct vm_req *r)
 		e = VMM_E_OVERLAP;
 	else
 		e = region_add(s, va, r);
-	pool_trim(&s->pool);
+	pool_trim(&s->pool, &s->tree);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }
@@ -337,7 +337,7 @@ int vmm_free(struct vm_space *s, va_t va, size_t len)
 		return VMM_E_INVAL;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	int e = free_locked(s, va, len);
-	pool_trim(&s->pool);
+	pool_trim(&s->pool, &s->tree);
 	spin_unlock_irqrestore(&s->lock, flags);
 	if (!e)
 		MM_TRACE("vmm", "%s space: %lx-%lx freed: unmapped, frames back to the buddy",
@@ -376,7 +376,7 @@ int vmm_protect(struct vm_space *s, va_t va, size_t len, unsigned prot)
 		return e;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	e = protect_locked(s, va, len, prot);
-	pool_trim(&s->pool);
+	pool_trim(&s->pool, &s->tree);
 	spin_unlock_irqrestore(&s->lock, flags);
 	return e;
 }

@@ -31,8 +31,9 @@ struct vm_node {
  * pool grew are chained through their first node-sized slot.
  */
 struct node_pool {
-	struct vm_node *free;
+	struct vm_node *free, *free_tail;
 	pa_t pages;             /* the newest grown page, 0 if none */
+	pa_t keep;              /* without a seed: the grown page trim keeps, whose nodes go first */
 	unsigned npages;        /* grown pages */
 	unsigned nfree;
 	unsigned nidle;         /* grown pages none of whose nodes is in use */
@@ -75,7 +76,7 @@ struct vm_node *pool_get(struct node_pool *p);
 void pool_put(struct node_pool *p, struct vm_node *n);
 bool pool_reserve(struct node_pool *p, unsigned n);
 void pool_release(struct node_pool *p);
-void pool_trim(struct node_pool *p);
+void pool_trim(struct node_pool *p, struct vm_node **root);
 
 /* ---- populate.c: the only file that edits page tables ---- */
 unsigned vm_cache_bits(enum vm_cache cache);   /* the PG_CACHE_* bits of a cache type */

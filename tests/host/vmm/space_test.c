@@ -433,11 +433,53 @@ static void space_kernel_nodes_come_back(void)
 	CHECK_EQ(vmm_check(k), 0);
 }
 
+/*
+ * A region made in the middle of a burst takes a node from a page grown
+ * for the burst. When the burst is over, the live nodes fit in the first
+ * page again: they move there, and the grown page goes back, the survivor
+ * intact and found at its address.
+ */
+static void space_kernel_nodes_compact_after_burst(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *k = vmm_kernel_space();
+	struct vm_stats st0, st;
+	vmm_stats(k, &st0);
+	uint64_t free0 = pmm_free_count();
+	uintptr_t va[300], keep[3];
+	struct vm_req r = { .len = PG, .kind = VM_ANON, .flags = VM_READ | VM_WRITE,
+			    .lo = VMM_KHEAP_BASE, .hi = VMM_KLARGE_BASE };
+	for (unsigned i = 0; i < 300; i++) {
+		REQUIRE(vmm_alloc(k, &r, &va[i]) == 0);
+		if (i == 150 || i == 250 || i == 299)
+			REQUIRE(vmm_alloc(k, &r, &keep[i == 150 ? 0 : i == 250 ? 1 : 2]) == 0);
+	}
+	pa_t pa[3];
+	for (unsigned i = 0; i < 3; i++)
+		REQUIRE(pg_translate(vmm_space_root(k), keep[i], &pa[i], 0, 0) == 0);
+	for (unsigned i = 0; i < 300; i++)
+		CHECK_EQ(vmm_free(k, va[i], PG), 0);
+	vmm_stats(k, &st);
+	CHECK_EQ(st.node_pages, st0.node_pages);
+	CHECK_EQ(st.regions, st0.regions + 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct vm_region reg;
+		pa_t now;
+		CHECK(vmm_lookup(k, keep[i], &reg) && reg.base == keep[i] && reg.len == PG && reg.resident == 1);
+		CHECK(pg_translate(vmm_space_root(k), keep[i], &now, 0, 0) == 0 && now == pa[i]);
+	}
+	CHECK_EQ(vmm_check(k), 0);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_EQ(vmm_free(k, keep[i], PG), 0);
+	CHECK_EQ(pmm_free_count(), free0);
+}
+
 void space_tests(void)
 {
 	RUN(space_random_vs_model);
 	RUN(space_bad_input);
 	RUN(space_destroy_returns_everything);
+	RUN(space_kernel_nodes_compact_after_burst);
 	RUN(space_create_destroy_many);
 	RUN(space_kernel_half);
 	RUN(space_kernel_nodes_come_back);
