@@ -12,6 +12,10 @@
  * orders seen before cost one bit test a held lock. The inverting order is
  * reported and not recorded, so the matrix stays acyclic.
  *
+ * A full class table or held stack is the checker's limit, not a bug in
+ * the locking: it is said once on the console, not reported, and the
+ * checker goes on with what it can track.
+ *
  * The matrix and the class table only grow, under a small lock of their
  * own (graph); readers use atomics. The held stacks are per CPU and are
  * touched only with interrupts off (the spinlock calls in with them off),
@@ -135,7 +139,7 @@ static unsigned class_of(struct spinlock *l, unsigned sub)
 			SAY(&m, "lockcheck: class table full (%u classes): ", LOCKCHECK_CLASSES);
 			say_lock(&m, l->name, sub);
 			SAY(&m, " and later new classes are checked only for recursion and bad unlocks");
-			report(&m);
+			kprintf("%s\n", m.s);
 		}
 		return NO_CLASS;
 	}
@@ -237,7 +241,7 @@ static void held_push(struct cpu_held *c, struct spinlock *l, unsigned class, ui
 			SAY(&m, "lockcheck: CPU %u holds more than %u locks: ", arch_cpu_index(), LOCKCHECK_DEPTH);
 			say_lock(&m, l->name, 0);
 			SAY(&m, " taken at 0x%lx and any more are not checked for order", (unsigned long)at);
-			report(&m);
+			kprintf("%s\n", m.s);
 		}
 		return;
 	}

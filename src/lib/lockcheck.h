@@ -15,9 +15,10 @@
  * A class is a lock's name pointer and subclass: every lock made with the
  * same name string is one class, as lockdep keys classes by their static
  * key. Up to LOCKCHECK_CLASSES classes; once the table is full that is
- * reported once, and locks of classes not in it are checked only for
- * recursion and bad unlocks. Each report is one line, passed to the hook
- * lockcheck_report (by default a panic, layer "lock").
+ * said once on the console (the checker's limit, not a locking bug), and
+ * locks of classes not in it are checked only for recursion and bad
+ * unlocks. Each report is one line, passed to the hook lockcheck_report
+ * (by default a panic, layer "lock").
  *
  * Turn the checker on or off only while no CPU holds a lock it will
  * release with the other setting (at boot, or in a test between its locks).
