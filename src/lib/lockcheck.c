@@ -76,6 +76,7 @@ static void graph_give(void) { __atomic_store_n(&graph, 0, __ATOMIC_RELEASE); }
 
 /* ---- messages ---- */
 
+/* A report line being built: only n needs a start (0), SAY writes from there on. */
 struct msg {
 	char s[MSG_MAX];
 	size_t n;
@@ -135,7 +136,8 @@ static unsigned class_of(struct spinlock *l, unsigned sub)
 	}
 	if (k < 0) {
 		if (!__atomic_exchange_n(&said_full, true, __ATOMIC_RELAXED)) {
-			struct msg m = { .n = 0 };
+			struct msg m;
+			m.n = 0;
 			SAY(&m, "lockcheck: class table full (%u classes): ", LOCKCHECK_CLASSES);
 			say_lock(&m, l->name, sub);
 			SAY(&m, " and later new classes are checked only for recursion and bad unlocks");
@@ -184,7 +186,8 @@ static bool path(unsigned from, unsigned to, uint8_t prev[LOCKCHECK_CLASSES])
 static bool add_order(unsigned a, unsigned b, uintptr_t at)
 {
 	uint8_t prev[LOCKCHECK_CLASSES];
-	struct msg m = { .n = 0 };
+	struct msg m;
+	m.n = 0;
 
 	if (__atomic_load_n(&after[a], __ATOMIC_ACQUIRE) & (1ULL << b))
 		return false;
@@ -237,7 +240,8 @@ static void held_push(struct cpu_held *c, struct spinlock *l, unsigned class, ui
 {
 	if (c->n == LOCKCHECK_DEPTH) {
 		if (!__atomic_exchange_n(&said_deep, true, __ATOMIC_RELAXED)) {
-			struct msg m = { .n = 0 };
+			struct msg m;
+			m.n = 0;
 			SAY(&m, "lockcheck: CPU %u holds more than %u locks: ", arch_cpu_index(), LOCKCHECK_DEPTH);
 			say_lock(&m, l->name, 0);
 			SAY(&m, " taken at 0x%lx and any more are not checked for order", (unsigned long)at);
@@ -266,7 +270,8 @@ bool lockcheck_acquire(struct spinlock *l, unsigned subclass)
 {
 	uintptr_t at = (uintptr_t)__builtin_return_address(0);
 	struct cpu_held *c = this_cpu();
-	struct msg m = { .n = 0 };
+	struct msg m;
+	m.n = 0;
 
 	if (!c)
 		return false;
@@ -318,7 +323,8 @@ bool lockcheck_release(struct spinlock *l)
 {
 	uintptr_t at = (uintptr_t)__builtin_return_address(0);
 	struct cpu_held *c = this_cpu();
-	struct msg m = { .n = 0 };
+	struct msg m;
+	m.n = 0;
 
 	if (!c)
 		return false;
