@@ -181,13 +181,12 @@ static bool path(unsigned from, unsigned to, uint8_t prev[LOCKCHECK_CLASSES])
 /*
  * The order a -> b, seen at at: recorded if new and harmless; if b -> ... -> a
  * was seen before, reported (naming each step and where it was first seen)
- * and not recorded. Returns true if it reported.
+ * and not recorded. Returns true if it reported. m is the caller's, so that
+ * a checked acquire keeps one report buffer on the stack.
  */
-static bool add_order(unsigned a, unsigned b, uintptr_t at)
+static bool add_order(unsigned a, unsigned b, uintptr_t at, struct msg *m)
 {
 	uint8_t prev[LOCKCHECK_CLASSES];
-	struct msg m;
-	m.n = 0;
 
 	if (__atomic_load_n(&after[a], __ATOMIC_ACQUIRE) & (1ULL << b))
 		return false;
@@ -202,20 +201,20 @@ static bool add_order(unsigned a, unsigned b, uintptr_t at)
 		graph_give();
 		return false;
 	}
-	SAY(&m, "lockcheck: order inversion: took ");
-	say_class(&m, b);
-	SAY(&m, " while holding ");
-	say_class(&m, a);
-	SAY(&m, " at 0x%lx; ", (unsigned long)at);
+	SAY(m, "lockcheck: order inversion: took ");
+	say_class(m, b);
+	SAY(m, " while holding ");
+	say_class(m, a);
+	SAY(m, " at 0x%lx; ", (unsigned long)at);
 	/* Walk the path back from a: each class was taken while holding the one before it. */
 	for (unsigned x = a, step = 0; x != b; x = prev[x], step++) {
-		say_class(&m, x);
-		SAY(&m, step ? " while holding " : " was taken while holding ");
-		say_class(&m, prev[x]);
-		SAY(&m, " at 0x%lx%s", (unsigned long)first_at[prev[x]][x], prev[x] != b ? ", " : "");
+		say_class(m, x);
+		SAY(m, step ? " while holding " : " was taken while holding ");
+		say_class(m, prev[x]);
+		SAY(m, " at 0x%lx%s", (unsigned long)first_at[prev[x]][x], prev[x] != b ? ", " : "");
 	}
 	graph_give();
-	report(&m);
+	report(m);
 	return true;
 }
 
@@ -299,7 +298,7 @@ bool lockcheck_acquire(struct spinlock *l, unsigned subclass)
 			report(&m);
 			break;
 		}
-		if (add_order(h->class, k, at))
+		if (add_order(h->class, k, at, &m))
 			break;
 	}
 	held_push(c, l, k, at, false);
