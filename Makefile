@@ -112,6 +112,7 @@ HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
 HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
 HOST_acpi       := src/boot/acpi.c
 HOST_proc       := src/proc/elf.c src/proc/initrd.c
+HOST_lock       := src/lib/lockcheck.c
 
 HOST_TESTS := $(sort $(filter-out common bench,$(notdir $(wildcard tests/host/*))))
 HOST_BINS  := $(HOST_TESTS:%=$(B)/host/test_%)

@@ -20,6 +20,7 @@
 #include "mm/slab/slab.h"
 #include "proc/proc.h"
 #include "lib/kstring.h"
+#include "lib/lockcheck.h"
 
 #define MB2_MAX_BLOCK (1UL << 20)   /* no sane loader passes more */
 
@@ -134,6 +135,10 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	enum kernel_mode mode = parse_mode();
 	check_cmdline();
 	panic_exits = mode != MODE_RUN;
+	if (cmdline_int("lockcheck", mode == MODE_TEST) == 1) {    /* before any lock is taken */
+		lockcheck_set(true);
+		kprintf("lockcheck: on (recursion, lock order, bad unlocks)\n");
+	}
 	tsc_calibrate();
 	boot_report();
 	cpu_report();
