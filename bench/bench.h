@@ -27,6 +27,7 @@ void bench_buddy(void);
 void bench_paging(void);
 void bench_vmm(void);
 void bench_slab(void);
+void bench_smp(void);            /* kernel only: bench/kernel/smp.c */
 
 /* The tree's PRNG, so kernel and host draw the same sequences. */
 static inline uint64_t bench_rand(uint64_t *state)

@@ -231,8 +231,40 @@ def judge_expect_fail(status, timed_out, text, timeout=0):
     return Verdict(True, (), "failure caught: " + v.reason)
 
 
+CHATTER_RX = re.compile(r"^chatter cpu=\d+ line=\d+$")
+
+
+def judge_panic_once(status, timed_out, text, timeout=0, cpus=4):
+    """The SMP panic path (suite smp_panic): CPU 1 panics while the others
+    print numbered lines. Passes if the run failed through the panic, with
+    exactly one PANIC line, from CPU 1, a backtrace after it, and no other
+    CPU's line after it (they were stopped first). Lines are whole: at most
+    one line per CPU may be cut short, where its NMI stopped it."""
+    lines = [l.rstrip("\r") for l in text.splitlines()]
+    panics = [i for i, l in enumerate(lines) if l.lstrip().startswith("PANIC:")]
+    if timed_out or status is None:
+        return Verdict(False, ("timeout",), "the panic did not end the run")
+    if len(panics) != 1:
+        return Verdict(False, ("panic",), f"{len(panics)} PANIC lines, expected one")
+    at = panics[0]
+    if "on CPU 1" not in lines[at]:
+        return Verdict(False, ("panic",), "the report is not CPU 1's: " + lines[at].strip())
+    after = lines[at + 1:]
+    if any(l.startswith("chatter") for l in after):
+        return Verdict(False, ("panic",), "another CPU printed after the report began")
+    if not any("backtrace:" in l for l in after):
+        return Verdict(False, ("panic",), "no backtrace after the report")
+    chatter = [l for l in lines[:at] if "chatter" in l]
+    cut = [l for l in chatter if not CHATTER_RX.match(l)]
+    if not chatter:
+        return Verdict(False, ("panic",), "the other CPUs printed nothing before the panic")
+    if len(cut) > cpus:
+        return Verdict(False, ("panic",), f"{len(cut)} chatter lines mixed or cut: {cut[0]!r}")
+    return Verdict(True, (), f"one report from CPU 1 after {len(chatter)} lines of the others")
+
+
 JUDGES = {"test": judge_test, "run": judge_run, "bench": judge_bench,
-          "expect_fail": judge_expect_fail}
+          "expect_fail": judge_expect_fail, "panic_once": judge_panic_once}
 
 
 # ------------------------------------------------------------ addr2line --
@@ -721,6 +753,9 @@ def boot_matrix():
              qemu_extra=big_ram("70G")),
         Boot("uefi-70G-hotadd-tcg", firmware="uefi", mem="70G",
              cmdline="mode=test ktest=buddy_ram", qemu_extra=big_ram("70G"), timeout=120),
+        # A panic on CPU 1 while the other three print: one report, theirs stopped.
+        Boot("smp-panic-bios-128M-4cpu-tcg", smp=4, judge="panic_once",
+             cmdline="mode=test ktest=smp_panic ktest.smp_panic=1"),
         # A filter that selects no suite runs no test: that must fail.
         Boot("nosuite-bios-128M-tcg", cmdline="mode=test ktest=nosuchsuite",
              judge="expect_fail"),

@@ -41,10 +41,15 @@ void bench_run_all(void)
 		bench_processes();
 		return;
 	}
+	if (cmdline_is("bench", "smp")) {
+		bench_smp();
+		return;
+	}
 	bench_empty_loop();
 	bench_buddy();
 	bench_paging();
 	bench_vmm();
 	bench_slab();
+	bench_smp();
 	bench_processes();
 }

@@ -15,6 +15,7 @@ extern const struct ktest ktests_start[], ktests_end[];
 #define MAX_COUNTERS 8
 #define MAX_SUITES 64
 #define FAIL_SUITE "selftest_fail"
+#define PANIC_SUITE "smp_panic"     /* ends the run with a panic on CPU 1: only when asked */
 
 #define MAX_EXT 4
 static struct { const char *name; int (*run)(unsigned index); } ext[MAX_EXT];
@@ -76,6 +77,8 @@ static int suite_selected(const char *suite)
 	char want[4];
 	if (!strcmp(suite, FAIL_SUITE))
 		return cmdline_int("ktest.fail", 0) == 1;
+	if (!strcmp(suite, PANIC_SUITE))
+		return cmdline_int("ktest.smp_panic", 0) == 1;
 	if (cmdline_get("ktest", want, sizeof(want)))
 		return cmdline_is("ktest", suite);
 	return 1;

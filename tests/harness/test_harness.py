@@ -380,3 +380,29 @@ class BenchCompare(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PanicOnce(unittest.TestCase):
+    HEAD = "CPUS online=4 present=4\r\nchatter cpu=0 line=1\r\nchatter cpu=2 line=1\r\nchatter cpu=0 line=2\r\nchat"
+    REPORT = "\r\nPANIC: smp_panic: boom (tests/kernel/smp.c:1) on CPU 1\r\n  backtrace:\r\n  [1] 0xffffffff80100000\r\n"
+
+    def test_one_report_passes(self):
+        self.assertTrue(harness.judge_panic_once(35, False, self.HEAD + self.REPORT).ok)
+
+    def test_a_cpu_printing_after_the_report_fails(self):
+        v = harness.judge_panic_once(35, False, self.HEAD + self.REPORT + "chatter cpu=3 line=9\r\n")
+        self.assertFalse(v.ok)
+        self.assertIn("after the report", v.reason)
+
+    def test_two_reports_fail(self):
+        self.assertFalse(harness.judge_panic_once(35, False, self.HEAD + self.REPORT + self.REPORT).ok)
+
+    def test_report_from_another_cpu_fails(self):
+        self.assertFalse(harness.judge_panic_once(35, False, self.HEAD + self.REPORT.replace("CPU 1", "CPU 0")).ok)
+
+    def test_mixed_lines_fail(self):
+        mixed = "chatter cpu=0 lichatter cpu=2 line=5\r\n" * 6
+        self.assertFalse(harness.judge_panic_once(35, False, mixed + self.REPORT).ok)
+
+    def test_hang_fails(self):
+        self.assertFalse(harness.judge_panic_once(None, True, self.HEAD).ok)
