@@ -347,6 +347,12 @@ class CpusLine(unittest.TestCase):
         self.assertIn("online=1", harness.cpus_problem(2, self.BOOT + "CPUS online=1 present=2\r\n"))
         self.assertIn("online=3", harness.cpus_problem(4, self.BOOT + "CPUS online=3 present=4\n"))
 
+    def test_an_ap_left_out_on_purpose(self):
+        said = self.BOOT + "SMP: CPU with APIC ID 2 did not come online within 1 s: left out\n"
+        self.assertEqual(harness.cpus_problem(4, said + "CPUS online=3 present=4\n", 3), "")
+        self.assertIn("left out", harness.cpus_problem(4, self.BOOT + "CPUS online=3 present=4\n", 3))
+        self.assertIn("online=4", harness.cpus_problem(4, said + "CPUS online=4 present=4\n", 3))
+
     def test_online_in_range(self):
         self.assertIn("online=3", harness.cpus_problem(2, self.BOOT + "CPUS online=3 present=2\n"))
         self.assertIn("online=0", harness.cpus_problem(1, self.BOOT + "CPUS online=0 present=1\n"))

@@ -441,8 +441,6 @@ static void relocate(struct node_pool *p, struct vm_node **link)
  */
 static void compact(struct node_pool *p, struct vm_node **root)
 {
-	if (p->seed || !p->keep || p->npages < 2)
-		return;
 	unsigned live = 0;
 	for (pa_t pa = p->pages; pa; pa = ((struct pool_page *)phys_to_virt(pa))->next)
 		live += ((struct pool_page *)phys_to_virt(pa))->inuse;
@@ -459,7 +457,8 @@ static void compact(struct node_pool *p, struct vm_node **root)
  */
 void pool_trim(struct node_pool *p, struct vm_node **root)
 {
-	compact(p, root);
+	if (!p->seed && p->keep && p->npages > 1)       /* only a pool that grew can spread */
+		compact(p, root);
 	pa_t *link = &p->pages;
 	while (p->nidle && *link && (p->seed || p->npages > 1)) {
 		struct pool_page *pg = phys_to_virt(*link);
