@@ -769,6 +769,9 @@ def boot_matrix():
              judge="expect_fail"),
         # Benchmarks run longer than tests (18 s measured under TCG).
         Boot("bench-bios-128M-tcg", cmdline="mode=bench", judge="bench", timeout=120),
+        # The SMP benchmarks with 1, 2 and 4 CPUs at once (docs/smp.md).
+        Boot("bench-smp-bios-128M-4cpu-tcg", cmdline="mode=bench bench=smp", judge="bench",
+             smp=4, timeout=120),
     ]
 
 

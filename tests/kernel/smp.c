@@ -26,6 +26,7 @@
 #include "lib/prng.h"
 #include "lib/kstring.h"
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/protect.h"
 #include "tests/kernel/machine.h"
 
 #define ROUNDS 400
@@ -305,6 +306,59 @@ KTEST(smp, unmap_reaches_every_cpu)
 KTEST(smp, write_protect_reaches_every_cpu)
 {
 	shootdown_case(1, read_only);
+}
+
+/* ---- the same in a user address space that CPU 1 runs ---------------------- */
+
+#define SD_UVA 0x0000000040000000UL
+
+static pg_root_t sd_root;
+
+static void user_reader_loop(void *arg)
+{
+	(void)arg;
+	volatile uint64_t *p = (volatile uint64_t *)SD_UVA;
+	user_access_begin();            /* SMAP: the kernel reads a user page on purpose */
+	while (__atomic_load_n(&sd_stage, __ATOMIC_ACQUIRE) == 1) {
+		(void)*p;
+		sd_reads++;
+	}
+	user_access_end();
+}
+
+static void user_reader(void *arg)
+{
+	pg_switch(sd_root);
+	sd_faulted = ktest_expect_fault(VEC_PF, user_reader_loop, arg, &sd_fault);
+	user_access_end();              /* the fault left the loop with AC still set */
+	pg_switch(pg_kernel_root());
+}
+
+KTEST(smp, unmap_in_a_space_another_cpu_runs)
+{
+	if (smp_cpus() < 2)
+		KT_SKIP("one CPU");
+	pa_t pa = pmm_alloc_page(PMM_ZERO);
+	KT_ASSERT(pa != PMM_NO_FRAME);
+	sd_root = pg_root_create_user();
+	KT_ASSERT(sd_root);
+	KT_ASSERT(pg_map(sd_root, SD_UVA, pa, PAGE_SIZE, PG_READ | PG_WRITE | PG_USER) == 0);
+	sd_reads = 0, sd_faulted = 0;
+	__atomic_store_n(&sd_stage, 1, __ATOMIC_RELEASE);
+	KT_ASSERT(smp_start_on(1, user_reader, 0) == 0);
+	while (sd_reads < 1000)
+		arch_spin_relax();
+	KT_EXPECT(pg_unmap(sd_root, SD_UVA, PAGE_SIZE) == 0);
+	uint64_t after = sd_reads, t0 = arch_rdtsc(), limit = tsc_khz() * 2000;
+	while (arch_rdtsc() - t0 < limit && !__atomic_load_n(&sd_faulted, __ATOMIC_ACQUIRE))
+		arch_spin_relax();
+	__atomic_store_n(&sd_stage, 2, __ATOMIC_RELEASE);
+	smp_wait(1);
+	KT_EXPECT(sd_faulted == 1);
+	KT_EXPECT(sd_fault.cr2 == SD_UVA);
+	KT_EXPECT(sd_reads <= after + 1);
+	pg_root_destroy(sd_root);
+	pmm_free_page(pa);
 }
 
 /* ---- the local APIC timer on every CPU ------------------------------------ */
