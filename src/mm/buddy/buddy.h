@@ -218,7 +218,7 @@ bool pmm_protect_released(size_t i);
  */
 unsigned pmm_check(void);
 
-/* Return the pages in this CPU's cache, or in every CPU's cache (only when no other CPU allocates). */
+/* Return the pages in this CPU's cache, or in every CPU's cache (safe while the others run). */
 void pmm_drain_cache(void);
 void pmm_drain_all_caches(void);
 
