@@ -51,11 +51,12 @@ void pmm_fail_nth(unsigned n)
 	__atomic_store_n(&pmm.fail_countdown, n, __ATOMIC_RELAXED);
 }
 
-/* count is read without the lock (pmm_free_count): its stores are atomic. */
-static inline void pcp_set_count(struct pcp *p, unsigned n)
-{
-	__atomic_store_n(&p->count, n, __ATOMIC_RELAXED);
-}
+/*
+ * count is read without the lock (pmm_free_count): its stores are atomic.
+ * A macro, not a function, so that it adds no call to the traced path
+ * (tests/path).
+ */
+#define PCP_SET_COUNT(p, n) __atomic_store_n(&(p)->count, (n), __ATOMIC_RELAXED)
 
 /* Give the n coldest pages (the bottom of the stack) back to the lists: p->lock and pmm.lock held. */
 static void pcp_drain_locked(struct pcp *p, unsigned n)
@@ -63,7 +64,7 @@ static void pcp_drain_locked(struct pcp *p, unsigned n)
 	n = n < p->count ? n : p->count;
 	for (unsigned i = 0; i < n; i++)
 		core_free_cached(p->pfn[i]);
-	pcp_set_count(p, p->count - n);
+	PCP_SET_COUNT(p, p->count - n);
 	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
 }
 
@@ -101,7 +102,7 @@ static __attribute__((noinline)) int pcp_refill(struct pcp *p)
 		pfn_frame(pfn)->state = FRAME_CACHED;
 		p->pfn[n++] = pfn;
 	}
-	pcp_set_count(p, n);
+	PCP_SET_COUNT(p, n);
 	spin_unlock_irqrestore(&pmm.lock, irq);
 	return order;
 }
@@ -144,7 +145,7 @@ pa_t pmm_alloc_page(unsigned flags)
 	irq = spin_lock_irqsave(&p->lock);
 	refill = p->count ? NO_REFILL : pcp_refill(p);
 	if (p->count) {
-		pcp_set_count(p, p->count - 1);
+		PCP_SET_COUNT(p, p->count - 1);
 		pfn = p->pfn[p->count];
 		*pfn_frame(pfn) = (struct frame){ .refs = 1, .order = 0, .state = FRAME_ALLOCATED };
 		if (mm_trace)
@@ -181,7 +182,7 @@ int pmm_free_page(pa_t pa)
 	if (p->count == PCP_HIGH)
 		pcp_drain(p, PCP_BATCH);
 	p->pfn[p->count] = pa_to_pfn(pa);
-	pcp_set_count(p, p->count + 1);
+	PCP_SET_COUNT(p, p->count + 1);
 	spin_unlock_irqrestore(&p->lock, irq);
 	return 0;
 }
