@@ -144,7 +144,7 @@ struct pmm_stats {
 };
 void pmm_get_stats(struct pmm_stats *s);
 
-/* Free pages, including those in per-CPU caches. */
+/* Free pages, including those in per-CPU caches: a snapshot, read while other CPUs may allocate. */
 uint64_t pmm_free_count(void);
 
 /*
