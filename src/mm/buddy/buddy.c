@@ -8,7 +8,8 @@
  * To free, look at the buddy (the block's address with bit `order`
  * flipped): while it is a free block of the same order in the same zone
  * and section, take it off its list and merge; then put the result on its list.
- * Everything here runs with pmm.lock held (or at boot, alone).
+ * Everything here runs with pmm.lock held (or at boot, alone); free_pages
+ * is stored atomically because pmm_free_count reads it without the lock.
  *
  * Records exist only for RAM: one array per sanitized range of RAM (a
  * section), so the PCI hole or a reserved range at 1 TiB costs nothing.
@@ -59,7 +60,7 @@ static void area_push(pfn_t pfn, unsigned order)
 	a->head.next->prev = l;
 	a->head.next = l;
 	a->nr++;
-	z->free_pages += 1ULL << order;
+	__atomic_store_n(&z->free_pages, z->free_pages + (1ULL << order), __ATOMIC_RELAXED);
 }
 
 /*
@@ -80,7 +81,7 @@ static void area_unlink(pfn_t pfn, struct frame *f)
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	z->area[f->order].nr--;
-	z->free_pages -= 1ULL << f->order;
+	__atomic_store_n(&z->free_pages, z->free_pages - (1ULL << f->order), __ATOMIC_RELAXED);
 	f->state = FRAME_TAIL;
 }
 

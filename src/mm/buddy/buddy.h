@@ -144,7 +144,7 @@ struct pmm_stats {
 };
 void pmm_get_stats(struct pmm_stats *s);
 
-/* Free pages, including those in per-CPU caches. */
+/* Free pages, including those in per-CPU caches: a snapshot, read while other CPUs may allocate. */
 uint64_t pmm_free_count(void);
 
 /*
@@ -218,7 +218,7 @@ bool pmm_protect_released(size_t i);
  */
 unsigned pmm_check(void);
 
-/* Return the pages in this CPU's cache, or in every CPU's cache (only when no other CPU allocates). */
+/* Return the pages in this CPU's cache, or in every CPU's cache (safe while the others run). */
 void pmm_drain_cache(void);
 void pmm_drain_all_caches(void);
 

@@ -145,6 +145,7 @@ unsigned pmm_frame_put(pa_t pa)
 	return n;
 }
 
+/* pmm_frame_refcount: see buddy.h. Without the lock: a snapshot, exact only to a holder of the block. */
 unsigned pmm_frame_refcount(pa_t pa)
 {
 	struct frame *f = (pa & (PAGE_SIZE - 1)) ? NULL : pfn_frame(pa_to_pfn(pa));

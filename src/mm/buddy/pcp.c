@@ -2,14 +2,18 @@
  * pcp.c - the allocation entry points, and the per-CPU page cache in front
  * of the buddy lists (buddy.c).
  *
- * Most allocations are single pages. Each CPU keeps a small stack of them,
- * used with only its interrupts off: no lock, no split, no merge. An empty
- * stack takes PCP_BATCH pages from the lists under the lock; a full one
- * gives its PCP_BATCH coldest back. Cached pages count as free. Requests
- * that need a zone (PMM_DMA, PMM_DMA32) go straight to the lists, since a
- * cached page may come from any zone. Since cached pages also keep their
- * buddies from merging, a request the lists cannot meet empties this CPU's
- * cache into them and tries again (take_block).
+ * Most allocations are single pages. Each CPU keeps a small stack of them
+ * behind a lock of its own: no split, no merge, and the lock is the CPU's
+ * but for the moment another CPU drains the stack, so taking it costs one
+ * uncontended atomic exchange. An empty stack takes PCP_BATCH pages from
+ * the lists under pmm.lock (the stack's lock, then pmm.lock: that order,
+ * always); a full one gives its PCP_BATCH coldest back. Cached pages count
+ * as free. Requests that need a zone (PMM_DMA, PMM_DMA32) go straight to
+ * the lists, since a cached page may come from any zone. Since cached
+ * pages also keep their buddies from merging, a request the lists cannot
+ * meet empties every CPU's cache into them and tries again (take_block).
+ * Any CPU may drain any cache while its owner runs: the owner finds its
+ * stack shorter the next time it takes the lock.
  *
  * Blocks and aligned runs (pmm_alloc, pmm_alloc_aligned) take the lock and
  * go to the lists: take the smallest block at least max(N, A) pages long;
@@ -47,18 +51,25 @@ void pmm_fail_nth(unsigned n)
 	__atomic_store_n(&pmm.fail_countdown, n, __ATOMIC_RELAXED);
 }
 
-/* Give the n coldest pages (the bottom of the stack) back to the lists, under the lock. */
+/*
+ * count is read without the lock (pmm_free_count): its stores are atomic.
+ * A macro, not a function, so that it adds no call to the traced path
+ * (tests/path).
+ */
+#define PCP_SET_COUNT(p, n) __atomic_store_n(&(p)->count, (n), __ATOMIC_RELAXED)
+
+/* Give the n coldest pages (the bottom of the stack) back to the lists: p->lock and pmm.lock held. */
 static void pcp_drain_locked(struct pcp *p, unsigned n)
 {
 	n = n < p->count ? n : p->count;
 	for (unsigned i = 0; i < n; i++)
 		core_free_cached(p->pfn[i]);
-	p->count -= n;
+	PCP_SET_COUNT(p, p->count - n);
 	memmove(p->pfn, p->pfn + n, p->count * sizeof(p->pfn[0]));
 }
 
 /*
- * The same, taking the lock. Interrupts are off. Out of line, like
+ * The same, taking pmm.lock; p->lock is held. Out of line, like
  * pcp_refill, so that the fast paths around it need few registers.
  */
 static __attribute__((noinline)) void pcp_drain(struct pcp *p, unsigned n)
@@ -70,26 +81,28 @@ static __attribute__((noinline)) void pcp_drain(struct pcp *p, unsigned n)
 
 /*
  * Take PCP_BATCH pages from the lists. One block of PCP_BATCH pages, cut
- * here, touches no list links; when none is left, single pages. Interrupts
- * are off. Returns the order of the pages it took (for the narration).
+ * here, touches no list links; when none is left, single pages. p->lock
+ * is held. Returns the order of the pages it took (for the narration).
  */
 static __attribute__((noinline)) int pcp_refill(struct pcp *p)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
 	pfn_t pfn = core_alloc(PCP_BATCH_ORDER, 0);
+	unsigned n = p->count;
 	int order = 0;
 
 	if (pfn != PMM_NO_FRAME) {
 		order = PCP_BATCH_ORDER;
 		for (unsigned i = 0; i < PCP_BATCH; i++) {
 			pfn_frame(pfn + i)->state = FRAME_CACHED;
-			p->pfn[p->count++] = pfn + PCP_BATCH - 1 - i;   /* lowest address on top */
+			p->pfn[n++] = pfn + PCP_BATCH - 1 - i;   /* lowest address on top */
 		}
 	}
-	while (p->count < PCP_BATCH && (pfn = core_alloc(0, 0)) != PMM_NO_FRAME) {
+	while (n < PCP_BATCH && (pfn = core_alloc(0, 0)) != PMM_NO_FRAME) {
 		pfn_frame(pfn)->state = FRAME_CACHED;
-		p->pfn[p->count++] = pfn;
+		p->pfn[n++] = pfn;
 	}
+	PCP_SET_COUNT(p, n);
 	spin_unlock_irqrestore(&pmm.lock, irq);
 	return order;
 }
@@ -127,17 +140,18 @@ pa_t pmm_alloc_page(unsigned flags)
 		return pmm_alloc(0, flags);
 	if (!pmm.ready || fail_injected())
 		return PMM_NO_FRAME;
-	irq = arch_irq_save();
-	cpu = arch_cpu_index();
+	cpu = arch_cpu_index();         /* no preemption in the kernel: we stay on it */
 	p = &pmm.pcp[cpu];
+	irq = spin_lock_irqsave(&p->lock);
 	refill = p->count ? NO_REFILL : pcp_refill(p);
 	if (p->count) {
-		pfn = p->pfn[--p->count];
+		PCP_SET_COUNT(p, p->count - 1);
+		pfn = p->pfn[p->count];
 		*pfn_frame(pfn) = (struct frame){ .refs = 1, .order = 0, .state = FRAME_ALLOCATED };
 		if (mm_trace)
 			trace_page(pfn_to_pa(pfn), cpu, p->count, refill);
 	}
-	arch_irq_restore(irq);
+	spin_unlock_irqrestore(&p->lock, irq);
 	if (pfn == PMM_NO_FRAME)
 		return PMM_NO_FRAME;
 	if (flags & PMM_ZERO)
@@ -147,9 +161,12 @@ pa_t pmm_alloc_page(unsigned flags)
 
 /*
  * pmm_free_page: see buddy.h. A page allocated with order 0 and holding
- * one reference is the caller's alone, so its record is checked and
- * changed without the lock; anything else takes the lock to be diagnosed
- * (or, if another CPU changed it meanwhile, freed) by pmm_free.
+ * one reference is the caller's alone, so its record is checked without
+ * a lock, and changed to CACHED under this CPU's cache lock, with the push
+ * (so that a check or drain holding the cache locks sees the two agree).
+ * Anything else takes pmm.lock to be diagnosed by pmm_free. (Two CPUs
+ * freeing one page at the same moment are the callers' race: both may
+ * pass the check, as a double free within one CPU cannot.)
  */
 int pmm_free_page(pa_t pa)
 {
@@ -159,13 +176,14 @@ int pmm_free_page(pa_t pa)
 
 	if (!f || f->state != FRAME_ALLOCATED || f->order != 0 || f->refs != 1)
 		return pmm_free(pa, 0);
-	*f = (struct frame){ .refs = 0, .order = 0, .state = FRAME_CACHED };    /* one store: the whole word is known */
-	irq = arch_irq_save();
 	p = &pmm.pcp[arch_cpu_index()];
+	irq = spin_lock_irqsave(&p->lock);
+	*f = (struct frame){ .refs = 0, .order = 0, .state = FRAME_CACHED };    /* one store: the whole word is known */
 	if (p->count == PCP_HIGH)
 		pcp_drain(p, PCP_BATCH);
-	p->pfn[p->count++] = pa_to_pfn(pa);
-	arch_irq_restore(irq);
+	p->pfn[p->count] = pa_to_pfn(pa);
+	PCP_SET_COUNT(p, p->count + 1);
+	spin_unlock_irqrestore(&p->lock, irq);
 	return 0;
 }
 
@@ -184,33 +202,47 @@ static void cut_block(pfn_t pfn, unsigned order, uint64_t npages)
 		core_free_range(pfn + off, pfn + (1ULL << order), true);
 }
 
+/* A 2^order block cut to npages, or PMM_NO_FRAME. */
+static pfn_t take_from_lists(unsigned order, uint64_t npages, unsigned flags)
+{
+	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+	pfn_t pfn = core_alloc(order, flags);
+
+	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
+		cut_block(pfn, order, npages);
+	spin_unlock_irqrestore(&pmm.lock, irq);
+	return pfn;
+}
+
+/* True if any CPU's cache holds a page (a snapshot). */
+static bool caches_hold_pages(void)
+{
+	for (int c = 0; c < ARCH_MAX_CPUS; c++)
+		if (__atomic_load_n(&pmm.pcp[c].count, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 /*
  * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
  * its first npages (all of it for pmm_alloc), zero them if asked. Pages in
- * this CPU's cache are free pages too: when the lists have no block, the
- * cache goes back to them (where its pages merge) and the lists are tried
- * again before the answer is out of memory. Other CPUs' caches are theirs
- * alone (they use them without the lock); only pmm_drain_all_caches
- * empties them. Returns the physical address or PMM_NO_FRAME.
+ * the per-CPU caches are free pages too: when the lists have no block,
+ * every cache goes back to them (where its pages merge) and the lists are
+ * tried again before the answer is out of memory. pmm.lock is dropped for
+ * the drain, which takes each cache's lock first. Returns the physical
+ * address or PMM_NO_FRAME.
  */
 static pa_t take_block(unsigned order, uint64_t npages, unsigned flags)
 {
-	struct pcp *p;
-	uint64_t irq;
 	pfn_t pfn;
 
 	if (!pmm.ready || fail_injected())
 		return PMM_NO_FRAME;
-	irq = spin_lock_irqsave(&pmm.lock);
-	pfn = core_alloc(order, flags);
-	p = &pmm.pcp[arch_cpu_index()];
-	if (pfn == PMM_NO_FRAME && p->count) {
-		pcp_drain_locked(p, p->count);
-		pfn = core_alloc(order, flags);
+	pfn = take_from_lists(order, npages, flags);
+	if (pfn == PMM_NO_FRAME && caches_hold_pages()) {
+		pmm_drain_all_caches();
+		pfn = take_from_lists(order, npages, flags);
 	}
-	if (pfn != PMM_NO_FRAME && npages < (1ULL << order))
-		cut_block(pfn, order, npages);
-	spin_unlock_irqrestore(&pmm.lock, irq);
 	if (pfn == PMM_NO_FRAME)
 		return PMM_NO_FRAME;
 	if (flags & PMM_ZERO)
@@ -292,25 +324,65 @@ int pmm_free_aligned(pa_t pa, size_t npages)
 	return r;
 }
 
+/* Empty CPU c's cache into the buddy lists: its lock, then pmm.lock. */
+static void drain_cpu(unsigned c)
+{
+	struct pcp *p = &pmm.pcp[c];
+	uint64_t irq = spin_lock_irqsave(&p->lock);
+
+	if (p->count)
+		pcp_drain(p, p->count);
+	spin_unlock_irqrestore(&p->lock, irq);
+}
+
 /* Empty this CPU's cache into the buddy lists. */
 void pmm_drain_cache(void)
 {
-	uint64_t irq = arch_irq_save();
-	struct pcp *p = &pmm.pcp[arch_cpu_index()];
-	pcp_drain(p, p->count);
-	arch_irq_restore(irq);
+	drain_cpu(arch_cpu_index());
 }
 
-/* Empty every CPU's cache; only when no other CPU is allocating (tests, shutdown). */
+/*
+ * Empty every CPU's cache, while they run: each cache under its own lock,
+ * one at a time, so an owner waits at most for one drain of its stack.
+ * A page freed into a cache already drained stays there: the result is
+ * every page that was cached when the call began, not an empty cache.
+ */
 void pmm_drain_all_caches(void)
 {
+	for (unsigned c = 0; c < ARCH_MAX_CPUS; c++)
+		drain_cpu(c);
+}
+
+/*
+ * Every cache's lock in CPU order, then pmm.lock: the whole PMM holds
+ * still (pmm_check, pmm_get_stats). Returns the interrupt state to give
+ * pmm_unlock_all.
+ */
+uint64_t pmm_lock_all(void)
+{
 	uint64_t irq = arch_irq_save();
+
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
-		pcp_drain(&pmm.pcp[c], pmm.pcp[c].count);
+		(void)spin_lock_irqsave(&pmm.pcp[c].lock);      /* interrupts are off already */
+	(void)spin_lock_irqsave(&pmm.lock);
+	return irq;
+}
+
+void pmm_unlock_all(uint64_t irq)
+{
+	uint64_t off = arch_irq_save();
+
+	spin_unlock_irqrestore(&pmm.lock, off);
+	for (int c = ARCH_MAX_CPUS - 1; c >= 0; c--)
+		spin_unlock_irqrestore(&pmm.pcp[c].lock, off);
 	arch_irq_restore(irq);
 }
 
-/* Free pages: on the lists and in every CPU's cache. A snapshot, not under the lock. */
+/*
+ * Free pages: on the lists and in every CPU's cache. A snapshot: the
+ * counters are read one by one without a lock, with atomic loads, while
+ * other CPUs may be moving pages between them.
+ */
 uint64_t pmm_free_count(void)
 {
 	uint64_t n = 0;

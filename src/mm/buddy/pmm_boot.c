@@ -34,6 +34,8 @@ static void reset(void)
 {
 	memset(&pmm, 0, sizeof(pmm));
 	pmm.lock = (struct spinlock)SPINLOCK_INIT("pmm");
+	for (int c = 0; c < ARCH_MAX_CPUS; c++)
+		pmm.pcp[c].lock = (struct spinlock)SPINLOCK_INIT("pmm pcp");
 	for (int z = 0; z < NR_ZONES; z++)
 		for (int o = 0; o <= PMM_MAX_ORDER; o++) {
 			struct free_link *h = &pmm.zones[z].area[o].head;

@@ -154,10 +154,10 @@ static unsigned check_counts(const struct tally *t, const struct tally *listed)
 	return bad;
 }
 
-/* pmm_check: see buddy.h. */
+/* pmm_check: see buddy.h. Under every lock of the layer, so it may run while other CPUs allocate. */
 unsigned pmm_check(void)
 {
-	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+	uint64_t irq = pmm_lock_all();
 	struct tally walked = { 0 }, listed = { 0 };
 	unsigned bad = 0;
 
@@ -169,6 +169,6 @@ unsigned pmm_check(void)
 		bad += check_exclusions(&pmm.sec[i]);
 	}
 	bad += check_counts(&walked, &listed);
-	spin_unlock_irqrestore(&pmm.lock, irq);
+	pmm_unlock_all(irq);
 	return bad;
 }

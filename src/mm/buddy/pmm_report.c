@@ -7,10 +7,10 @@
 #include "mm/buddy/pmm_state.h"
 #include "lib/kprintf.h"
 
-/* pmm_get_stats: see buddy.h. */
+/* pmm_get_stats: see buddy.h. Under every lock of the layer: one consistent picture. */
 void pmm_get_stats(struct pmm_stats *s)
 {
-	uint64_t irq = spin_lock_irqsave(&pmm.lock);
+	uint64_t irq = pmm_lock_all();
 
 	*s = (struct pmm_stats){ 0 };
 	for (int z = 0; z < NR_ZONES; z++) {
@@ -29,7 +29,7 @@ void pmm_get_stats(struct pmm_stats *s)
 	s->allocated_pages = pmm.total_pages - s->free_pages - pmm.reserved_pages;
 	s->metadata_bytes = pmm.metadata_pages << PAGE_SHIFT;
 	s->kernel_pages = pmm.kernel_pages;
-	spin_unlock_irqrestore(&pmm.lock, irq);
+	pmm_unlock_all(irq);
 }
 
 static const char *protect_name(uint32_t kind)

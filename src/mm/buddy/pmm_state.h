@@ -58,10 +58,11 @@ struct free_area {
 	uint64_t nr;
 };
 
+/* pmm.lock: the lists, their counts and free_pages (stored atomically: pmm_free_count reads it without the lock). */
 struct zone {
 	struct free_area area[PMM_MAX_ORDER + 1];
 	uint64_t free_pages;        /* on these lists */
-	uint64_t total_pages;
+	uint64_t total_pages;       /* written at boot and by pmm_add_range (boot) */
 };
 
 struct pfn_range {
@@ -72,37 +73,55 @@ struct pfn_range {
 #define PCP_BATCH_ORDER 4
 #define PCP_BATCH (1u << PCP_BATCH_ORDER)   /* and refills or drains this many at a time */
 
-/* A CPU's stack of single free pages, used with its interrupts off and no lock. */
+/*
+ * A CPU's stack of single free pages. Its lock is taken by the owner on
+ * every use (uncontended: one atomic exchange) and by a CPU draining it
+ * (pmm_drain_all_caches, pmm_check, pmm_get_stats). Lock order: a pcp
+ * lock, then pmm.lock; several pcp locks only in CPU order. count is
+ * written under the lock and read without it as a snapshot
+ * (pmm_free_count), so its stores are atomic.
+ */
 struct pcp {
+	struct spinlock lock;       /* count, pfn[], and the records of the pages in pfn[] */
 	unsigned count;
 	pfn_t pfn[PCP_HIGH];
 };
 
 /*
  * All of the layer's state. pmm_init clears it and builds it again, so a
- * test can boot the PMM many times over. `lock` guards the zones and the
- * records of free blocks; each pcp[] is its CPU's alone; the sections
- * change only at boot (pmm_init, pmm_add_range).
+ * test can boot the PMM many times over. What protects each part:
+ *
+ *   lock        the zones (lists, counts) and the records of blocks
+ *               that are FREE or ALLOCATED (state, order, refs)
+ *   pcp[c].lock CPU c's cache and the records of the pages in it (CACHED);
+ *               taken before lock, never after it
+ *   the owner   an ALLOCATED order-0 page with one reference is its
+ *               holder's alone: pmm_free_page reads its record unlocked
+ *   boot        sections, meta, the boot copies, total/metadata/kernel
+ *               pages: written by pmm_init and pmm_add_range while no
+ *               other CPU uses the PMM, read-only after
+ *   atomic      section_hint (a hint any CPU may store), fail_countdown
  */
 struct pmm {
 	struct spinlock lock;
-	bool ready;
-	struct zone zones[NR_ZONES];
-	struct pcp pcp[ARCH_MAX_CPUS];
-	struct section sec[PMM_MAX_SECTIONS];       /* sorted by base_pfn */
+	bool ready;                                 /* boot */
+	struct zone zones[NR_ZONES];                /* lock */
+	struct pcp pcp[ARCH_MAX_CPUS];              /* pcp[c].lock */
+	struct section sec[PMM_MAX_SECTIONS];       /* boot; sorted by base_pfn */
 	size_t nsec;
-	size_t section_hint;                        /* the last section a lookup hit: always < PMM_MAX_SECTIONS */
-	struct pfn_range meta[PMM_MAX_SECTIONS];    /* where the records live */
+	size_t section_hint;                        /* atomic; the last section a lookup hit: always < PMM_MAX_SECTIONS */
+	struct pfn_range meta[PMM_MAX_SECTIONS];    /* boot; where the records live */
 	size_t nmeta;
-	uint64_t total_pages, reserved_pages, metadata_pages, kernel_pages;
-	unsigned fail_countdown;                    /* pmm_fail_nth */
-	struct pmm_boot boot;                       /* points at the copies below */
+	uint64_t total_pages, metadata_pages, kernel_pages;     /* boot */
+	uint64_t reserved_pages;                    /* boot, and pmm_release under lock */
+	unsigned fail_countdown;                    /* atomic; pmm_fail_nth */
+	struct pmm_boot boot;                       /* boot; points at the copies below */
 	struct mem_range fw[PMM_MAX_MAP];
 	size_t fw_dropped;                          /* firmware entries beyond the copy */
 	struct mem_range san[PMM_MAX_MAP];
 	size_t nsan;
 	struct mem_range protect[PMM_MAX_PROTECT];
-	bool released[PMM_MAX_PROTECT];
+	bool released[PMM_MAX_PROTECT];             /* lock (pmm_release) */
 };
 extern struct pmm pmm;
 
@@ -168,6 +187,10 @@ pfn_t core_alloc(unsigned order, unsigned flags);  /* an ALLOCATED block, or PMM
 void core_free(pfn_t pfn, unsigned order);
 void core_free_cached(pfn_t pfn);       /* a page from a per-CPU cache: must be CACHED */
 void core_free_range(pfn_t start, pfn_t end, bool merge);
+
+/* pcp.c: every cache lock, then pmm.lock, and back: the whole PMM still. */
+uint64_t pmm_lock_all(void);
+void pmm_unlock_all(uint64_t irq);
 
 /* frame.c: 0 if pa may be freed with this order, else the misuse, reported. */
 int check_freeable(pa_t pa, unsigned order, const char *who);

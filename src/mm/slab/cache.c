@@ -336,11 +336,13 @@ void slab_init(void)
 /*
  * The magazines (Bonwick and Adams, 2001). A magazine is a stack of up
  * to mag_size free objects. Each CPU holds two per cache, loaded and
- * prev: no lock, no line another CPU writes. The
+ * prev, behind their busy word: a lock on a line no other CPU writes but
+ * to flush them (mag_flush_all). The
  * common pop and push are inlined into kmalloc and kfree (slab_private.h,
- * mag_fast: a busy word instead of masking interrupts); what follows is
- * the rest, run with interrupts off. A busy word found set here means
- * an interrupt landed inside the inlined path: leave the magazines alone.
+ * mag_fast: the busy word instead of masking interrupts); what follows is
+ * the rest, run with interrupts off and the busy word held. A busy word
+ * found set here means an interrupt landed inside the inlined path, or
+ * another CPU is flushing: leave the magazines alone, go to the slabs.
  * The algorithm:
  *
  *   alloc: pop loaded. If loaded is empty and prev is full, swap them and
@@ -441,24 +443,34 @@ static void *mag_alloc_slow(struct cache *c, struct cpu_mags *m)
 	return mag_take(m->loaded);
 }
 
+/*
+ * The try-lock of a CPU's magazines: true if we have them (see struct
+ * cpu_mags), and its release. Macros, so that the traced alloc path
+ * (tests/path) counts no function for them.
+ */
+#define MAGS_TRY(m)     (!__atomic_exchange_n(&(m)->busy, 1, __ATOMIC_ACQUIRE))
+#define MAGS_RELEASE(m) __atomic_store_n(&(m)->busy, 0, __ATOMIC_RELEASE)
+
 /* An object from this CPU's magazines, or NULL if the slabs are out of memory. */
 static void *mag_alloc(struct cache *c)
 {
 	uint64_t irq = arch_irq_save();
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
-	struct magazine *l = m->loaded;
+	struct magazine *l;
 	void *obj;
 
-	if (m->busy) {          /* an interrupt inside mag_fast: leave them be */
+	if (!MAGS_TRY(m)) {     /* an interrupt inside mag_fast, or a flush: leave them be */
 		arch_irq_restore(irq);
 		obj = NULL;
 		slab_alloc_bulk(c, &obj, NULL, 1, NULL, c->size);
 		return obj;
 	}
+	l = m->loaded;
 	if (__builtin_expect(l && l->rounds, 1))
 		obj = mag_take(l);
 	else
 		obj = mag_alloc_slow(c, m);
+	MAGS_RELEASE(m);
 	arch_irq_restore(irq);
 	return obj;
 }
@@ -516,16 +528,20 @@ static bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	uint64_t irq = arch_irq_save();
 	struct cpu_mags *m = &c->cpu[arch_cpu_index()];
-	struct magazine *l = m->loaded;
+	struct magazine *l;
 	uint64_t *w = parked_word(s, idx), bit = obj_bit(idx);
 	bool ok = true;
 
-	if (m->busy)            /* an interrupt inside mag_fast: to the slab */
-		ok = false;
-	else if (__builtin_expect(l && l->rounds < c->mag_size, 1))
+	if (!MAGS_TRY(m)) {     /* an interrupt inside mag_fast, or a flush: to the slab */
+		arch_irq_restore(irq);
+		return false;
+	}
+	l = m->loaded;
+	if (__builtin_expect(l && l->rounds < c->mag_size, 1))
 		mag_put(l, obj, w, bit);
 	else
 		ok = mag_free_slow(c, m, obj, w, bit);
+	MAGS_RELEASE(m);
 	arch_irq_restore(irq);
 	return ok;
 }
@@ -539,23 +555,55 @@ static void mag_empty_out(struct cache *c, struct magazine *mag)
 }
 
 /*
+ * Another CPU's (or our own) magazines, waited for: spin on the busy word
+ * with interrupts on and arch_spin_relax, so that a CPU holding it and
+ * waiting for us (a TLB shootdown while it gives slab pages back) is
+ * answered. Not from an interrupt handler, which may have landed inside
+ * this CPU's own window and would wait for itself.
+ */
+static void mags_wait(struct cpu_mags *m)
+{
+	while (!MAGS_TRY(m))
+		while (__atomic_load_n(&m->busy, __ATOMIC_RELAXED))
+			arch_spin_relax();
+}
+
+/* mags_hold_all: see slab_private.h. */
+void mags_hold_all(struct cache *c)
+{
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		mags_wait(&c->cpu[i]);
+}
+
+void mags_release_all(struct cache *c)
+{
+	for (unsigned i = ARCH_MAX_CPUS; i-- > 0; )
+		MAGS_RELEASE(&c->cpu[i]);
+}
+
+/*
  * Every magazine of c, on every CPU and in the depot, emptied into the
- * slabs and given back. Other CPUs must not be using c meanwhile (one CPU
- * runs today; SMP will send each CPU a request to flush its own).
+ * slabs and given back, while the other CPUs run: each CPU's pair is
+ * taken under its busy word (the owner goes to the slabs meanwhile, or
+ * we wait out its window) and emptied after the word is let go. What a
+ * CPU parks after its turn stays parked: the result is every object
+ * parked when the call began, not empty magazines.
  */
 void mag_flush_all(struct cache *c)
 {
 	struct magazine *full, *empty;
-	uint64_t irq = arch_irq_save();
+	uint64_t irq;
 
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu_mags *m = &c->cpu[i];
-		struct magazine *l = m->loaded, *p = m->prev;
+		struct magazine *l, *p;
+		mags_wait(m);
+		l = m->loaded, p = m->prev;
 		m->loaded = m->prev = NULL;
+		MAGS_RELEASE(m);
 		mag_empty_out(c, l);
 		mag_empty_out(c, p);
 	}
-	arch_irq_restore(irq);
 	irq = spin_lock_irqsave(&c->lock);
 	full = c->depot_full, empty = c->depot_empty;
 	c->depot_full = c->depot_empty = NULL;
@@ -571,15 +619,37 @@ void mag_flush_all(struct cache *c)
 	}
 }
 
-/* Objects sitting in c's magazines (a snapshot). */
+/* The rounds in CPU m's pair; its busy word held. */
+static uint64_t cpu_rounds(const struct cpu_mags *m)
+{
+	return (m->loaded ? m->loaded->rounds : 0) + (m->prev ? m->prev->rounds : 0);
+}
+
+/*
+ * Objects sitting in c's magazines: a snapshot, each CPU's pair read
+ * under its busy word (a magazine may be given back as soon as it is let
+ * go), so no lock may be held: the busy words come before c->lock.
+ */
 uint64_t mag_rounds(struct cache *c)
 {
 	uint64_t n = __atomic_load_n(&c->depot_rounds, __ATOMIC_RELAXED);
 
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
-		struct magazine *l = c->cpu[i].loaded, *p = c->cpu[i].prev;
-		n += (l ? l->rounds : 0) + (p ? p->rounds : 0);
+		struct cpu_mags *m = &c->cpu[i];
+		mags_wait(m);
+		n += cpu_rounds(m);
+		MAGS_RELEASE(m);
 	}
+	return n;
+}
+
+/* The same, with every busy word held already (slab_check). */
+uint64_t mag_rounds_held(struct cache *c)
+{
+	uint64_t n = c->depot_rounds;
+
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		n += cpu_rounds(&c->cpu[i]);
 	return n;
 }
 

@@ -283,7 +283,7 @@ void slab_free_bulk(struct cache *c, struct magazine *m)
 
 	for (unsigned k = 0; k < m->rounds; k++) {
 		struct slab *s = slab_of_parked(c, m->obj[k], m->word[k], m->bit[k], &idx);
-		*m->word[k] &= ~m->bit[k];
+		__atomic_fetch_and(m->word[k], ~m->bit[k], __ATOMIC_RELAXED);       /* other CPUs park in this word */
 		slab_put(c, s, idx);
 	}
 	m->rounds = 0;

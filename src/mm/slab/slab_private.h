@@ -4,7 +4,7 @@
  * inlined fast path. Not an interface: nothing outside src/mm/slab/
  * includes it but the white-box host tests.
  *
- *   cache ──► cpu[0..7]: loaded, prev magazine     (no lock; busy word, see mag_fast)
+ *   cache ──► cpu[0..7]: loaded, prev magazine     (its busy word: a try-lock, see mag_fast)
  *     │
  *     ├─► depot: full and empty magazines          (cache lock)
  *     │
@@ -55,11 +55,17 @@ struct magazine {
 
 /*
  * One CPU's magazines for one cache, on a cache line of its own. busy is
- * set while the inlined fast path (below) works on them with interrupts
- * on: an interrupt handler that finds it set leaves them alone.
+ * their lock: whoever swaps it from 0 to 1 may touch loaded, prev and
+ * their magazines until it stores 0. The owner takes it on every use (the
+ * inlined fast path below, with interrupts on; the slow paths in cache.c,
+ * with them off) and never waits: finding it set (an interrupt handler
+ * that landed inside the fast path, or another CPU flushing) it goes to
+ * the slabs instead. Another CPU (mag_flush_all, mag_rounds, slab_check)
+ * waits for it, with its own interrupts on. Lock order: busy words (in
+ * CPU order), then the cache's lock.
  */
 struct cpu_mags {
-	struct magazine *loaded, *prev;
+	struct magazine *loaded, *prev;     /* busy */
 	unsigned busy;
 } __attribute__((aligned(64)));
 
@@ -124,13 +130,14 @@ struct cache {
 	unsigned desc_size;
 	uint32_t recip;         /* ceil(2^32 / stride): object index without a division */
 	unsigned mag_size;
-	struct spinlock lock;   /* slab lists, depot, counters below */
+	/* Written by cache_setup before the cache is published, read-only after: name..mag_size. */
+	struct spinlock lock;   /* slab lists, depot, counters below, the used bits and counts of the slabs */
 	struct slab_list partial, empty, full;
 	struct magazine *depot_full, *depot_empty;
 	uint64_t depot_rounds;  /* objects in depot_full magazines */
-	uint64_t nslabs, out;   /* slabs; objects out of slabs (live + in magazines) */
+	uint64_t nslabs, out;   /* slabs; objects out of slabs (live + in magazines): read as snapshots */
 	uint64_t grows, reaps;
-	struct cache *next;     /* every cache, for reports */
+	struct cache *next;     /* every cache, for reports: kheap.caches_lock */
 };
 
 /*
@@ -148,16 +155,24 @@ struct kheap {
 	 * against fast_key (secret, or its complement, which no descriptor
 	 * matches, while slowpath). The full path checks against secret.
 	 */
+	/*
+	 * The switches and the words they derive: set by slab_init, the
+	 * debug and trace switches and failure injection, which the kernel
+	 * and the tests use at boot or with one CPU working on the heap;
+	 * read by every CPU without a lock. (Turning debugging on while other
+	 * CPUs allocate would mix objects kept in magazines with bypassing
+	 * paths: not supported.)
+	 */
 	unsigned slowpath;
 	size_t fast_max;
 	uint32_t fast_key;
-	uint32_t secret;        /* mixed into each descriptor's magic: slab_magic */
+	uint32_t secret;        /* mixed into each descriptor's magic: slab_magic; written once by slab_init */
 
 	unsigned debug;         /* SLAB_DEBUG_* in force */
 	bool debugged;          /* debug was on since slab_init: objects may carry poison */
 	unsigned fail_countdown, fail_per_mille;        /* failure injection (slab.h) */
 	uint64_t fail_seed;
-	unsigned nerrors;       /* misuses reported, and the last one */
+	unsigned nerrors;       /* misuses reported, and the last one: atomic count; last is a best effort */
 	struct slab_error last;
 
 	struct spinlock caches_lock;
@@ -236,12 +251,16 @@ static inline unsigned obj_state(const struct slab *s, unsigned i)
 	return (unsigned)(w[0] >> (i % 64) & 1) | (unsigned)(w[1] >> (i % 64) & 1) << 1;
 }
 
-/* obj goes on top of m (which has room), parked: bit set in its parked word w. */
+/*
+ * obj goes on top of m (which has room), parked: bit set in its parked
+ * word w. Atomic: objects of one slab park in several CPUs' magazines, so
+ * CPUs share the word (each owning its own bits in it).
+ */
 static inline void mag_put(struct magazine *m, void *obj, uint64_t *w, uint64_t bit)
 {
 	unsigned k = m->rounds++;
 
-	*w |= bit;
+	__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
 	m->obj[k] = obj, m->word[k] = w, m->bit[k] = bit;
 }
 
@@ -250,7 +269,7 @@ static inline void *mag_take(struct magazine *m)
 {
 	unsigned k = --m->rounds;
 
-	*m->word[k] -= m->bit[k];       /* the bit is set: clears it */
+	__atomic_fetch_sub(m->word[k], m->bit[k], __ATOMIC_RELAXED);   /* the bit is set: clears it */
 	return m->obj[k];
 }
 
@@ -305,21 +324,22 @@ struct slab_list *list_of(struct cache *c, uint8_t which);
 
 /*
  * Pop an object into *obj (w NULL) or push *obj on CPU cpu's (this
- * CPU's) loaded magazine, inside its busy window; false if the
+ * CPU's) loaded magazine, holding its busy word; false if the
  * magazine is busy, empty (pop) or full (push), or the object pushed is
  * not live: the caller then takes the full path, which tells them apart.
  *
  * No interrupt masking: busy keeps an interrupt handler off these
  * magazines for the few instructions this takes (it finds busy set and
  * goes to the slabs), and a handler that ran before busy was set has
- * finished before we read anything. No preemption in the kernel keeps us
- * on this CPU. A push is given obj's used word w (its parked word is w[1])
- * and bit b. Parked words are written only inside this window or by the
- * magazine code with interrupts off and the window closed, so an
- * interrupt handler never interleaves with the read-modify-write here;
- * the used words, which handlers may write through the slabs meanwhile,
- * are only read. (With SMP, CPUs parking objects of one slab share its
- * parked words: that write must then be atomic.)
+ * finished before we read anything. The same word keeps another CPU's
+ * flush off them: it is taken with an atomic exchange (uncontended, the
+ * line is this CPU's), so the flush, which waits for it, and we never
+ * both hold it. No preemption in the kernel keeps us on this CPU. A push
+ * is given obj's used word w (its parked word is w[1]) and bit b. The
+ * parked bit is set and cleared atomically (mag_put, mag_take: other
+ * CPUs own other bits of the word); the used words, which other CPUs and
+ * handlers write through the slabs under the cache lock, are only read,
+ * and obj's own used bit, for a live object its holder frees, holds still.
  */
 static inline bool mag_fast(struct cache *c, unsigned cpu, void **obj, uint64_t *w, uint64_t b)
 {
@@ -327,10 +347,8 @@ static inline bool mag_fast(struct cache *c, unsigned cpu, void **obj, uint64_t 
 	struct magazine *l;
 	bool ok;
 
-	if (__builtin_expect(m->busy, 0))
+	if (__builtin_expect(__atomic_exchange_n(&m->busy, 1, __ATOMIC_ACQUIRE), 0))
 		return false;
-	m->busy = 1;
-	__asm__ volatile("" ::: "memory");
 	l = m->loaded;
 	if (!w) {                       /* pop */
 		ok = __builtin_expect(l && l->rounds, 1);
@@ -341,8 +359,7 @@ static inline bool mag_fast(struct cache *c, unsigned cpu, void **obj, uint64_t 
 		if (ok)
 			mag_put(l, *obj, &w[1], b);
 	}
-	__asm__ volatile("" ::: "memory");
-	m->busy = 0;
+	__atomic_store_n(&m->busy, 0, __ATOMIC_RELEASE);
 	return ok;
 }
 
@@ -378,8 +395,12 @@ void cache_link(struct cache *c);
 void *cache_alloc_caller(struct cache *c, void *caller, size_t asked);
 void cache_free_checked(struct cache *c, void *obj, const char *who);
 uint64_t cache_report_live(struct cache *c);   /* prints live objects, returns how many */
-void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs */
-uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines */
+void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs, while they run */
+uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines (a snapshot); no lock held */
+/* Every CPU's busy word of c, in CPU order (waiting for each), and back: mag_rounds exact. */
+void mags_hold_all(struct cache *c);
+void mags_release_all(struct cache *c);
+uint64_t mag_rounds_held(struct cache *c);      /* mag_rounds with them held */
 
 /* ---- slab_debug.c ---- */
 void slowpath_update(void);

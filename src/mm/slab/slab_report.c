@@ -189,11 +189,17 @@ static unsigned check_slab(struct cache *c, struct slab *s, uint8_t which, uint6
 	return bad;
 }
 
+/*
+ * One cache, holding still: every CPU's magazines (their busy words, in
+ * CPU order), then the cache lock, so it may run while other CPUs use c.
+ */
 static unsigned check_cache(struct cache *c)
 {
-	uint64_t irq = spin_lock_irqsave(&c->lock), out = 0, slabs = 0, rounds = 0, parked = 0;
+	uint64_t irq, out = 0, slabs = 0, rounds = 0, parked = 0;
 	unsigned bad = 0;
 
+	mags_hold_all(c);
+	irq = spin_lock_irqsave(&c->lock);
 	for (uint8_t which = LIST_PARTIAL; which <= LIST_FULL; which++) {
 		struct slab_list *l = list_of(c, which);
 		struct slab *s = l->head;
@@ -207,9 +213,10 @@ static unsigned check_cache(struct cache *c)
 		rounds += m->rounds;
 	if (slabs != c->nslabs || out != c->out || rounds != c->depot_rounds)
 		bad += problem(c, c, "counters do not add up");
-	if (parked != mag_rounds(c))
+	if (parked != mag_rounds_held(c))
 		bad += problem(c, c, "objects marked parked do not match the magazines' rounds");
 	spin_unlock_irqrestore(&c->lock, irq);
+	mags_release_all(c);
 	return bad;
 }
 

@@ -40,7 +40,9 @@ static enum vm_fault_why judge(const struct vm_region *r, unsigned access)
 /* Map up to vmm.fault_around unmapped pages after va, as long as frames come easily. */
 static void fault_around(struct vm_space *s, struct vm_region *r, va_t va)
 {
-	for (unsigned i = 0; i < vmm.fault_around; i++) {
+	unsigned around = __atomic_load_n(&vmm.fault_around, __ATOMIC_RELAXED);
+
+	for (unsigned i = 0; i < around; i++) {
 		va += PAGE_SIZE;
 		if (va >= region_end(r))
 			return;

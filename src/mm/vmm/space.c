@@ -39,7 +39,7 @@ int vmm_init(void)
 		.kernel = true,
 	};
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-		vmm.current[i] = 0;
+		__atomic_store_n(&vmm.current[i], NULL, __ATOMIC_RELAXED);
 	if (!vmm.kernel.root) {
 		kprintf("vmm: no kernel root: paging_build_kernel has not run\n");
 		return VMM_E_INVAL;
@@ -88,12 +88,28 @@ static void free_leaf(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
 }
 
 /*
+ * Another CPU whose last vmm_switch was to s, or -1: that CPU runs in it
+ * (its tables would be freed under it). A CPU switches to a space only
+ * while the space's owner keeps it alive, so no CPU can start running in
+ * s during the destroy.
+ */
+static int running_elsewhere(const struct vm_space *s)
+{
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (i != arch_cpu_index() && __atomic_load_n(&vmm.current[i], __ATOMIC_RELAXED) == s)
+			return (int)i;
+	return -1;
+}
+
+/*
  * Frames first (found by walking each region's mappings), then every
  * table at once: pg_root_destroy frees the lower half's tables, so no
  * mapping needs to be taken out one by one (xv6's uvmfree does the same).
  */
 int vmm_space_destroy(struct vm_space *s)
 {
+	int cpu;
+
 	if (s->kernel || !s->own_page) {
 		MM_MISUSE("vmm", "vmm_space_destroy: refusing to destroy the kernel's space");
 		return VMM_E_INVAL;
@@ -102,13 +118,16 @@ int vmm_space_destroy(struct vm_space *s)
 		MM_MISUSE("vmm", "vmm_space_destroy: space %p is in CR3: switch away first", (void *)s);
 		return VMM_E_IN_USE;
 	}
+	if ((cpu = running_elsewhere(s)) >= 0) {
+		MM_MISUSE("vmm", "vmm_space_destroy: space %p is CPU %d's: it must switch away first",
+			  (void *)s, cpu);
+		return VMM_E_IN_USE;
+	}
 	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
 	     n = rt_first_ending_after(s->tree, region_end(&n->r)))
 		if (n->r.kind == VM_ANON || n->r.kind == VM_DEMAND)
 			pg_walk(s->root, n->r.base, n->r.len, free_leaf, 0);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-		if (vmm.current[i] == s)
-			vmm.current[i] = 0;
+	__atomic_store_n(&vmm.current[arch_cpu_index()], NULL, __ATOMIC_RELAXED);      /* if it was the last one here */
 	pg_root_destroy(s->root);
 	pool_release(&s->pool);
 	pmm_free_page(virt_to_phys(s));
@@ -119,13 +138,13 @@ int vmm_space_destroy(struct vm_space *s)
 void vmm_switch(struct vm_space *s)
 {
 	pg_switch(s->root);
-	vmm.current[arch_cpu_index()] = s;
+	__atomic_store_n(&vmm.current[arch_cpu_index()], s, __ATOMIC_RELAXED);
 }
 
 /* The space in CR3: the last one switched to, unless CR3 was changed behind our back. */
 struct vm_space *vmm_current(void)
 {
-	struct vm_space *s = vmm.current[arch_cpu_index()];
+	struct vm_space *s = __atomic_load_n(&vmm.current[arch_cpu_index()], __ATOMIC_RELAXED);
 	if (s && s->root == pg_current_root())
 		return s;
 	return &vmm.kernel;
@@ -135,9 +154,7 @@ pg_root_t vmm_space_root(const struct vm_space *s) { return s->root; }
 
 unsigned vmm_set_fault_around(unsigned pages)
 {
-	unsigned old = vmm.fault_around;
-	vmm.fault_around = pages;
-	return old;
+	return __atomic_exchange_n(&vmm.fault_around, pages, __ATOMIC_RELAXED);
 }
 
 /* ---- making regions ---- */

@@ -109,7 +109,7 @@ enum vmm_error {
 	VMM_E_NO_REGION = -6,   /* free/protect: the range is not inside one region */
 	VMM_E_GUARD = -7,       /* protect of a guard region: it has no protection */
 	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
-	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3 */
+	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3, or another CPU's current one */
 	VMM_E_NOT_MAPPED = -10, /* a page the region maps is missing from the tables */
 };
 const char *vmm_error_str(int e);
@@ -165,7 +165,8 @@ struct vm_space *vmm_space_create(void);
  * Give back everything the space holds: every frame its regions took,
  * every table of its lower half, its region nodes and itself. MMIO frames
  * are left alone. Returns 0, or (reported, nothing freed) VMM_E_INVAL for
- * the kernel's space and VMM_E_IN_USE for the space in this CPU's CR3.
+ * the kernel's space and VMM_E_IN_USE for the space in this CPU's CR3 or
+ * the one another CPU last switched to (it runs there).
  */
 int vmm_space_destroy(struct vm_space *s);
 

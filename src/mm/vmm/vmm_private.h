@@ -40,6 +40,13 @@ struct node_pool {
 	uintptr_t seed;         /* the page pool_seed gave (not a grown page), 0 if none */
 };
 
+/*
+ * An address space. lock guards the tree, the regions in it (and their
+ * pages' mappings and frames), the node pool and the counters; root, lo,
+ * hi, kernel and own_page are written when the space is made and read-only
+ * after. vmm_space_destroy works without the lock: by then the space is
+ * its caller's alone (no CPU runs in it: checked).
+ */
 struct vm_space {
 	struct spinlock lock;
 	pg_root_t root;
@@ -53,7 +60,13 @@ struct vm_space {
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
 };
 
-/* All of the VMM's mutable state outside the spaces themselves (space.c). */
+/*
+ * All of the VMM's mutable state outside the spaces themselves (space.c).
+ * current[c] is written by CPU c (vmm_switch) and by vmm_space_destroy,
+ * read by any CPU (is the space in use?): atomic loads and stores.
+ * fault_around is a switch set at boot or by tests, read by every fault:
+ * atomic too.
+ */
 struct vmm_state {
 	struct vm_space kernel;
 	struct vm_space *current[ARCH_MAX_CPUS];        /* the last vmm_switch on each CPU */

@@ -67,6 +67,7 @@ void test_pcp(void);
 void test_trace(void);
 void test_pcp_drain_on_failure(void);
 void test_pcp_drain_for_order(void);
+void test_pcp_drain_other_cpus(void);
 void test_pcp_windows_merge(void);
 void test_report(void);
 void test_hotadd(void);

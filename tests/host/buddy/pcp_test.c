@@ -73,6 +73,66 @@ void test_pcp_drain_for_order(void)
 	CHECK_EQ(pmm_check(), 0);
 }
 
+/*
+ * The same with the two buddies freed on another CPU: they sit in CPU 1's
+ * cache, and CPU 0's order-1 request must empty that cache too (take_block
+ * drains every CPU's) rather than say out of memory. Then CPU 2 drains
+ * every cache, CPU 1's included, while CPU 1's pages are counted free
+ * throughout.
+ */
+void test_pcp_drain_other_cpus(void)
+{
+	static uint64_t got[40000];
+	size_t n = 0, lo;
+	uint64_t pa;
+
+	REQUIRE(fixture_small() == 0);
+	uint64_t before = pmm_free_count();
+	while (n < 40000 && (pa = pmm_alloc_page(0)) != PMM_NO_FRAME)
+		got[n++] = pa;
+	REQUIRE(pmm_free_count() == 0);
+	for (lo = 0; lo < n && (got[lo] & 0x1000); lo++)
+		;
+	size_t hi = n;
+	for (size_t j = 0; lo < n && j < n; j++)
+		if (got[j] == got[lo] + 0x1000)
+			hi = j;
+	REQUIRE(lo < n && hi < n);
+	fake_cpu_index = 1;
+	CHECK_EQ(pmm_free_page(got[lo]), 0);
+	CHECK_EQ(pmm_free_page(got[hi]), 0);
+	got[lo] = got[hi] = 0;
+	fake_cpu_index = 0;
+	CHECK_EQ(pmm_free_count(), 2);          /* CPU 1's cached pages are free pages */
+	pa = pmm_alloc(1, 0);
+	CHECK(pa != PMM_NO_FRAME);
+	CHECK_EQ(pmm_check(), 0);
+	if (pa != PMM_NO_FRAME)
+		CHECK_EQ(pmm_free(pa, 1), 0);
+	/* Some pages into CPU 1's cache, then CPU 2 drains them all into the lists. */
+	fake_cpu_index = 1;
+	for (size_t i = 0; i < 8; i++)
+		if (got[i]) {
+			CHECK_EQ(pmm_free_page(got[i]), 0);
+			got[i] = 0;
+		}
+	fake_cpu_index = 2;
+	struct pmm_stats st;
+	pmm_drain_all_caches();
+	pmm_get_stats(&st);
+	uint64_t listed = 0;
+	for (int o = 0; o <= PMM_MAX_ORDER; o++)
+		listed += st.free_blocks[o] << o;
+	CHECK_EQ(listed, pmm_free_count());     /* nothing left in any cache */
+	CHECK_EQ(pmm_check(), 0);
+	fake_cpu_index = 0;
+	for (size_t i = 0; i < n; i++)
+		if (got[i])
+			CHECK_EQ(pmm_free_page(got[i]), 0);
+	CHECK_EQ(pmm_free_count(), before);
+	CHECK_EQ(pmm_check(), 0);
+}
+
 #define ARENA      (1 * GiB)
 #define WINDOW     (2 * MiB)
 #define NWIN       (ARENA / WINDOW)

@@ -34,6 +34,45 @@ static void busy_magazines_are_left_alone(void)
 	expect_all_back();
 }
 
+/*
+ * Objects allocated on CPU 0 and freed on CPU 1 park in CPU 1's
+ * magazines; CPU 2 flushes them all back to their slabs (mag_flush_all
+ * takes each CPU's pair under its busy word), and CPU 1, finding its
+ * magazines gone, gets new ones. A flush while a CPU's busy word is held
+ * is the SMP test's work (tests/host/smp): here a held word only sends
+ * the owner to the slabs, as above.
+ */
+static void flush_takes_other_cpus_magazines(void)
+{
+	enum { N = 20 };
+	void *p[N];
+
+	slab_boot(32, 0);
+	struct cache *c = kmalloc_cache(64);
+	for (int i = 0; i < N; i++)
+		REQUIRE((p[i] = kmalloc(64)));
+	uint64_t parked = mag_rounds(c);        /* what CPU 0's refills left in its magazines */
+	fake_cpu_index = 1;
+	for (int i = 0; i < N; i++)
+		kfree(p[i]);
+	CHECK(c->cpu[1].loaded && c->cpu[1].loaded->rounds);
+	CHECK_EQ(mag_rounds(c), parked + N);
+	CHECK_EQ(slab_live_objects(), 0);
+	CHECK_EQ(slab_check(), 0);
+	fake_cpu_index = 2;
+	mag_flush_all(c);
+	CHECK(!c->cpu[1].loaded && !c->cpu[1].prev);
+	CHECK_EQ(mag_rounds(c), 0);
+	CHECK_EQ(c->out, 0);                    /* every object back in its slab */
+	CHECK_EQ(slab_check(), 0);
+	fake_cpu_index = 1;
+	void *q = kmalloc(64);
+	CHECK(q && c->cpu[1].loaded);
+	kfree(q);
+	fake_cpu_index = 0;
+	expect_all_back();
+}
+
 /* Hot pairs take the inlined path: the same object again, nothing from the slabs. */
 static void hot_pair_reuses_the_magazine(void)
 {
@@ -79,6 +118,7 @@ static void switches_take_the_full_path(void)
 void fastpath_tests(void)
 {
 	RUN(busy_magazines_are_left_alone);
+	RUN(flush_takes_other_cpus_magazines);
 	RUN(hot_pair_reuses_the_magazine);
 	RUN(switches_take_the_full_path);
 }

@@ -403,6 +403,31 @@ static void space_switch(void)
 }
 
 /*
+ * A space another CPU last switched to runs there: destroying it from
+ * this CPU would free the tables under that CPU, so it is refused until
+ * that CPU switches away. (One host thread plays both CPUs: CR3 is the
+ * thread's, the VMM's record of each CPU's space is per index.)
+ */
+static void space_destroy_running_elsewhere(void)
+{
+	vmm_test_boot(64);
+	struct vm_space *a = vmm_space_create();
+	REQUIRE(a);
+	fake_cpu_index = 1;
+	vmm_switch(a);
+	fake_cpu_index = 0;
+	vmm_switch(vmm_kernel_space());
+	uint64_t free0 = pmm_free_count();
+	CHECK_EQ(vmm_space_destroy(a), VMM_E_IN_USE);   /* CPU 1 runs in it */
+	CHECK_EQ(pmm_free_count(), free0);
+	fake_cpu_index = 1;
+	vmm_switch(vmm_kernel_space());
+	fake_cpu_index = 0;
+	CHECK_EQ(vmm_space_destroy(a), 0);
+	CHECK(pmm_free_count() > free0);
+}
+
+/*
  * The kernel's node pool rises and falls with its regions (the slab heap
  * makes one per slab): idle node pages go back, but the first.
  */
@@ -484,4 +509,5 @@ void space_tests(void)
 	RUN(space_kernel_half);
 	RUN(space_kernel_nodes_come_back);
 	RUN(space_switch);
+	RUN(space_destroy_running_elsewhere);
 }
