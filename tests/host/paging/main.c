@@ -14,6 +14,10 @@ int main(void)
 	RUN(test_tlb_model);
 	RUN(test_replace_flush);
 	RUN(test_free_after_early_flush);
+	RUN(test_shootdown_user);
+	RUN(test_shootdown_kernel_half);
+	RUN(test_shootdown_frees_after);
+	RUN(test_shootdown_pcid);
 	RUN(test_pcid_kernel_tables);
 	RUN(test_wx);
 	RUN(test_hhdm_wx);
