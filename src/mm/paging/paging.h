@@ -217,6 +217,15 @@ void tlb_flush_range(pg_root_t root, va_t va, size_t len);
  */
 void pg_switch(pg_root_t root);
 
+/*
+ * Each application processor calls this once, after its bit is set in
+ * arch_cpus_online() and before it touches memory another CPU may unmap:
+ * from then on every edit that may be cached there reaches it. It drops
+ * everything the AP cached before (global entries too) and loads the
+ * kernel root through pg_switch.
+ */
+void pg_cpu_online(void);
+
 /* The root in CR3, without PCID bits. */
 pg_root_t pg_current_root(void);
 

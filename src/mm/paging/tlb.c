@@ -48,7 +48,9 @@
  * CPU's edits and switches are not held for the round trip; the one made
  * under it is the early flush of a batch whose free list is full (rare;
  * arch.h allows it: a CPU spinning on the lock answers). With one CPU
- * online the mask is empty and arch_tlb_shootdown is not called.
+ * online the mask is empty and arch_tlb_shootdown is not called. An AP
+ * joins through pg_cpu_online, under pg.lock, once its online bit is set.
+ * docs/paging.md, "TLB shootdown", has the why of each step.
  */
 #include "mm/paging/pte.h"
 #include "mm/buddy/buddy.h"
@@ -237,11 +239,31 @@ static uint64_t pcid_cr3(unsigned cpu, pg_root_t root)
  * that an edit sees it). With PCID each root keeps its own TLB entries
  * across switches (CR3 bit 63 says keep them) unless they went stale.
  */
-void pg_switch(pg_root_t root)
+static void switch_locked(pg_root_t root)
 {
-	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	unsigned cpu = arch_cpu_index();
 	pg.cpu[cpu].root = root;
 	arch_write_cr3(pg.feat.pcid ? pcid_cr3(cpu, root) : root);
+}
+
+void pg_switch(pg_root_t root)
+{
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	switch_locked(root);
+	spin_unlock_irqrestore(&pg.lock, irq);
+}
+
+/*
+ * An AP whose bit is now in arch_cpus_online(). Taking pg.lock orders it
+ * against every edit: one made before is in the tables it walks from now
+ * on, one made after sees its bit and shoots it. What it cached before,
+ * running the kernel's tables from the trampoline, goes (global entries
+ * too), and it runs the kernel root as pg knows it.
+ */
+void pg_cpu_online(void)
+{
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	switch_locked(pg.kroot);
+	arch_flush_tlb_global();
 	spin_unlock_irqrestore(&pg.lock, irq);
 }

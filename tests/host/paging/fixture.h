@@ -67,5 +67,6 @@ void test_kernel_build(void);
 void test_kernel_build_la57(void);
 void test_kernel_half_shared(void);
 void test_walk_dump(void);
+void test_cpu_online(void);
 
 #endif

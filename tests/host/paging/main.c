@@ -26,6 +26,7 @@ int main(void)
 	RUN(test_kernel_build);
 	RUN(test_kernel_build_la57);
 	RUN(test_kernel_half_shared);
+	RUN(test_cpu_online);
 	RUN(test_model_4level);
 	RUN(test_model_5level);
 	RUN(test_model_no_1g_no_nx);
