@@ -338,7 +338,8 @@ int pg_unmap(pg_root_t root, va_t va, size_t len)
 
 /*
  * Each leaf inside gets its own address and the new flags; only real
- * changes are flushed, and one that only adds rights on this CPU alone.
+ * changes are flushed, and one that only adds rights (pte_relaxes) need
+ * not reach the other CPUs.
  */
 struct reprotect {
 	struct tlb_batch *b;
