@@ -2,9 +2,10 @@
  * cpu_features.c - what the CPU offers, read once: the level count, NX,
  * 1 GiB pages, global pages, PCID and the physical address width; and
  * the definition of all of paging's state, struct paging_state pg (the
- * features, the lock, the kernel root, the PCID slots).
+ * features, the lock, the kernel root, each CPU's root and PCID slots).
  */
 #include "mm/paging/pte.h"
+#include "lib/kstring.h"
 
 struct paging_state pg = {
 	.feat = { .levels = 4, .phys_bits = 36 },
@@ -34,6 +35,8 @@ int paging_init(unsigned levels)
 	if (pg.feat.phys_bits < 32 || pg.feat.phys_bits > 52)
 		pg.feat.phys_bits = 36;
 	pg.kroot = 0;
+	pg.kernel_gen = 0;
+	memset(pg.cpu, 0, sizeof(pg.cpu));                     /* no CPU runs a root, no PCID is given */
 	pg.lock = (struct spinlock)SPINLOCK_INIT("paging");     /* a host test may have panicked holding it */
 	return 0;
 }

@@ -5,7 +5,9 @@
  *
  * Every edit runs the same way under pg.lock: count the tables it will
  * need without writing, take that many frames from the buddy (the
- * reserve), edit (which cannot fail), flush once, free what it emptied.
+ * reserve), edit (which cannot fail), flush once; then, with the lock
+ * dropped, shoot the other CPUs that may cache what changed and free what
+ * it emptied (tlb.c).
  *
  * pg_map cuts the range into pieces, each the largest page that the
  * alignment of va and pa and the length left allow (or the size the
@@ -200,6 +202,7 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 	unsigned levels = 0;
 	struct reserve r;
 	struct tlb_batch b;
+	bool filled = false;
 	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	if (len == PAGE_SIZE && map_one_fast(root, va, pa, flags))
 		goto out;
@@ -209,11 +212,14 @@ int pg_map(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flags)
 	if (!err) {
 		tlb_begin(&b, root);
 		map_fill(root, va, pa, len, flags, &r, &b);
-		tlb_finish(&b);
+		tlb_flush_here(&b);
 		reserve_drain(&r);
+		filled = true;
 	}
 out:
 	spin_unlock_irqrestore(&pg.lock, irq);
+	if (filled)
+		tlb_flush_there(&b);
 	if (!err && mm_trace)
 		map_trace(va, pa, len, flags, need, levels);
 	return err;
@@ -253,7 +259,7 @@ static void range_hole(pte_t *e, unsigned level, va_t va, va_t end, void *missin
  * range unless every page of it is mapped; count the tables needed to
  * split the huge leaves that stick out of either end and take them all
  * before touching anything; split; let v change the leaves inside,
- * recording them in b; flush.
+ * recording them in b; flush here. Then, unlocked, the other CPUs (tlb.c).
  */
 static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor *v,
 		      struct tlb_batch *b)
@@ -265,6 +271,7 @@ static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor 
 	struct reserve r;
 	int err = 0;
 	unsigned at;
+	tlb_begin(b, root);
 	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	visit(root, va, end - 1, &holes);
 	if (missing)
@@ -274,16 +281,16 @@ static int edit_range(pg_root_t root, va_t va, size_t len, const struct visitor 
 	if (!err)
 		err = reserve_fill(&r, need_lo + need_hi);
 	if (!err) {
-		tlb_begin(b, root);
 		if (need_lo)
 			walk(root, va, aligned_level(va), &r, b, &at);
 		if (need_hi)
 			walk(root, end, aligned_level(end), &r, b, &at);
 		visit(root, va, end - 1, v);
-		tlb_finish(b);
+		tlb_flush_here(b);
 		reserve_drain(&r);
 	}
 	spin_unlock_irqrestore(&pg.lock, irq);
+	tlb_flush_there(b);
 	return err;
 }
 
@@ -329,7 +336,11 @@ int pg_unmap(pg_root_t root, va_t va, size_t len)
 	return err ? err : edit_range(root, va, len, &v, &b);
 }
 
-/* Each leaf inside gets its own address and the new flags; only real changes are flushed. */
+/*
+ * Each leaf inside gets its own address and the new flags; only real
+ * changes are flushed, and one that only adds rights (pte_relaxes) need
+ * not reach the other CPUs.
+ */
 struct reprotect {
 	struct tlb_batch *b;
 	unsigned flags;
@@ -340,10 +351,13 @@ static void reprotect_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *ar
 	struct reprotect *p = arg;
 	pte_t old = *e, new = pte_reprotect(old, p->flags, level);
 	(void)end;
-	if (new != old) {
-		pte_set(e, new);
+	if (new == old)
+		return;
+	pte_set(e, new);
+	if (pte_relaxes(old, new))
+		tlb_add_relaxed(p->b, va & ~(level_size(level) - 1), old);
+	else
 		tlb_add(p->b, va & ~(level_size(level) - 1), old);
-	}
 }
 
 int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags)

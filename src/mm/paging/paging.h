@@ -137,7 +137,8 @@ pg_root_t pg_root_create_user(void);
  * Free every table of root that is not shared with the kernel root, and
  * the root itself. Mapped frames are the caller's: they are not freed.
  * Refuses (with a report: misuse) to destroy the kernel root, the current
- * root, or an address that is no root (0, not page aligned).
+ * root, a root another CPU last switched to, or an address that is no
+ * root (0, not page aligned).
  */
 void pg_root_destroy(pg_root_t root);
 
@@ -197,17 +198,33 @@ void pg_dump(pg_root_t root, va_t from, va_t to);
 /* ---- TLB -------------------------------------------------------------- */
 
 /*
- * The one place that decides how to invalidate (and where SMP will add a
- * shootdown): one invlpg per page up to TLB_FULL_FLUSH_PAGES pages, else
- * a full flush. A no-op when root is not the current CR3 and the range is
- * in the user half (with PCID, that root's PCID is marked to be flushed
- * when it is next switched to). The engine calls it for its own edits.
+ * The one place that decides how to invalidate, here and on the other
+ * CPUs: one invlpg per page up to TLB_FULL_FLUSH_PAGES pages, else a full
+ * flush, on this CPU if root is in its CR3 or the range is in the kernel
+ * half, and, by one shootdown, on the other CPUs that may cache it (those
+ * running root; every online CPU for the kernel half). With PCID, the
+ * root's PCID on the CPUs not running it is marked to be flushed when it
+ * is next switched to. Returns once every CPU has flushed. The engine
+ * calls it for its own edits; docs/paging.md has the protocol.
  */
 #define TLB_FULL_FLUSH_PAGES 32
 void tlb_flush_range(pg_root_t root, va_t va, size_t len);
 
-/* Make root the current address space (with its own PCID where the CPU has PCID). */
+/*
+ * Make root the current address space of this CPU (with this CPU's own
+ * PCID for it where the CPU has PCID), and record that it runs here, so
+ * that edits of root reach this CPU. Every CPU loads its roots through it.
+ */
 void pg_switch(pg_root_t root);
+
+/*
+ * Each application processor calls this once, after its bit is set in
+ * arch_cpus_online() and before it touches memory another CPU may unmap:
+ * from then on every edit that may be cached there reaches it. It drops
+ * everything the AP cached before (global entries too) and loads the
+ * kernel root through pg_switch.
+ */
+void pg_cpu_online(void);
 
 /* The root in CR3, without PCID bits. */
 pg_root_t pg_current_root(void);

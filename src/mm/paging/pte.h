@@ -45,19 +45,24 @@ typedef uint64_t pte_t;
 
 /*
  * All of paging's mutable state, in one place (defined in cpu_features.c,
- * set by paging_init and paging_build_kernel).
+ * set by paging_init and paging_build_kernel). pg.lock guards all of it.
  */
+struct pcid_slot {                      /* tlb.c: which root holds which PCID on one CPU */
+	pg_root_t root;
+	uint64_t kgen;                  /* kernel_gen when this PCID was last clean */
+	bool stale;                     /* an edit of root may be cached here: flush on load */
+};
+struct paging_cpu {                     /* tlb.c: what one CPU runs */
+	pg_root_t root;                 /* the root pg_switch loaded here last (0: none yet) */
+	unsigned next_victim;           /* the slot a root without one takes next */
+	struct pcid_slot slots[PCID_SLOTS];
+};
 struct paging_state {
 	struct paging_features feat;    /* what the CPU offers; the encoding depends on it */
 	struct spinlock lock;           /* one lock for every root: the edits are short */
 	pg_root_t kroot;                /* the kernel's root, 0 before paging_build_kernel */
-	struct pcid_slot {              /* tlb.c: which root holds which PCID */
-		pg_root_t root;
-		uint64_t kgen;          /* kernel_gen when this PCID was last clean */
-		bool stale;
-	} slots[PCID_SLOTS];
-	unsigned next_victim;           /* tlb.c: the slot a root without one takes next */
 	uint64_t kernel_gen;            /* bumped by kernel-half changes other PCIDs may cache */
+	struct paging_cpu cpu[ARCH_MAX_CPUS];
 };
 extern struct paging_state pg;
 
@@ -203,6 +208,18 @@ static inline pte_t pte_reprotect(pte_t e, unsigned flags, unsigned level)
 	return pte_leaf_make(pte_addr(e, level), flags, level) | (e & (PTE_A | PTE_D));
 }
 
+/*
+ * True if new only adds rights to old: W or U set, NX cleared, nothing
+ * else changed (A and D aside). A TLB still holding old then causes at
+ * most one spurious fault per CPU (Intel SDM vol. 3, 4.10.4.3), which the
+ * VMM's fault path resolves: no other CPU needs to be told.
+ */
+static inline bool pte_relaxes(pte_t old, pte_t new)
+{
+	pte_t gained = new & ~old & ~(PTE_A | PTE_D), lost = old & ~new & ~(PTE_A | PTE_D);
+	return pte_present(old) && !(gained & ~(PTE_W | PTE_U)) && !(lost & ~PTE_NX);
+}
+
 /* Global entries survive CR3 writes: changing one needs invlpg in every address space. */
 static inline bool pte_global(pte_t e) { return e & PTE_G; }
 
@@ -223,13 +240,19 @@ struct reserve {
 int reserve_fill(struct reserve *r, size_t n);
 void reserve_drain(struct reserve *r);
 
-/* tlb.c: what an edit changed, flushed once at its end. */
+/*
+ * tlb.c: what an edit changed, flushed once at its end: tlb_finish, or,
+ * to send the shootdown after pg.lock is dropped, tlb_flush_here under
+ * the lock and tlb_flush_there after it.
+ */
 #define TLB_BATCH_FREE 32
 struct tlb_batch {
 	pg_root_t root;
 	unsigned pages;         /* leaves changed; above the threshold: full flush */
 	unsigned nglobal;       /* of them, global entries (fewer than pages: a local one too) */
+	unsigned nrelaxed;      /* of them, changes that only added rights (pte_relaxes) */
 	bool upper;             /* the kernel half changed */
+	uint64_t cpus;          /* tlb_flush_here: the other CPUs that must flush */
 	va_t va[TLB_FULL_FLUSH_PAGES];
 	unsigned nfree;         /* tables to free once no TLB can reach them */
 	va_t free_va;           /* an address the last of them translated */
@@ -237,8 +260,12 @@ struct tlb_batch {
 };
 void tlb_begin(struct tlb_batch *b, pg_root_t root);
 void tlb_add(struct tlb_batch *b, va_t va, pte_t old);
+void tlb_add_relaxed(struct tlb_batch *b, va_t va, pte_t old);
 void tlb_free_table(struct tlb_batch *b, pa_t table_pa, va_t va);
 void tlb_finish(struct tlb_batch *b);
+void tlb_flush_here(struct tlb_batch *b);
+void tlb_flush_there(struct tlb_batch *b);
+bool pg_root_active(pg_root_t root);
 void pcid_forget(pg_root_t root);
 
 /*

@@ -65,14 +65,20 @@ void pg_root_destroy(pg_root_t root)
 			  root);
 		return;
 	}
-	uint64_t irq = spin_lock_irqsave(&pg.lock);
 	struct tlb_batch b;
-	pcid_forget(root);
 	tlb_begin(&b, root);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	if (pg_root_active(root)) {
+		spin_unlock_irqrestore(&pg.lock, irq);
+		MM_MISUSE("paging", "pg_root_destroy: %lx is running on another CPU; kept", root);
+		return;
+	}
+	pcid_forget(root);
 	free_tables(root, &b);
 	tlb_free_table(&b, root, 0);
-	tlb_finish(&b);
+	tlb_flush_here(&b);
 	spin_unlock_irqrestore(&pg.lock, irq);
+	tlb_flush_there(&b);
 }
 
 /* ---- the kernel's address space ---- */

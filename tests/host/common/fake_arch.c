@@ -21,6 +21,7 @@ __thread struct fake_cpu fake_cpu;
 __thread unsigned fake_cpu_index;
 uint64_t fake_online_mask = 1;
 struct fake_shootdowns fake_shootdowns;
+void (*fake_shootdown_hook)(uint64_t cpus, const struct arch_tlb_flush *f);
 
 static void *ram;
 static size_t ram_size;
@@ -492,5 +493,9 @@ void arch_tlb_shootdown(uint64_t cpus, const struct arch_tlb_flush *f)
 	fake_shootdowns.last_cpus = cpus;
 	fake_shootdowns.last = *f;
 	fake_shootdowns.last.va = NULL;
+	for (unsigned i = 0; i < f->n && i < FAKE_SHOOT_VAS; i++)
+		fake_shootdowns.last_va[i] = f->va[i];
+	if (fake_shootdown_hook)
+		fake_shootdown_hook(cpus, f);
 }
 unsigned arch_phys_bits(void) { return phys_bits; }

@@ -46,12 +46,19 @@ extern __thread struct fake_cpu fake_cpu;
 extern __thread unsigned fake_cpu_index;
 /* What arch_cpus_online answers (1: only CPU 0). */
 extern uint64_t fake_online_mask;
-/* Every arch_tlb_shootdown call (the va list is not kept). */
+/*
+ * Every arch_tlb_shootdown call. last.va is NULL; the last call's first
+ * FAKE_SHOOT_VAS pages are copied to last_va instead.
+ */
+#define FAKE_SHOOT_VAS 64
 struct fake_shootdowns {
 	uint64_t calls, cpus_seen, last_cpus;
 	struct arch_tlb_flush last;
+	uintptr_t last_va[FAKE_SHOOT_VAS];
 };
 extern struct fake_shootdowns fake_shootdowns;
+/* If set, run inside every arch_tlb_shootdown, as the other CPUs would be flushing: what may a test see then? */
+extern void (*fake_shootdown_hook)(uint64_t cpus, const struct arch_tlb_flush *f);
 
 /*
  * The translate hook: 0 and *pa, *writable for a mapped va in the current

@@ -55,6 +55,10 @@ void test_pcid(void);
 void test_replace_flush(void);
 void test_free_after_early_flush(void);
 void test_tlb_model(void);
+void test_shootdown_user(void);
+void test_shootdown_kernel_half(void);
+void test_shootdown_frees_after(void);
+void test_shootdown_pcid(void);
 void test_pcid_kernel_tables(void);
 void test_wx(void);
 void test_hhdm_wx(void);
@@ -63,5 +67,6 @@ void test_kernel_build(void);
 void test_kernel_build_la57(void);
 void test_kernel_half_shared(void);
 void test_walk_dump(void);
+void test_cpu_online(void);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * kernel_test.c - the kernel's tables, built on the host: HHDM over RAM
  * only in the largest pages, sections with W^X, the guard unmapped, no
- * identity map, the kernel half shared by user roots. Also pg_walk and
- * pg_dump.
+ * identity map, the kernel half shared by user roots, an AP coming
+ * online on them. Also pg_walk and pg_dump.
  */
 #include <string.h>
+#include <pthread.h>
 #include "fixture.h"
 
 #define KV(off) (PG_KERNEL_BASE + 0x100000 + (off))
@@ -242,5 +243,48 @@ void test_hhdm_wx(void)
 	size_t sz;
 	CHECK_EQ(pg_translate(root, PG_HHDM_BASE + 8 * MiB, NULL, NULL, &sz), PG_OK);
 	CHECK_EQ(sz, 2 * MiB);
+	fake_cpu.cr3 = 0;
+}
+
+struct online_seen {
+	uint64_t cr3, global_flushes;
+};
+
+static void *ap_start(void *p)
+{
+	struct online_seen *o = p;
+	fake_cpu_index = 1;
+	fake_cpu.cr3 = 0x5000;                      /* the trampoline's tables */
+	pg_cpu_online();
+	o->cr3 = fake_cpu.cr3, o->global_flushes = fake_cpu.global_flush_count;
+	return NULL;
+}
+
+/* An AP coming online drops all it cached, globals too, and runs the kernel root with a PCID of its own. */
+void test_cpu_online(void)
+{
+	struct cpu_cfg c = cpu_full;
+	c.pcid = true;
+	boot_with_map(64 * MiB, &c);
+	struct kernel_layout k = layout();
+	REQUIRE(paging_build_kernel(&k) == PG_OK);
+	fake_online_mask = 0x3;
+	struct online_seen o = { 0, 0 };
+	pthread_t t;
+	REQUIRE(!pthread_create(&t, NULL, ap_start, &o) && !pthread_join(t, NULL));
+	CHECK_EQ(o.cr3 & 0x000ffffffffff000ULL, pg_kernel_root());
+	CHECK_EQ(o.cr3 & 0xfff, 1);                 /* CPU 1's first PCID: slots are per CPU */
+	CHECK(!(o.cr3 >> 63));
+	CHECK_EQ(o.global_flushes, 1);
+	uint64_t u = pg_root_create_user();
+	pg_switch(u);
+	CHECK_EQ(pg_map(u, 0xffffc00000000000ULL, 0x200000, 4096, PG_READ), PG_OK);
+	uint64_t calls = fake_shootdowns.calls;
+	CHECK_EQ(pg_unmap(u, 0xffffc00000000000ULL, 4096), PG_OK);
+	CHECK_EQ(fake_shootdowns.calls, calls + 1);
+	CHECK_EQ(fake_shootdowns.last_cpus, 1u << 1);
+	pg_switch(pg_kernel_root());
+	pg_root_destroy(u);
+	fake_online_mask = 1;
 	fake_cpu.cr3 = 0;
 }

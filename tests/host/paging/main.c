@@ -14,6 +14,10 @@ int main(void)
 	RUN(test_tlb_model);
 	RUN(test_replace_flush);
 	RUN(test_free_after_early_flush);
+	RUN(test_shootdown_user);
+	RUN(test_shootdown_kernel_half);
+	RUN(test_shootdown_frees_after);
+	RUN(test_shootdown_pcid);
 	RUN(test_pcid_kernel_tables);
 	RUN(test_wx);
 	RUN(test_hhdm_wx);
@@ -22,6 +26,7 @@ int main(void)
 	RUN(test_kernel_build);
 	RUN(test_kernel_build_la57);
 	RUN(test_kernel_half_shared);
+	RUN(test_cpu_online);
 	RUN(test_model_4level);
 	RUN(test_model_5level);
 	RUN(test_model_no_1g_no_nx);
