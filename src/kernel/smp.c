@@ -99,10 +99,15 @@ static void __attribute__((noreturn, used)) ap_entry(unsigned me)
 		for (;;)
 			__asm__ volatile("cli; hlt");
 	}
-	pg_switch(pg_kernel_root());
 	syscall_init();
 	apic_init_ap();
+	/*
+	 * Online first, then pg_cpu_online: from the moment this CPU is in the
+	 * mask every edit shoots it, and pg_cpu_online drops whatever it
+	 * cached before (an edit made before the mask had it did not reach it).
+	 */
 	smp_mark_online(me);
+	pg_cpu_online();
 	__atomic_store_n(&p->online, true, __ATOMIC_RELEASE);
 	idle_loop(me);
 }

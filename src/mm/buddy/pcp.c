@@ -362,8 +362,9 @@ uint64_t pmm_lock_all(void)
 {
 	uint64_t irq = arch_irq_save();
 
+	/* Interrupts are off already. CPU order; each CPU's lock its own subclass for the checker. */
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
-		(void)spin_lock_irqsave(&pmm.pcp[c].lock);      /* interrupts are off already */
+		(void)spin_lock_irqsave_nested(&pmm.pcp[c].lock, (unsigned)c);
 	(void)spin_lock_irqsave(&pmm.lock);
 	return irq;
 }
