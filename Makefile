@@ -211,7 +211,7 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar $(BENCH_BINS)
-	@$(PYTHON) scripts/harness.py bench --host $(BENCH_BINS)
+	@$(PYTHON) scripts/harness.py bench --smp 4 --host $(BENCH_BINS)
 	@scripts/bench_alloc.sh 3
 
 debug: deps

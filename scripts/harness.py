@@ -927,7 +927,8 @@ def cmd_bench(args):
                  judge="bench", timeout=args.timeout or TIMEOUT_BENCH)
         v, r = boot_and_judge(b)
         secs = f"{r.seconds:.1f} s" if r else "-"
-        print(f"# kernel mode=bench, {acc}, {b.mem}, {b.smp} cpu ({secs})")
+        print(f"# kernel mode=bench, {acc}, {b.mem}, {b.smp} cpu ({secs}); this host has "
+              f"{os.cpu_count()} cores: SMP lines with more vCPUs than that take turns")
         if r:
             for l in r.log.splitlines():
                 if l.startswith("BENCH"):
