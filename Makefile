@@ -114,6 +114,7 @@ HOST_smp        := $(HOST_slab)
 HOST_acpi       := src/boot/acpi.c
 HOST_proc       := src/proc/elf.c src/proc/initrd.c
 HOST_lock       := src/lib/lockcheck.c
+HOST_malloc     := $(filter-out user/lib/malloc/os_strata.c user/lib/malloc/export_linux.c,$(wildcard user/lib/malloc/*.c))
 
 HOST_TESTS := $(sort $(filter-out common bench,$(notdir $(wildcard tests/host/*))))
 HOST_BINS  := $(HOST_TESTS:%=$(B)/host/test_%)
