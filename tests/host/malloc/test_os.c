@@ -110,6 +110,20 @@ void alloc_free_loop_no_thrash(void)
 	printf("#   a page full, then malloc/free(1024) x 100000: %lu OS calls\n", (unsigned long)c);
 	CHECK(c <= 4);
 
+	/* A batch one block over a page, allocated and freed: measured, not judged. */
+	sm_trim();
+	void *batch[PAGE_SIZE / KIB + 1];
+	struct sm_stats b0 = stats();
+	for (int turn = 0; turn < 1000; turn++) {
+		for (unsigned i = 0; i < PAGE_SIZE / KIB + 1; i++)
+			batch[i] = sm_malloc(KIB);
+		for (unsigned i = 0; i < PAGE_SIZE / KIB + 1; i++)
+			sm_free(batch[i]);
+	}
+	struct sm_stats b1 = stats();
+	printf("#   65 x malloc(1024) then 65 x free, x 1000: %lu OS calls\n",
+	       (unsigned long)(os_calls(&b1) - os_calls(&b0)));
+
 	/* Large blocks come from the OS and go back at free: measured, not judged. */
 	c = loop_calls(100 * KIB, 0, 1000);
 	printf("#   malloc/free(100 KiB) x 1000: %lu OS calls\n", (unsigned long)c);
