@@ -4,7 +4,8 @@
  * (frees from another thread: the lock-free thread_free path); the
  * threads end at different times, so blocks of an ended thread's heap are
  * freed after it is gone (abandoned pages), and a second wave of threads
- * adopts those pages. Then a producer/consumer pair, where every free is
+ * adopts those pages. A quarter of the blocks passed on are realloc'ed by
+ * their receiver first. Then a producer/consumer pair, where every free is
  * remote: memory stays bounded only if the producer collects them.
  */
 #include <pthread.h>
@@ -126,6 +127,25 @@ static void drop(const struct item *it)
 	sm_free(it->p);
 }
 
+/* realloc a block another thread allocated: its prefix must come along. */
+static void regrow(struct item *it, uint64_t *rs)
+{
+	size_t n = tsize(rs), at = pat_check(it->p, 0, it->n, it->id);
+	if (at != SIZE_MAX)
+		bad("changed before realloc", it, at);
+	void *q = sm_realloc(it->p, n ? n : 1);
+	if (!q) {
+		bad("realloc failed", it, n);
+		return;
+	}
+	size_t keep = n < it->n ? n : it->n;
+	it->p = q;
+	if ((at = pat_check(q, 0, keep, it->id)) != SIZE_MAX)
+		bad("realloc lost the prefix", it, at);
+	pat_fill(q, keep, n ? n : 1, it->id);
+	it->n = n ? n : 1;
+}
+
 static void *ring_thread(void *arg)
 {
 	int t = (int)(intptr_t)arg;
@@ -144,8 +164,11 @@ static void *ring_thread(void *arg)
 			else
 				drop(&it);
 		}
-		while (q_take(&q[t], &in, 0))
+		while (q_take(&q[t], &in, 0)) {
+			if (in.p && (rnd_next(&rs) & 3) == 0)
+				regrow(&in, &rs);
 			drop(&in);
+		}
 		/* Free a random half of what it keeps, so its pages hold blocks of mixed ages. */
 		for (int i = 0; i < nkeep; )
 			if (rnd_next(&rs) & 1) {
