@@ -64,6 +64,7 @@ void run_in_child(void (*fn)(void));
 /* The tests, one file each. */
 void debug_mode_poisons_and_redzones(void);
 void guard_mode_faults_past_large_end(void);
+void fork_after_racing_setup(void);
 void classes_follow_design(void);
 void interface_edges(void);
 void random_against_model(void);

@@ -179,6 +179,7 @@ int main(void)
 	known_bug_strict = strict && strict[0] == '1';
 	RUN(debug_mode);        /* first: no allocation before these forks */
 	RUN(guard_mode);
+	RUN(fork_after_racing_setup);
 	sm_set_misuse_hook(misuse_capture);
 	RUN(classes_follow_design);
 	RUN(interface_edges);
