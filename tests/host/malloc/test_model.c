@@ -139,6 +139,33 @@ void interface_edges(void)
 	CHECK(pat_check(q, 0, 10, 8) == SIZE_MAX);
 	sm_free(q);
 
+	/* Alignments past a segment's size, and a block spanning hundreds of segments' worth. */
+	for (size_t a = 2 * MIB; a <= 64 * MIB; a *= 4) {
+		p = sm_aligned_alloc(a, 100);
+		REQUIRE(p);
+		CHECK((uintptr_t)p % a == 0);
+		CHECK(sm_malloc_usable_size(p) >= 100);
+		memset(p, 1, 100);
+		sm_free((char *)p + 16);
+		CHECK_EQ(misuse_count, 1);
+		misuse_reset();
+		sm_free(p);
+		CHECK_EQ(misuse_count, 0);
+	}
+	size_t huge = 1536 * MIB;       /* reserved, never touched but at its ends */
+	p = sm_malloc(huge);
+	REQUIRE(p);
+	CHECK(sm_malloc_usable_size(p) >= huge);
+	((char *)p)[0] = 1, ((char *)p)[huge - 1] = 2;
+	sm_free((char *)p + 1400 * MIB);        /* a pointer far inside it is still found out */
+	CHECK_EQ(misuse_count, 1);
+	if (misuse_count)
+		CHECK(line_names(0, (char *)p + 1400 * MIB));
+	misuse_reset();
+	CHECK_EQ(stats().live_blocks, s0.live_blocks + 1);
+	sm_free(p);
+	CHECK_EQ(misuse_count, 0);
+
 	/* calloc zeroes a block that held data before. */
 	for (int i = 0; i < 100; i++) {
 		p = sm_malloc(48);
