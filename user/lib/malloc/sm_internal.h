@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include "strata_malloc.h"
 
+#if !__STDC_HOSTED__ && !defined(SM_STRATA)
+#define SM_STRATA                       /* freestanding: built into Strata's programs */
+#endif
 #ifdef SM_STRATA
 #define SM_SEG_SHIFT 20                 /* 1 MiB: Strata's processes have 32 MiB */
 #else
