@@ -387,6 +387,7 @@ void sm_trim(void)
 		trim_list(&h->fullp[c]);
 	}
 	sm_trim_locked();
+	sm_large_trim_locked();
 	os_unlock();
 }
 

@@ -44,6 +44,7 @@
 
 #define SEG_SMALL 1
 #define SEG_LARGE 2
+#define SEG_CACHED 3                    /* a large segment freed, kept for the next large block */
 
 struct sm_heap;
 
@@ -71,6 +72,7 @@ struct sm_segment {
 	uintptr_t block;                /* large: the block */
 	size_t usable;                  /* large: its usable bytes */
 	size_t request;                 /* large: what was asked (debug mode's redzone) */
+	bool dirty;                     /* cached: its pages still hold frames */
 	struct sm_segment *next, *prev; /* every segment (the statistics, sm_trim) */
 	struct sm_page pages[SM_PAGES];
 };
@@ -147,6 +149,7 @@ extern struct sm_page *sm_abandoned[SM_CLASSES];
 void *sm_large_alloc(size_t n, size_t align);
 void sm_large_free(struct sm_segment *s, void *p);
 bool sm_large_was_freed(const void *p);      /* one of the last large blocks freed */
+void sm_large_trim_locked(void);                /* the cached large segments back to the OS */
 
 /* ---- the OS (os_linux.c, os_strata.c) ---- */
 void *os_reserve(size_t size, size_t align);    /* RW, zero, committed on touch; NULL on failure */
