@@ -15,9 +15,15 @@
 
 #define HEADER (((sizeof(struct sm_segment)) + SM_OS_PAGE - 1) & ~(SM_OS_PAGE - 1))
 #define RECENT 64
+#ifdef SM_STRATA                        /* a process has 32 MiB: cache little */
+#define CACHE 2
+#define CACHE_DIRTY 1
+#define CACHE_MAX (2UL << 20)
+#else
 #define CACHE 8
 #define CACHE_DIRTY 2
 #define CACHE_MAX (64UL << 20)
+#endif
 
 static struct sm_segment *cache[CACHE];        /* most recently freed first; under os_lock */
 static unsigned ncache;
@@ -43,6 +49,11 @@ void *sm_large_alloc(size_t n, size_t align)
 	struct sm_segment *s = guard || align > SM_SEG_SIZE ? 0 : from_cache(size);
 	if (!s)
 		s = sm_segment_new(size, align > SM_SEG_SIZE ? align : SM_SEG_SIZE, SEG_LARGE);
+	if (!s) {                       /* the OS said no: what the heap keeps goes back first */
+		sm_large_trim_locked();
+		sm_trim_locked();
+		s = sm_segment_new(size, align > SM_SEG_SIZE ? align : SM_SEG_SIZE, SEG_LARGE);
+	}
 	os_unlock();
 	if (!s)
 		return 0;

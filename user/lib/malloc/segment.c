@@ -101,7 +101,13 @@ struct sm_page *sm_page_take(unsigned cls, struct sm_heap *h)
 	struct sm_segment *s = sm_all_segments;
 	while (s && !(s->kind == SEG_SMALL && s->free_pages))
 		s = s->next;
-	if (!s && !(s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL)))
+	if (!s)
+		s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL);
+	if (!s) {                       /* the OS said no: the cached large segments go back first */
+		sm_large_trim_locked();
+		s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL);
+	}
+	if (!s)
 		return 0;
 	if (s == spare)
 		spare = 0;
