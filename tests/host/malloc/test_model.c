@@ -274,8 +274,8 @@ static void check_block(int op, void *p, size_t n, size_t align, size_t u, int p
 		MCHECK(u <= n + n / 4 + 16, "malloc(%zu): usable %zu", n, u);
 	if (c)
 		MCHECK(u <= c, "request %zu align %zu: usable %zu > class %zu", n, align, u, c);
-	else
-		MCHECK(u <= (n + OS_PAGE - 1) / OS_PAGE * OS_PAGE + PAGE_SIZE,
+	else    /* its pages, after a header or the alignment; a cached segment up to twice that */
+		MCHECK(u <= 2 * ((n + OS_PAGE - 1) / OS_PAGE * OS_PAGE + (align > PAGE_SIZE ? align : PAGE_SIZE)),
 		       "large %zu align %zu: usable %zu", n, align, u);
 }
 
