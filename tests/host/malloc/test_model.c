@@ -177,6 +177,23 @@ void interface_edges(void)
 		CHECK(bytes_not(p, 0, 48, 0) == SIZE_MAX);
 		sm_free(p);
 	}
+	/* A large block freed and taken again (its segment may be cached): calloc still zeroes. */
+	size_t lsz[] = { 200 * KIB, 150 * KIB, 110 * KIB, 200 * KIB, 40 * KIB, 64 * KIB };
+	for (unsigned i = 0; i < sizeof(lsz) / sizeof(lsz[0]); i++) {
+		p = sm_malloc(lsz[i]);
+		REQUIRE(p);
+		memset(p, 0xee, sm_malloc_usable_size(p));
+		sm_free(p);
+		size_t n = lsz[(i + 1) % 6] - 1000;
+		p = sm_calloc(1, n);
+		REQUIRE(p);
+		size_t at = bytes_not(p, 0, n, 0);
+		if (at != SIZE_MAX)
+			printf("#   calloc(%zu) after a freed %zu: byte %zu not zero\n", n, lsz[i], at);
+		CHECK(at == SIZE_MAX);
+		memset(p, 0x11, sm_malloc_usable_size(p));
+		sm_free(p);
+	}
 	CHECK_EQ(stats().live_blocks, s0.live_blocks);
 	CHECK_EQ(stats().live_bytes, s0.live_bytes);
 	CHECK_EQ(misuse_count, 0);
