@@ -233,6 +233,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar $(BENCH_BINS)
 	@$(PYTHON) scripts/harness.py bench --smp 4 --host $(BENCH_BINS)
 	@scripts/bench_alloc.sh 3
+	@$(MAKE) --no-print-directory $(B)/libstrata_malloc.so && scripts/bench_malloc.sh 3
 
 debug: deps
 	@$(MAKE) --no-print-directory $(B)/strata.iso
