@@ -106,8 +106,10 @@ void *sm_malloc(size_t n)
 static struct sm_segment *owner(const void *p, const char *what)
 {
 	struct sm_segment *s = sm_segment_of(p);
-	if (!s)
+	if (!s || s->kind == SEG_CACHED) {
 		sm_misuse(sm_large_was_freed(p) ? "double free of" : what, p);
+		return 0;
+	}
 	return s;
 }
 
@@ -159,8 +161,8 @@ void *sm_calloc(size_t n, size_t size)
 	if (!p)
 		return 0;
 	struct sm_segment *s = sm_segment_of(p);
-	if (s->kind == SEG_SMALL || (sm_options & SM_OPT_DEBUG))
-		__builtin_memset(p, 0, total);  /* a large block is fresh from the OS: zero already */
+	if (s->kind == SEG_SMALL || s->dirty || (sm_options & SM_OPT_DEBUG))
+		__builtin_memset(p, 0, total);  /* a large block fresh from the OS is zero already */
 	return p;
 }
 
@@ -250,6 +252,10 @@ void sm_stats(struct sm_stats *o)
 	for (struct sm_segment *s = sm_all_segments; s; s = s->next) {
 		o->segments++;
 		o->reserved_bytes += s->size;
+		if (s->kind == SEG_CACHED) {
+			o->committed_bytes += s->dirty ? s->size : SM_OS_PAGE;
+			continue;
+		}
 		if (s->kind == SEG_LARGE) {
 			o->committed_bytes += s->size;
 			o->live_blocks++;

@@ -14,11 +14,18 @@ static const uint32_t sizes[SM_CLASSES] = {
 
 size_t sm_class_size(unsigned c) { return sizes[c]; }
 
-/* n in 1..SM_SMALL_MAX: the first class that holds it, found from n's top bits. */
-unsigned sm_class_of(size_t n)
+/* Classes of 0..1024 bytes by 16-byte step, the table sm_class_of reads inline. */
+const uint8_t sm_class_small[65] = {
+	0, 0, 1, 2, 3, 4, 5, 6, 7,                      /* 0, 16, ... 128 */
+	8, 8, 9, 9, 10, 10, 11, 11,                     /* ... 256 */
+	12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,        /* ... 512 */
+	16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
+	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,        /* ... 1024 */
+};
+
+/* n in 129..SM_SMALL_MAX: the first class that holds it, found from n's top bits. */
+unsigned sm_class_of_big(size_t n)
 {
-	if (n <= 128)
-		return n ? (unsigned)((n - 1) >> 4) : 0;
 	unsigned b = 63 - (unsigned)__builtin_clzl(n - 1);     /* 2^b < n <= 2^(b+1) */
 	unsigned quarter = (unsigned)((n - 1) >> (b - 2)) & 3;  /* which quarter of (2^b, 2^(b+1)] */
 	return 8 + (b - 7) * 4 + quarter;

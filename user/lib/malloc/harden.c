@@ -9,8 +9,6 @@
  */
 #include "sm_internal.h"
 
-#define SEG_MAGIC 0x53544d4c53454721ULL          /* "STMLSEG!" */
-
 uintptr_t sm_secret;
 unsigned sm_options = SM_OPT_UNINIT;    /* the fast paths test one word: uninitialized or debugging */
 static sm_misuse_fn misuse_hook;
@@ -37,7 +35,6 @@ void sm_init_once(void)
 	os_init();              /* outside the lock: it may allocate (and so come back here) */
 }
 
-uint64_t sm_seg_magic(const struct sm_segment *s) { return SEG_MAGIC ^ sm_secret ^ (uintptr_t)s; }
 
 static size_t put_hex(char *b, uintptr_t v)
 {

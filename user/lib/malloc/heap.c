@@ -55,7 +55,8 @@ static struct sm_heap *heap_new(void)
 		heap_chunk += (sizeof(*h) + 63) & ~63UL;
 	}
 	for (unsigned c = 0; c < SM_CLASSES; c++)
-		h->avail[c] = h->fullp[c] = h->kept[c] = 0;
+		h->avail[c] = h->fullp[c] = 0;
+	h->nkept = 0;
 	h->next_free = 0;
 	return h;
 }
@@ -81,11 +82,7 @@ static inline struct sm_heap *my_heap(void)
 
 /* ---- pages ------------------------------------------------------------------ */
 
-static bool in_page(const struct sm_page *pg, uintptr_t b)
-{
-	uintptr_t off = b - pg->start;
-	return off < SM_PAGE_SIZE && off % pg->block_size == 0 && off / pg->block_size < pg->carved;
-}
+#define in_page sm_in_page
 
 /* Take every block other threads freed into pg. Returns how many. */
 static unsigned collect(struct sm_page *pg)
@@ -108,10 +105,17 @@ static unsigned collect(struct sm_page *pg)
 	return n;
 }
 
-static void page_unkeep(struct sm_heap *h, struct sm_page *pg)
+/* pg, empty and kept, is in use again: out of the kept list. */
+static __attribute__((noinline)) void page_unkeep(struct sm_heap *h, struct sm_page *pg)
 {
-	if (h->kept[pg->cls] == pg)
-		h->kept[pg->cls] = 0;
+	if (!pg->kept)
+		return;
+	unsigned i = 0;
+	while (h->kept[i] != pg)
+		i++;
+	for (h->nkept--; i < h->nkept; i++)
+		h->kept[i] = h->kept[i + 1];
+	pg->kept = 0;
 }
 
 static inline void *page_pop(struct sm_heap *h, struct sm_page *pg)
@@ -119,7 +123,8 @@ static inline void *page_pop(struct sm_heap *h, struct sm_page *pg)
 	uintptr_t b = pg->free;
 	if (b) {
 		uintptr_t next = sm_decode(*(uintptr_t *)b, b);
-		if (__builtin_expect(next && !in_page(pg, next), 0)) {
+		/* A range check: a forged or broken link decodes to noise, far out of the page. */
+		if (__builtin_expect(next && next - pg->start >= SM_PAGE_SIZE, 0)) {
 			sm_misuse("a broken free list (a write after free?) at", (void *)b);
 			next = 0;       /* the rest of the list is lost; the page stays sound */
 		}
@@ -130,25 +135,39 @@ static inline void *page_pop(struct sm_heap *h, struct sm_page *pg)
 	} else {
 		return 0;
 	}
-	if (__builtin_expect(pg->used++ == 0, 0))
+	pg->used++;
+	if (__builtin_expect(pg->kept, 0))
 		page_unkeep(h, pg);
 	return (void *)b;
 }
 
-/* pg has no block out: keep it if it is the class's first empty page, else give it back. */
-static void page_empty(struct sm_heap *h, struct sm_page *pg)
+static void retire(struct sm_heap *h, struct sm_page *pg)
 {
-	if (!h->kept[pg->cls]) {
-		h->kept[pg->cls] = pg;
-		return;
-	}
 	list_unlink(list_of(h, pg), pg);
 	os_lock();
 	sm_page_retire(pg);
 	os_unlock();
 }
 
-static void *alloc_slow(struct sm_heap *h, unsigned cls)
+/*
+ * pg has no block out. The heap keeps its last SM_KEEP empty pages, any
+ * class, so a loop that frees a batch and allocates it again never goes
+ * to the OS; past that the page emptied longest ago goes back.
+ */
+static void page_empty(struct sm_heap *h, struct sm_page *pg)
+{
+	if (pg->kept)
+		return;
+	if (h->nkept == SM_KEEP) {
+		struct sm_page *old = h->kept[0];
+		page_unkeep(h, old);
+		retire(h, old);
+	}
+	pg->kept = 1;
+	h->kept[h->nkept++] = pg;
+}
+
+static __attribute__((noinline)) void *alloc_slow(struct sm_heap *h, unsigned cls)
 {
 	void *b;
 	struct sm_page *pg, *next;
@@ -205,7 +224,7 @@ void *sm_small_alloc(size_t n, unsigned cls)
 
 /* ---- free ------------------------------------------------------------------- */
 
-struct sm_page *sm_page_of(struct sm_segment *s, const void *p, bool *at_block)
+static inline struct sm_page *page_of(struct sm_segment *s, const void *p, bool *at_block)
 {
 	uintptr_t idx = ((uintptr_t)p - (uintptr_t)s) >> SM_PAGE_SHIFT;
 	if (idx == 0 || idx >= SM_PAGES)
@@ -215,6 +234,11 @@ struct sm_page *sm_page_of(struct sm_segment *s, const void *p, bool *at_block)
 		return 0;
 	*at_block = in_page(pg, (uintptr_t)p);
 	return pg;
+}
+
+struct sm_page *sm_page_of(struct sm_segment *s, const void *p, bool *at_block)
+{
+	return page_of(s, p, at_block);
 }
 
 static bool on_list(const struct sm_page *pg, uintptr_t head, uintptr_t p)
@@ -229,25 +253,44 @@ static bool on_list(const struct sm_page *pg, uintptr_t head, uintptr_t p)
 	return false;
 }
 
+static __attribute__((noinline)) bool already_free_slow(const struct sm_page *pg, uintptr_t p)
+{
+	return on_list(pg, pg->free, p) ||
+	       on_list(pg, __atomic_load_n(&pg->thread_free, __ATOMIC_ACQUIRE), p);
+}
+
 /*
  * A block whose first word decodes to a block of its page (or to the end
  * of a list) may be free already; then, and only then, the lists are
  * searched. Live data decodes to a link by chance about never.
  */
-static bool already_free(const struct sm_page *pg, uintptr_t p)
+static inline bool already_free(const struct sm_page *pg, uintptr_t p)
 {
 	uintptr_t next = sm_decode(*(uintptr_t *)p, p);
-	if (next && !in_page(pg, next))
+	if (__builtin_expect(next && next - pg->start >= SM_PAGE_SIZE, 1))
 		return false;
-	return on_list(pg, pg->free, p) ||
-	       on_list(pg, __atomic_load_n(&pg->thread_free, __ATOMIC_ACQUIRE), p);
+	return already_free_slow(pg, p);
+}
+
+static void free_remote(struct sm_page *pg, uintptr_t b);
+
+/* A free left pg (not the current page) empty, or gave a full page a free block again. */
+static __attribute__((noinline)) void freed_to_unusual(struct sm_heap *h, struct sm_page *pg)
+{
+	if (pg->full) {
+		list_unlink(&h->fullp[pg->cls], pg);
+		pg->full = 0;
+		list_push(&h->avail[pg->cls], pg);
+	}
+	if (pg->used == 0)
+		page_empty(h, pg);
 }
 
 void sm_small_free(struct sm_segment *s, void *p)
 {
 	bool at_block = false;
-	struct sm_page *pg = sm_page_of(s, p, &at_block);
-	if (!pg || !at_block) {
+	struct sm_page *pg = page_of(s, p, &at_block);
+	if (__builtin_expect(!pg || !at_block, 0)) {
 		sm_misuse(pg ? "free of a pointer inside a block" : "free of a pointer it never gave", p);
 		return;
 	}
@@ -260,15 +303,18 @@ void sm_small_free(struct sm_segment *s, void *p)
 		}
 		*(uintptr_t *)b = sm_encode(pg->free, b);
 		pg->free = b;
-		if (--pg->used == 0) {
-			page_empty(h, pg);
-		} else if (pg->full) {
-			list_unlink(&h->fullp[pg->cls], pg);
-			pg->full = 0;
-			list_push(&h->avail[pg->cls], pg);
-		}
+		/* An empty current page stays as it is: the next malloc takes from it. */
+		if (__builtin_expect(--pg->used == 0 && pg != h->avail[pg->cls], 0) || __builtin_expect(pg->full, 0))
+			freed_to_unusual(h, pg);
 		return;
 	}
+	free_remote(pg, b);
+}
+
+/* A block of a page this thread does not own: onto its thread_free list, lock-free. */
+static __attribute__((noinline)) void free_remote(struct sm_page *pg, uintptr_t b)
+{
+	void *p = (void *)b;
 	uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
 	uintptr_t next = sm_decode(*(uintptr_t *)b, b);
 	if (__builtin_expect(!next || in_page(pg, next), 0) && on_list(pg, old, b)) {
@@ -303,10 +349,12 @@ static void abandon_list(struct sm_page **head)
 void sm_heap_abandon(struct sm_heap *h)
 {
 	os_lock();
+	for (unsigned i = 0; i < h->nkept; i++)
+		h->kept[i]->kept = 0;
+	h->nkept = 0;
 	for (unsigned c = 0; c < SM_CLASSES; c++) {
 		abandon_list(&h->avail[c]);
 		abandon_list(&h->fullp[c]);
-		h->kept[c] = 0;
 	}
 	h->next_free = heap_pool;
 	heap_pool = h;
@@ -330,12 +378,16 @@ void sm_trim(void)
 {
 	struct sm_heap *h = *os_heap_slot();
 	os_lock();
+	for (unsigned i = 0; h && i < h->nkept; i++)
+		h->kept[i]->kept = 0;
+	if (h)
+		h->nkept = 0;
 	for (unsigned c = 0; h && c < SM_CLASSES; c++) {
-		h->kept[c] = 0;
 		trim_list(&h->avail[c]);
 		trim_list(&h->fullp[c]);
 	}
 	sm_trim_locked();
+	sm_large_trim_locked();
 	os_unlock();
 }
 

@@ -40,11 +40,11 @@ void os_release(void *p, size_t size) { munmap(p, size); }
 void os_decommit(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
 int os_protect_none(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
 
-static unsigned char *registry;         /* CHUNKS bytes, reserved once, touched where used */
+unsigned char *sm_registry_map;         /* CHUNKS bytes, reserved once, touched where used */
 
 unsigned char *os_registry(uintptr_t chunk, bool create)
 {
-	unsigned char *r = __atomic_load_n(&registry, __ATOMIC_ACQUIRE);
+	unsigned char *r = __atomic_load_n(&sm_registry_map, __ATOMIC_ACQUIRE);
 	if (chunk >= CHUNKS)
 		return 0;
 	if (!r) {
@@ -53,7 +53,7 @@ unsigned char *os_registry(uintptr_t chunk, bool create)
 		r = mmap(0, CHUNKS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (r == MAP_FAILED)
 			return 0;
-		__atomic_store_n(&registry, r, __ATOMIC_RELEASE);       /* created under os_lock */
+		__atomic_store_n(&sm_registry_map, r, __ATOMIC_RELEASE);        /* created under os_lock */
 	}
 	return r + chunk;
 }
@@ -72,16 +72,15 @@ void os_lock(void)
 
 void os_unlock(void) { __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE); }
 
-static __thread struct sm_heap *tl_heap __attribute__((tls_model("initial-exec")));
+__thread struct sm_heap *sm_tl_heap __attribute__((tls_model("initial-exec")));
 static pthread_key_t heap_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-struct sm_heap **os_heap_slot(void) { return &tl_heap; }
 
 static void thread_ends(void *h)
 {
-	if (h && h == tl_heap) {
-		tl_heap = 0;
+	if (h && h == sm_tl_heap) {
+		sm_tl_heap = 0;
 		sm_heap_abandon(h);
 	}
 }

@@ -55,8 +55,7 @@ unsigned char *os_registry(uintptr_t chunk, bool create)
 void os_lock(void) {}
 void os_unlock(void) {}
 
-static struct sm_heap *the_heap;
-struct sm_heap **os_heap_slot(void) { return &the_heap; }
+struct sm_heap *sm_tl_heap;            /* one thread */
 void os_heap_created(struct sm_heap *h) { (void)h; }
 void os_init(void) {}
 

@@ -8,9 +8,9 @@
  * 0 for none of ours, 1 for the first chunk of a segment, v >= 2 for a
  * chunk v - 1 chunks after one that is closer to the start (a large
  * segment spans many chunks, and an aligned block may start far into
- * it). sm_segment_of walks back to the start and checks its magic, so a
- * pointer into no segment of ours is found out before any of its bytes
- * is read.
+ * it). sm_segment_of (sm_internal.h, inline) walks back to the start and
+ * checks its magic, so a pointer into no segment of ours is found out
+ * before any of its bytes is read.
  */
 #include "sm_internal.h"
 
@@ -52,22 +52,6 @@ static bool registry_mark(struct sm_segment *s, bool set)
 		*b = !set ? 0 : k == 0 ? 1 : (unsigned char)((k < 254 ? k : 254) + 1);
 	}
 	return true;
-}
-
-struct sm_segment *sm_segment_of(const void *p)
-{
-	uintptr_t chunk = (uintptr_t)p >> SM_SEG_SHIFT;
-	for (;;) {
-		unsigned char *b = os_registry(chunk, false);
-		unsigned char v = b ? __atomic_load_n(b, __ATOMIC_ACQUIRE) : 0;
-		if (v == 0)
-			return 0;
-		if (v == 1)
-			break;
-		chunk -= v - 1;
-	}
-	struct sm_segment *s = (struct sm_segment *)(chunk << SM_SEG_SHIFT);
-	return s->magic == sm_seg_magic(s) ? s : 0;
 }
 
 struct sm_segment *sm_segment_new(size_t size, size_t align, unsigned kind)
@@ -117,7 +101,13 @@ struct sm_page *sm_page_take(unsigned cls, struct sm_heap *h)
 	struct sm_segment *s = sm_all_segments;
 	while (s && !(s->kind == SEG_SMALL && s->free_pages))
 		s = s->next;
-	if (!s && !(s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL)))
+	if (!s)
+		s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL);
+	if (!s) {                       /* the OS said no: the cached large segments go back first */
+		sm_large_trim_locked();
+		s = sm_segment_new(SM_SEG_SIZE, SM_SEG_SIZE, SEG_SMALL);
+	}
+	if (!s)
 		return 0;
 	if (s == spare)
 		spare = 0;
@@ -131,6 +121,7 @@ struct sm_page *sm_page_take(unsigned cls, struct sm_heap *h)
 	*pg = (struct sm_page){
 		.start = (uintptr_t)s + (uintptr_t)(pg - s->pages) * SM_PAGE_SIZE,
 		.block_size = (uint32_t)bs, .capacity = (uint32_t)(SM_PAGE_SIZE / bs),
+		.recip = (uint32_t)(((1ULL << 32) + bs - 1) / bs),
 		.cls = (uint8_t)cls, .heap = h,
 	};
 	s->free_pages--;
