@@ -86,11 +86,14 @@ done
 /usr/bin/python3 - "$OUT" <<'PY'
 import math, re, statistics, sys
 allocs = ['glibc', 'strata', 'jemalloc', 'mimalloc', 'tcmalloc']
-rows, failed, notes, cmp = {}, set(), [], []    # rows[(kind, name)][alloc] = [values]
+rows, failed, notes, cmp, seen = {}, set(), [], [], set()    # rows[(kind, name)][alloc] = [values]
 for line in open(sys.argv[1]):
     f = line.split()
-    if line.startswith('#') and line not in notes:
-        notes.append(line)
+    if line.startswith('#'):                    # a failure's words, once per allocator and program
+        key = ' '.join(f[:4])
+        if key not in seen:
+            seen.add(key)
+            notes.append(line)
     if len(f) < 3:
         continue
     a, kv = f[0], dict(x.split('=', 1) for x in f[2:] if '=' in x)
