@@ -155,6 +155,26 @@ $(B)/host/path_alloc5: tests/path/alloc_path.c $(HOST_slab) $(HCOMMON) $(shell f
 
 HOST_BINS += $(B)/host/path_alloc5
 
+# ---- the user heap for Linux: build/libstrata_malloc.so -------------------
+# user/lib/malloc/ without Strata's OS file, as a library any Linux program
+# loads with LD_PRELOAD. Optimised, no sanitizers; only export_linux.c's
+# names are visible; initial-exec TLS, as a preloaded library is loaded at
+# start. `make` builds it. build/host/real_programs is a host test that
+# runs tests/real/run.sh: real programs, plain and under the library, must
+# print the same bytes. `make bench` runs scripts/bench_malloc.sh.
+SMCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -fPIC -shared -pthread -fvisibility=hidden \
+	-ftls-model=initial-exec -D_GNU_SOURCE
+SM_LINUX_SRCS := $(filter-out user/lib/malloc/os_strata.c,$(wildcard user/lib/malloc/*.c))
+$(B)/libstrata_malloc.so: $(SM_LINUX_SRCS) $(wildcard user/lib/malloc/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(SMCFLAGS) -o $@ $(SM_LINUX_SRCS)
+$(B)/host/real_programs: $(B)/libstrata_malloc.so tests/real/run.sh
+	@mkdir -p $(dir $@)
+	@printf '#!/bin/sh\n# Real programs under build/libstrata_malloc.so (Makefile, the user heap).\nexec %s/tests/real/run.sh\n' "$(CURDIR)" >$@
+	@chmod +x $@
+HOST_BINS += $(B)/host/real_programs
+all: $(B)/libstrata_malloc.so
+
 host-build: $(HOST_BINS)
 
 host-test: $(HOST_BINS)
@@ -214,6 +234,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar $(BENCH_BINS)
 	@$(PYTHON) scripts/harness.py bench --smp 4 --host $(BENCH_BINS)
 	@scripts/bench_alloc.sh 3
+	@$(MAKE) --no-print-directory $(B)/libstrata_malloc.so && scripts/bench_malloc.sh 3
 
 debug: deps
 	@$(MAKE) --no-print-directory $(B)/strata.iso
