@@ -40,19 +40,6 @@ void misuse_reset(void);
 /* Line i names pointer p as 0x<hex>, with no more hex digits after it. */
 int line_names(int i, const void *p);
 
-/*
- * A check that a known library bug fails (named in the message): a TODO
- * line, not a failure, unless STRATA_MALLOC_STRICT=1 is in the environment.
- * Take it out when the bug is fixed.
- */
-extern int known_bug_strict;
-#define KNOWN_BUG(c, bug) do { \
-	if (known_bug_strict) \
-		CHECK(c); \
-	else if (!(c)) \
-		printf("#   TODO %s:%d: %s fails: known library bug: %s\n", __FILE__, __LINE__, #c, bug); \
-	} while (0)
-
 struct sm_stats stats(void);
 uint64_t os_calls(const struct sm_stats *s);
 /* Resident bytes of this process (/proc/self/statm). */

@@ -95,7 +95,6 @@ size_t bytes_not(const void *p, size_t from, size_t to, uint8_t v)
 	return SIZE_MAX;
 }
 
-int known_bug_strict;
 char misuse_lines[MAX_LINES][256];
 int misuse_count;
 
@@ -175,8 +174,6 @@ static void guard_mode(void) { run_in_child(guard_mode_faults_past_large_end); }
 
 int main(void)
 {
-	const char *strict = getenv("STRATA_MALLOC_STRICT");
-	known_bug_strict = strict && strict[0] == '1';
 	RUN(debug_mode);        /* first: no allocation before these forks */
 	RUN(guard_mode);
 	RUN(fork_after_racing_setup);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include "malloc_test.h"
 
 /* Each request gets exactly its class's size (the design); a large one at least its bytes. */
@@ -55,8 +56,34 @@ static int is_enomem(void *r)
 	return r == NULL && errno == ENOMEM;
 }
 
+/*
+ * More than the machine could ever back (4 x its RAM and swap, read from
+ * the machine): Linux's overcommit check refuses it, so malloc must say
+ * ENOMEM rather than hand out a block that the OOM killer would collect.
+ * Under overcommit_memory=1 the kernel accepts anything: nothing to test.
+ */
+static void beyond_the_machine_is_enomem(void)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int mode = f && fscanf(f, "%d", &mode) == 1 ? mode : -1;
+	if (f)
+		fclose(f);
+	struct sysinfo si;
+	if (mode == 1 || sysinfo(&si)) {
+		printf("#   overcommit_memory=%d: the kernel accepts any size, skipped\n", mode);
+		return;
+	}
+	size_t huge = 4 * ((size_t)si.totalram + si.totalswap) * si.mem_unit;
+	errno = 0;
+	void *p = sm_malloc(huge);
+	CHECK(p == NULL && errno == ENOMEM);
+	if (p)
+		sm_free(p);
+}
+
 void interface_edges(void)
 {
+	beyond_the_machine_is_enomem();
 	struct sm_stats s0 = stats();
 	void *z[64];
 

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include "malloc_test.h"
 
-#define BUG_B "sm_trim leaves the pages of an ended thread whose blocks other threads freed"
 
 #define NT      8
 #define ROUNDS  12
@@ -242,7 +241,7 @@ void threads_cross_free_and_abandon(void)
 	       (unsigned long)(s.committed_bytes / KIB));
 	CHECK_EQ(s.live_blocks, 0);
 	CHECK(s.reserved_bytes <= 16 * SEG_SIZE);      /* bounded, though the bug leaves some */
-	KNOWN_BUG(s.segments <= 1 && s.committed_bytes <= 3 * PAGE_SIZE, BUG_B);
+	CHECK(s.segments <= 1 && s.committed_bytes <= 3 * PAGE_SIZE);
 	CHECK_EQ(misuse_count, 0);
 }
 
@@ -344,5 +343,5 @@ void abandoned_pages_trimmed(void)
 	       (unsigned long)s.segments, (unsigned long)(s.committed_bytes / KIB),
 	       (unsigned long)s.live_blocks);
 	CHECK_EQ(s.live_blocks, s0.live_blocks);
-	KNOWN_BUG(s.committed_bytes <= s0.committed_bytes && s.segments <= s0.segments, BUG_B);
+	CHECK(s.committed_bytes <= s0.committed_bytes && s.segments <= s0.segments);
 }

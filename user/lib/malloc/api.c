@@ -207,7 +207,7 @@ static bool pow2(size_t a) { return a && !(a & (a - 1)); }
 void *sm_aligned_alloc(size_t align, size_t n)
 {
 	if (!pow2(align)) {
-		os_set_enomem();        /* glibc says EINVAL; C11 leaves it open: ENOMEM keeps one rule */
+		os_set_einval();        /* as glibc 2.38 and later */
 		return 0;
 	}
 	return alloc_any(n, align < SM_ALIGN ? SM_ALIGN : align);

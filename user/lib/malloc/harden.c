@@ -22,6 +22,7 @@ void sm_init_once(void)
 {
 	if (__atomic_load_n(&initialized, __ATOMIC_ACQUIRE))
 		return;
+	bool first = false;
 	os_lock();
 	if (!initialized) {
 		uintptr_t s = 0;
@@ -30,9 +31,11 @@ void sm_init_once(void)
 		sm_secret = s;
 		sm_options = (sm_options | os_env_options()) & ~SM_OPT_UNINIT;
 		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+		first = true;
 	}
 	os_unlock();
-	os_init();              /* outside the lock: it may allocate (and so come back here) */
+	if (first)              /* once, and outside the lock: it may allocate (and so come back here) */
+		os_init();
 }
 
 

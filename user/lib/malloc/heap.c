@@ -21,6 +21,15 @@ static void list_push(struct sm_page **head, struct sm_page *pg)
 	*head = pg;
 }
 
+static void list_insert_after(struct sm_page *at, struct sm_page *pg)
+{
+	pg->prev = at;
+	pg->next = at->next;
+	if (at->next)
+		at->next->prev = pg;
+	at->next = pg;
+}
+
 static void list_unlink(struct sm_page **head, struct sm_page *pg)
 {
 	if (pg->prev)
@@ -277,12 +286,16 @@ static void free_remote(struct sm_page *pg, uintptr_t b);
 /* A free left pg (not the current page) empty, or gave a full page a free block again. */
 static __attribute__((noinline)) void freed_to_unusual(struct sm_heap *h, struct sm_page *pg)
 {
-	if (pg->full) {
+	if (pg->full) {         /* second in line: the current page stays current */
+		struct sm_page **head = &h->avail[pg->cls];
 		list_unlink(&h->fullp[pg->cls], pg);
 		pg->full = 0;
-		list_push(&h->avail[pg->cls], pg);
+		if (*head)
+			list_insert_after(*head, pg);
+		else
+			list_push(head, pg);
 	}
-	if (pg->used == 0)
+	if (pg->used == 0 && pg != h->avail[pg->cls])
 		page_empty(h, pg);
 }
 
@@ -317,8 +330,14 @@ static __attribute__((noinline)) void free_remote(struct sm_page *pg, uintptr_t 
 	void *p = (void *)b;
 	uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
 	uintptr_t next = sm_decode(*(uintptr_t *)b, b);
-	if (__builtin_expect(!next || in_page(pg, next), 0) && on_list(pg, old, b)) {
-		sm_misuse("double free of", p);     /* (one freed by the owner is not seen from here) */
+	/*
+	 * Suspicious only: a live block's first word was cleared when handed out.
+	 * The owner's list is read without its owner's knowledge: a block being
+	 * freed here is out, so it is on that list only if freed already.
+	 */
+	if (__builtin_expect(!next || in_page(pg, next), 0) &&
+	    (on_list(pg, old, b) || on_list(pg, __atomic_load_n(&pg->free, __ATOMIC_RELAXED), b))) {
+		sm_misuse("double free of", p);
 		return;
 	}
 	do
@@ -386,6 +405,15 @@ void sm_trim(void)
 		trim_list(&h->avail[c]);
 		trim_list(&h->fullp[c]);
 	}
+	for (unsigned c = 0; c < SM_CLASSES; c++)      /* pages of ended threads that fell empty */
+		for (struct sm_page *pg = sm_abandoned[c], *next; pg; pg = next) {
+			next = pg->next;
+			collect(pg);
+			if (pg->used == 0) {
+				list_unlink(&sm_abandoned[c], pg);
+				sm_page_retire(pg);
+			}
+		}
 	sm_trim_locked();
 	sm_large_trim_locked();
 	os_unlock();

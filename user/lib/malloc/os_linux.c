@@ -23,7 +23,13 @@
 void *os_reserve(size_t size, size_t align)
 {
 	size_t extra = align > (size_t)sysconf(_SC_PAGESIZE) ? align : 0;
-	char *p = mmap(0, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/*
+	 * Small segments may be reserved without the kernel's overcommit check
+	 * (their pages are touched a few at a time); a large block is asked for
+	 * whole, so Linux may refuse it and malloc returns NULL with ENOMEM.
+	 */
+	int noreserve = size <= SM_SEG_SIZE ? MAP_NORESERVE : 0;
+	char *p = mmap(0, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | noreserve, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	if (!extra)
@@ -120,6 +126,7 @@ void os_write_err(const char *s, size_t n)
 
 void os_abort(void) { abort(); }
 void os_set_enomem(void) { errno = ENOMEM; }
+void os_set_einval(void) { errno = EINVAL; }
 
 unsigned os_env_options(void)
 {

@@ -75,4 +75,5 @@ void os_abort(void)
 }
 
 void os_set_enomem(void) { errno = 12; }
+void os_set_einval(void) { errno = 22; }
 unsigned os_env_options(void) { return 0; }

@@ -203,6 +203,7 @@ uint64_t os_random(void);
 void os_write_err(const char *s, size_t n);
 __attribute__((noreturn)) void os_abort(void);
 void os_set_enomem(void);
+void os_set_einval(void);
 unsigned os_env_options(void);
 void os_init(void);                             /* once, after the secret (fork handlers) */
 
