@@ -37,7 +37,11 @@ UCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-mgeneral-regs-only -mno-red-zone -Isrc -Iuser/lib $(EXTRA_USER_CFLAGS)
 ULDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
-ULIB_SRCS := $(sort $(wildcard user/lib/*.c) $(wildcard user/lib/*.S))
+# The user heap (user/lib/malloc/, docs/user_heap.md) is in every program:
+# all of its sources but the Linux ones.
+ULIB_MALLOC := $(filter-out user/lib/malloc/os_linux.c user/lib/malloc/export_linux.c,$(wildcard user/lib/malloc/*.c))
+ULIB_SRCS := $(sort $(wildcard user/lib/*.c) $(wildcard user/lib/*.S) $(ULIB_MALLOC))
+ULIB_HDRS := $(wildcard user/lib/*.h) $(wildcard user/lib/malloc/*.h)
 ULIB_OBJS := $(patsubst %,$(B)/u/%.o,$(ULIB_SRCS))
 # Programs: user/init.c is /init; user/bin/X.c is /bin/X; user/test/X.c is
 # /test/X, run by mode=test as one case of the `user` suite; user/bench/X.c
@@ -53,7 +57,7 @@ $(B)/initrd/data/%: user/data/%
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(B)/u/%.c.o: %.c $(wildcard user/lib/*.h) src/abi/syscall.h
+$(B)/u/%.c.o: %.c $(ULIB_HDRS) src/abi/syscall.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UCFLAGS) -c $< -o $@
 

@@ -29,8 +29,19 @@ static void bench_processes(void)
 		kprintf("bench: %s failed (status %d)\n", path, st);
 }
 
+/* The user heap (user/lib/malloc/), timed from ring 3 by /bench/malloc (user/bench/malloc.c). */
+static void bench_user_malloc(void)
+{
+	char path[] = "/bench/malloc";
+	char *argv[] = { path, NULL };
+	int pid = proc_spawn(path, 1, argv, NULL);
+	int st = pid < 0 ? pid : proc_run(pid, 120 * PROC_HZ);
+	if (st)
+		kprintf("bench: %s failed (status %d)\n", path, st);
+}
+
 /*
- * bench=proc runs only the processes' benchmarks: ring-3 loops are the
+ * bench=proc runs only the processes' benchmarks (bench=malloc only the heap's): ring-3 loops are the
  * point of a KVM boot on a host whose KVM emulates ring 0 (kvm-pvm), where
  * the kernel's own loops would take minutes.
  */
@@ -39,6 +50,10 @@ void bench_run_all(void)
 	kprintf("bench: TSC at %lu kHz\n", bench_tsc_khz());
 	if (cmdline_is("bench", "proc")) {
 		bench_processes();
+		return;
+	}
+	if (cmdline_is("bench", "malloc")) {
+		bench_user_malloc();
 		return;
 	}
 	if (cmdline_is("bench", "smp")) {
@@ -52,4 +67,5 @@ void bench_run_all(void)
 	bench_slab();
 	bench_smp();
 	bench_processes();
+	bench_user_malloc();
 }

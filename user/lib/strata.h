@@ -48,6 +48,29 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 unsigned long strtoul_simple(const char *s, int *ok);
 
+/*
+ * The heap: user/lib/malloc/ (docs/user_heap.md), by the C names
+ * (user/lib/malloc_strata.c). Failures return NULL with errno ENOMEM
+ * (or EINVAL for a bad alignment); posix_memalign returns the error.
+ */
+void *malloc(size_t n);
+void free(void *p);
+void *calloc(size_t n, size_t size);
+void *realloc(void *p, size_t n);
+void *reallocarray(void *p, size_t n, size_t size);
+void *aligned_alloc(size_t align, size_t n);
+int posix_memalign(void **out, size_t align, size_t n);
+void *memalign(size_t align, size_t n);
+void *valloc(size_t n);
+void *pvalloc(size_t n);
+size_t malloc_usable_size(void *p);
+
+/* The last error a library call set (the heap's); system calls return theirs. */
+extern int errno;
+
+/* "abort: pid N" on standard error, then exit with 134 (128 + SIGABRT, as a shell shows it). */
+__attribute__((noreturn)) void abort(void);
+
 /* Write out a partial line printf holds (exit does it too). */
 void flush_line(void);
 
