@@ -1,8 +1,9 @@
 /*
  * init.c - /init, the first process, for mode=run: a short tour of
  * processes in ring 3. Two copies of /bin/samevar use one virtual address
- * for different data, /bin/heap grows, and /bin/crash touches kernel
- * memory and is killed while the others finish.
+ * for different data, /bin/heap grows (brk, mmap, then malloc), and
+ * /bin/crash touches kernel memory and is killed while the others
+ * finish. /init itself takes one block from the user heap.
  */
 #include "strata.h"
 
@@ -50,6 +51,13 @@ int main(void)
 			printf("init: spawn %s failed: %ld\n", kids[i].argv[0], kids[i].pid);
 		else
 			printf("init: spawned %s as pid %ld\n", kids[i].what, kids[i].pid);
+	}
+	char *note = malloc(64);                /* the user heap, user/lib/malloc/ */
+	if (note) {
+		snprintf(note, 64, "%d children", n);
+		printf("init: malloc(64) gave %p (%lu usable), holding \"%s\"\n",
+		       note, malloc_usable_size(note), note);
+		free(note);
 	}
 	printf("init: the kernel's process table now:\n");
 	ps();
