@@ -182,9 +182,9 @@ void *sm_realloc(void *p, size_t n)
 		return 0;
 	}
 	size_t have = sm_malloc_usable_size(p);
-	/* In place while the block holds n and is not more than twice what n needs. */
-	if (!(sm_options & SM_OPT_DEBUG) && n <= have && (have <= 2 * n || have <= SM_ALIGN ||
-						   (s->kind == SEG_LARGE && have - n < SM_SEG_SIZE)))
+	/* In place while the block holds n and is not more than twice n (or less than a page over). */
+	if (!(sm_options & SM_OPT_DEBUG) && n <= have && (have <= 2 * n || have - n < SM_ALIGN ||
+						   (s->kind == SEG_LARGE && have - n < SM_PAGE_SIZE)))
 		return p;
 	void *q = sm_malloc(n);
 	if (!q)

@@ -32,11 +32,7 @@
 #define SM_OS_PAGE    4096UL
 #define SM_SMALL_MAX  32768UL
 #define SM_CLASSES    40
-#ifdef SM_STRATA
-#define SM_KEEP       2                 /* empty pages a heap keeps before giving one back */
-#else
-#define SM_KEEP       8
-#endif
+#define SM_KEEP       8                 /* empty pages a heap keeps before giving one back */
 #define SM_ALIGN      16UL
 #define SM_REDZONE    16UL
 
