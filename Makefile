@@ -36,7 +36,8 @@ all: $(B)/strata.iso
 UCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-mgeneral-regs-only -mno-red-zone -Isrc -Iuser/lib $(EXTRA_USER_CFLAGS)
-ULDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
+# --strip-debug: the ramdisk must fit the smallest machine (8 MiB); symbols stay for backtraces
+ULDFLAGS := --strip-debug -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
 # The user heap (user/lib/malloc/, docs/user_heap.md) is in every program:
 # all of its sources but the Linux ones.
 ULIB_MALLOC := $(filter-out user/lib/malloc/os_linux.c user/lib/malloc/export_linux.c,$(wildcard user/lib/malloc/*.c))
