@@ -16,23 +16,14 @@ static void bench_empty_loop(void)
 }
 
 /*
- * Processes are timed from ring 3 by /bench/proc (user/bench/proc.c):
- * system calls, faults, mmap, switches and spawns as a program sees them.
+ * A ring-3 benchmark program, run to its end: /bench/proc (user/bench/
+ * proc.c: system calls, faults, mmap, switches and spawns as a program
+ * sees them) and /bench/malloc (user/bench/malloc.c: the user heap).
  */
-static void bench_processes(void)
+static void bench_program(const char *name)
 {
-	char path[] = "/bench/proc";
-	char *argv[] = { path, NULL };
-	int pid = proc_spawn(path, 1, argv, NULL);
-	int st = pid < 0 ? pid : proc_run(pid, 120 * PROC_HZ);
-	if (st)
-		kprintf("bench: %s failed (status %d)\n", path, st);
-}
-
-/* The user heap (user/lib/malloc/), timed from ring 3 by /bench/malloc (user/bench/malloc.c). */
-static void bench_user_malloc(void)
-{
-	char path[] = "/bench/malloc";
+	char path[32];
+	ksnprintf(path, sizeof(path), "%s", name);
 	char *argv[] = { path, NULL };
 	int pid = proc_spawn(path, 1, argv, NULL);
 	int st = pid < 0 ? pid : proc_run(pid, 120 * PROC_HZ);
@@ -49,11 +40,11 @@ void bench_run_all(void)
 {
 	kprintf("bench: TSC at %lu kHz\n", bench_tsc_khz());
 	if (cmdline_is("bench", "proc")) {
-		bench_processes();
+		bench_program("/bench/proc");
 		return;
 	}
 	if (cmdline_is("bench", "malloc")) {
-		bench_user_malloc();
+		bench_program("/bench/malloc");
 		return;
 	}
 	if (cmdline_is("bench", "smp")) {
@@ -66,6 +57,6 @@ void bench_run_all(void)
 	bench_vmm();
 	bench_slab();
 	bench_smp();
-	bench_processes();
-	bench_user_malloc();
+	bench_program("/bench/proc");
+	bench_program("/bench/malloc");
 }

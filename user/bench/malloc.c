@@ -13,24 +13,6 @@
 #include "strata.h"
 #include "malloc/strata_malloc.h"
 
-static unsigned long khz;
-
-static inline unsigned long rdtsc(void)
-{
-	unsigned lo, hi;
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((unsigned long)hi << 32) | lo;
-}
-
-/* ns and cycles per op with two decimals, in integers: the program has no FPU. */
-static void report(const char *name, unsigned long ops, unsigned long cycles)
-{
-	unsigned long c100 = cycles * 100 / ops;
-	unsigned long ns100 = khz ? c100 * 1000000 / khz : 0;
-	printf("BENCH name=%s ops=%lu ns_per_op=%lu.%02lu cycles_per_op=%lu.%02lu\n",
-	       name, ops, ns100 / 100, ns100 % 100, c100 / 100, c100 % 100);
-}
-
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 
 static uint64_t rnd(void)
@@ -47,7 +29,7 @@ static int bench_hot(size_t size)
 	char name[32];
 	snprintf(name, sizeof(name), "malloc_hot_%lu", size);
 	free(malloc(size));                     /* the page is there before timing */
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < n; i++) {
 		volatile char *p = malloc(size);
 		if (!p)
@@ -55,7 +37,7 @@ static int bench_hot(size_t size)
 		p[0] = 1;
 		free((void *)p);
 	}
-	report(name, n, rdtsc() - t);
+	bench_report(name, n, bench_rdtsc() - t);
 	return 0;
 }
 
@@ -66,7 +48,7 @@ static unsigned order[BATCH];
 static int bench_lifo(void)
 {
 	const unsigned rounds = 50;
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (int i = 0; i < BATCH; i++)
 			if (!(blk[i] = malloc(64)))
@@ -74,7 +56,7 @@ static int bench_lifo(void)
 		for (int i = BATCH - 1; i >= 0; i--)
 			free(blk[i]);
 	}
-	report("malloc_lifo", (unsigned long)rounds * BATCH, rdtsc() - t);
+	bench_report("malloc_lifo", (unsigned long)rounds * BATCH, bench_rdtsc() - t);
 	return 0;
 }
 
@@ -90,15 +72,15 @@ static int bench_random(void)
 			unsigned j = (unsigned)(rnd() % (i + 1)), x = order[i];
 			order[i] = order[j], order[j] = x;
 		}
-		unsigned long t = rdtsc();
+		unsigned long t = bench_rdtsc();
 		for (int i = 0; i < BATCH; i++)
 			if (!(blk[i] = malloc(16 + (order[i] * 7919u) % 1009)))
 				return 1;
 		for (int i = 0; i < BATCH; i++)
 			free(blk[order[i]]);
-		c += rdtsc() - t;
+		c += bench_rdtsc() - t;
 	}
-	report("malloc_random", (unsigned long)rounds * BATCH, c);
+	bench_report("malloc_random", (unsigned long)rounds * BATCH, c);
 	return 0;
 }
 
@@ -139,7 +121,7 @@ static int bench_mixed(void)
 	const unsigned long n = 200000;
 	static char *live[LIVE];
 	static size_t len[LIVE];
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned s = (unsigned)(rnd() % LIVE);
 		size_t sz;
@@ -164,7 +146,7 @@ static int bench_mixed(void)
 	}
 	for (int s = 0; s < LIVE; s++)
 		free(live[s]), live[s] = 0;
-	report("malloc_mixed", n, rdtsc() - t);
+	bench_report("malloc_mixed", n, bench_rdtsc() - t);
 	return 0;
 }
 
@@ -176,7 +158,7 @@ int main(void)
 
 	if (meminfo(&m))
 		return 1;
-	khz = m.tsc_khz;
+	bench_set_khz(m.tsc_khz);
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		bad |= bench_hot(sizes[i]);
 	bad |= bench_lifo() | bench_random() | bench_mixed();

@@ -14,32 +14,14 @@
 
 #define PAGE 4096UL
 
-static unsigned long khz;
-
-static inline unsigned long rdtsc(void)
-{
-	unsigned lo, hi;
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((unsigned long)hi << 32) | lo;
-}
-
-/* ns and cycles per op with two decimals, in integers: the program has no FPU. */
-static void report(const char *name, unsigned long ops, unsigned long cycles)
-{
-	unsigned long c100 = cycles * 100 / ops;
-	unsigned long ns100 = khz ? c100 * 1000000 / khz : 0;     /* ns = cycles * 10^6 / kHz */
-	printf("BENCH name=%s ops=%lu ns_per_op=%lu.%02lu cycles_per_op=%lu.%02lu\n",
-	       name, ops, ns100 / 100, ns100 % 100, c100 / 100, c100 % 100);
-}
-
 static void bench_syscall(void)
 {
 	const unsigned long n = 2000;
 	getpid();
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < n; i++)
 		getpid();
-	report("proc_syscall", n, rdtsc() - t);
+	bench_report("proc_syscall", n, bench_rdtsc() - t);
 }
 
 static int bench_fault(void)
@@ -48,17 +30,17 @@ static int bench_fault(void)
 	volatile char *p = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (is_err((long)p))
 		return 1;
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < pages; i++)
 		p[i * PAGE] = 1;
-	report("proc_fault", pages, rdtsc() - t);
+	bench_report("proc_fault", pages, bench_rdtsc() - t);
 	return munmap((void *)p, pages * PAGE) != 0;
 }
 
 static int bench_mmap(void)
 {
 	const unsigned long n = 16, len = 1UL << 20;
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long k = 0; k < n; k++) {
 		volatile char *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (is_err((long)p))
@@ -68,7 +50,7 @@ static int bench_mmap(void)
 		if (munmap((void *)p, len))
 			return 1;
 	}
-	report("proc_mmap_1m", n, rdtsc() - t);
+	bench_report("proc_mmap_1m", n, bench_rdtsc() - t);
 	return 0;
 }
 
@@ -83,14 +65,14 @@ static int bench_switch(void)
 	if (pid < 0)
 		return 1;
 	yield();
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < n; i++)
 		yield();
-	unsigned long c = rdtsc() - t;
+	unsigned long c = bench_rdtsc() - t;
 	int st;
 	if (wait(pid, &st) != pid || st)
 		return 1;
-	report("proc_switch", 2 * n, c);
+	bench_report("proc_switch", 2 * n, c);
 	return 0;
 }
 
@@ -98,14 +80,14 @@ static int bench_spawn(void)
 {
 	const unsigned long n = 50;
 	char *argv[] = { "/bench/yielder", "0", 0 };
-	unsigned long t = rdtsc();
+	unsigned long t = bench_rdtsc();
 	for (unsigned long i = 0; i < n; i++) {
 		int st;
 		long pid = spawn(argv[0], argv);
 		if (pid < 0 || wait(pid, &st) != pid || st)
 			return 1;
 	}
-	report("proc_spawn_exit", n, rdtsc() - t);
+	bench_report("proc_spawn_exit", n, bench_rdtsc() - t);
 	return 0;
 }
 
@@ -114,7 +96,7 @@ int main(void)
 	struct strata_meminfo m;
 	if (meminfo(&m))
 		return 1;
-	khz = m.tsc_khz;
+	bench_set_khz(m.tsc_khz);
 	bench_syscall();
 	return bench_fault() | bench_mmap() | bench_switch() | bench_spawn();
 }

@@ -83,6 +83,16 @@ void _start(void);
 
 #define PAGE_SIZE 4096UL
 
+/* Benchmarks (bench.c): a TSC read that waits for earlier instructions, and one BENCH line. */
+static inline unsigned long bench_rdtsc(void)
+{
+	unsigned lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((unsigned long)hi << 32) | lo;
+}
+void bench_set_khz(unsigned long tsc_khz);
+void bench_report(const char *name, unsigned long ops, unsigned long cycles);
+
 /* spawn, then wait for that child: its pid, or spawn's error; *status set. */
 long spawn_wait(const char *path, char *const argv[], int *status);
 /* Make the next kib of stack resident, so later code takes no stack faults. */
