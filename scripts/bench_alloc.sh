@@ -16,15 +16,7 @@ SRCS="bench/slab.c bench/host/slab_bench.c bench/host/adapter.c $(ls src/mm/*.c 
 $CC $CFLAGS -w -o $B/slab_strata $SRCS
 $CC $CFLAGS -DBENCH_SLAB_LIBC -o $B/slab_libc bench/slab.c bench/host/slab_bench.c bench/host/adapter.c
 
-LIBDIR=/usr/lib/x86_64-linux-gnu
-JE=$LIBDIR/libjemalloc.so.2
-MI=$LIBDIR/libmimalloc.so.2
-TC=$LIBDIR/libtcmalloc.so.4
-if [ ! -e $JE ] || [ ! -e $MI ] || [ ! -e $TC ]; then
-	if [ "$(id -u)" = 0 ] && ! pgrep -x apt >/dev/null && ! pgrep -x apt-get >/dev/null; then
-		apt-get install -y -q libjemalloc2 libmimalloc2.0 libgoogle-perftools4 >/dev/null 2>&1 || true
-	fi
-fi
+. scripts/allocators.sh
 
 OUT=$B/alloc_cmp.txt
 : > $OUT

@@ -20,15 +20,7 @@ $CC -std=gnu11 -O2 -g -Wall -Wextra -pthread -o $B/malloc_loops bench/host/mallo
 tests/real/inputs.sh $IN
 [ -e build/libstrata_malloc.so ] || { echo "bench_malloc: no build/libstrata_malloc.so (make build/libstrata_malloc.so)"; exit 1; }
 
-LIBDIR=/usr/lib/x86_64-linux-gnu
-JE=$LIBDIR/libjemalloc.so.2
-MI=$LIBDIR/libmimalloc.so.2
-TC=$LIBDIR/libtcmalloc.so.4
-if [ ! -e $JE ] || [ ! -e $MI ] || [ ! -e $TC ]; then
-	if [ "$(id -u)" = 0 ] && ! pgrep -x apt >/dev/null && ! pgrep -x apt-get >/dev/null; then
-		apt-get install -y -q libjemalloc2 libmimalloc2.0 libgoogle-perftools4 >/dev/null 2>&1 || true
-	fi
-fi
+. scripts/allocators.sh
 ALLOCS="glibc: strata:$PWD/build/libstrata_malloc.so jemalloc:$JE mimalloc:$MI tcmalloc:$TC"
 
 kflags="-std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -mno-sse
