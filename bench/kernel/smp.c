@@ -98,18 +98,24 @@ static void cross(unsigned me)
 	uint64_t sent = 0, got = 0;
 	uintptr_t v;
 	while (sent < PAIRS || got < PAIRS) {
+		bool moved = false;
 		if (sent < PAIRS) {
 			v = take(job.w, job.c);
 			if (v && xput(out, v))
-				sent++;
+				sent++, moved = true;
 			else if (v)
 				give(job.w, job.c, v);
 		}
 		while (xget(in, &v)) {
 			give(job.w, job.c, v);
-			got++;
+			got++, moved = true;
 		}
-		if (sent == PAIRS)
+		/*
+		 * No progress: the next CPU may be waiting for this one to answer a
+		 * TLB shootdown (its slab gave pages back) instead of draining its
+		 * ring; a CPU running with interrupts off answers only here.
+		 */
+		if (!moved)
 			arch_spin_relax();
 	}
 }
@@ -120,7 +126,7 @@ static void worker(void *arg)
 	(void)arg;
 	__atomic_add_fetch(&job.arrived, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&job.arrived, __ATOMIC_ACQUIRE) < job.k)
-		__builtin_ia32_pause();
+		arch_spin_relax();
 	uint64_t t0 = bench_cycles();
 	switch (job.w) {
 	case W_PAGE:
