@@ -1,15 +1,16 @@
 /*
- * buddy.c - the buddy allocator's core: free lists per zone and order.
+ * buddy.c - the buddy allocator's core: free blocks per zone and order.
  *
- * A free block of 2^order pages sits on its zone's list for that order; its
- * first frame's record says FREE and the order, and the list links are
- * written into the block itself. To allocate, take the smallest free block
- * big enough and split it, putting the upper halves back one order lower.
- * To free, look at the buddy (the block's address with bit `order`
- * flipped): while it is a free block of the same order in the same zone
- * and section, take it off its list and merge; then put the result on its list.
- * Everything here runs with pmm.lock held (or at boot, alone); free_pages
- * is stored atomically because pmm_free_count reads it without the lock.
+ * A free block of 2^order pages is a set bit in its section's free map of
+ * that order (freemap.c); its first frame's record says FREE and the
+ * order. Nothing is written into free pages. To allocate, take the lowest
+ * free block of the smallest order big enough and split it, giving the
+ * upper halves back one order lower. To free, look at the buddy (the
+ * block's address with bit `order` flipped): while it is a free block of
+ * the same order in the same section, take it out and merge; then mark
+ * the result free. Everything here runs with pmm.lock held (or at boot,
+ * alone); free_pages is stored atomically because pmm_free_count reads it
+ * without the lock.
  *
  * Records exist only for RAM: one array per sanitized range of RAM (a
  * section), so the PCI hole or a reserved range at 1 TiB costs nothing.
@@ -24,13 +25,13 @@
 struct pmm pmm = { .lock = SPINLOCK_INIT("pmm") };
 
 /* pfn_section's and pfn_frame's slow path: a binary search of the sections. */
-const struct section *pfn_section_search(pfn_t pfn)
+struct section *pfn_section_search(pfn_t pfn)
 {
 	size_t lo = 0, hi = pmm.nsec;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct section *s = &pmm.sec[mid];
+		struct section *s = &pmm.sec[mid];
 		if (pfn < s->base_pfn)
 			hi = mid;
 		else if (pfn - s->base_pfn < s->npages) {
@@ -42,80 +43,126 @@ const struct section *pfn_section_search(pfn_t pfn)
 	return NULL;
 }
 
-static struct free_link *pfn_link(pfn_t pfn)
+/* Put the block at pfn, in section s, among the free blocks, marking its head FREE. */
+static void area_push(struct section *s, pfn_t pfn, unsigned order)
 {
-	return phys_to_virt(pfn_to_pa(pfn));
-}
+	struct zone *z = &pmm.zones[s->zone];
 
-/* Put the block at pfn on its free list, marking its head FREE. */
-static void area_push(pfn_t pfn, unsigned order)
-{
-	struct zone *z = &pmm.zones[pfn_zone(pfn)];
-	struct free_area *a = &z->area[order];
-	struct free_link *l = pfn_link(pfn);
-	struct frame *f = pfn_frame(pfn);
-
-	f->state = FRAME_FREE, f->order = order, f->refs = 0;
-	l->next = a->head.next, l->prev = &a->head;
-	a->head.next->prev = l;
-	a->head.next = l;
-	a->nr++;
+	*section_frame(s, pfn) = (struct frame){ .refs = 0, .order = order, .state = FRAME_FREE };
+	freemap_set(s, order, pfn);
+	z->nr[order]++;
+	if (!(z->orders & (1u << order)))
+		__atomic_store_n(&z->orders, z->orders | 1u << order, __ATOMIC_RELAXED);
 	__atomic_store_n(&z->free_pages, z->free_pages + (1ULL << order), __ATOMIC_RELAXED);
 }
 
 /*
- * Take the free block at pfn, whose record the caller found FREE, off its
- * list; its head becomes a TAIL until someone says otherwise. Its links
- * must be those of a list member: anything else is a corrupted list (or a
- * block written to after it was freed), and unlinking through it would
- * write wherever the links point.
+ * Take the free block at pfn, whose record f the caller found FREE, out of
+ * the free blocks; its head becomes a TAIL until someone says otherwise.
+ * Its bit must be set: a FREE record the map does not know is a record
+ * written by someone else, and taking it would hand out a block twice.
  */
-static void area_unlink(pfn_t pfn, struct frame *f)
+static void area_unlink(struct section *s, pfn_t pfn, struct frame *f)
 {
-	struct zone *z = &pmm.zones[pfn_zone(pfn)];
-	struct free_link *l = pfn_link(pfn);
+	struct zone *z = &pmm.zones[s->zone];
+	unsigned o = f->order;
 
-	MM_ASSERT("pmm", l->prev->next == l && l->next->prev == l,
-		  "free list of order %u corrupted at 0x%llx (links %p %p): written after free?",
-		  (unsigned)f->order, (unsigned long long)pfn_to_pa(pfn), (void *)l->prev, (void *)l->next);
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	z->area[f->order].nr--;
-	__atomic_store_n(&z->free_pages, z->free_pages - (1ULL << f->order), __ATOMIC_RELAXED);
+	MM_ASSERT("pmm", freemap_clear(s, o, pfn),
+		  "free block of order %u at 0x%llx is not in the free map: its record was overwritten?",
+		  o, (unsigned long long)pfn_to_pa(pfn));
+	if (--z->nr[o] == 0)
+		__atomic_store_n(&z->orders, z->orders & ~(1u << o), __ATOMIC_RELAXED);
+	__atomic_store_n(&z->free_pages, z->free_pages - (1ULL << o), __ATOMIC_RELAXED);
 	f->state = FRAME_TAIL;
 }
 
-/* Smallest free block of at least 2^order in zone z, split down to 2^order. */
-static pfn_t zone_take(struct zone *z, unsigned order)
+/* The lowest free block of exactly 2^order in zone z, its section in *sp, or PMM_NO_FRAME. */
+static pfn_t zone_first(enum zone_id z, unsigned order, struct section **sp)
 {
-	for (unsigned o = order; o <= PMM_MAX_ORDER; o++) {
-		struct free_area *a = &z->area[o];
-		if (!a->nr)
+	const struct zone *zn = &pmm.zones[z];
+
+	if (!(zn->orders & (1u << order)))
+		return PMM_NO_FRAME;
+	for (size_t i = zn->sec_lo; i < zn->sec_hi; i++) {
+		struct section *s = &pmm.sec[i];
+		if (!s->map[order].nr)
 			continue;
-		pfn_t pfn = pa_to_pfn(virt_to_phys(a->head.next));
-		struct frame *f = pfn_frame(pfn);
-		MM_ASSERT("pmm", f && f->state == FRAME_FREE && f->order == o,
-			  "free list of order %u holds 0x%llx, %s", o, (unsigned long long)pfn_to_pa(pfn),
-			  f ? "whose record is not a free block of that order" : "not RAM");
-		area_unlink(pfn, f);
-		while (o > order) {
-			o--;
-			area_push(pfn + (1ULL << o), o);
-		}
-		mark_allocated(pfn_frame(pfn), order);
+		pfn_t pfn = freemap_first(s, order);
+		MM_ASSERT("pmm", pfn != PMM_NO_FRAME,
+			  "free map of order %u of section 0x%llx counts %llu blocks and shows none",
+			  order, (unsigned long long)pfn_to_pa(s->base_pfn), (unsigned long long)s->map[order].nr);
+		*sp = s;
 		return pfn;
 	}
+	MM_ASSERT("pmm", false, "zone %u counts %llu free blocks of order %u that no section has",
+		  (unsigned)z, (unsigned long long)zn->nr[order], order);
 	return PMM_NO_FRAME;
+}
+
+pfn_t zone_first_free(enum zone_id z, unsigned order)
+{
+	struct section *s;
+	return zone_first(z, order, &s);
+}
+
+/*
+ * Smallest free block of at least 2^order in zone z, the lowest of its
+ * order, split down to 2^order. Which orders have blocks is one word: a
+ * zone that cannot meet the request says so without looking further.
+ */
+static pfn_t zone_take(enum zone_id z, unsigned order)
+{
+	uint32_t fit = pmm.zones[z].orders >> order;
+	struct section *s;
+	struct frame *f;
+	unsigned o;
+	pfn_t pfn;
+
+	if (!fit)
+		return PMM_NO_FRAME;
+	o = order + (unsigned)__builtin_ctz(fit);
+	pfn = zone_first(z, o, &s);
+	f = section_frame(s, pfn);
+	MM_ASSERT("pmm", f && f->state == FRAME_FREE && f->order == o,
+		  "free map of order %u holds 0x%llx, whose record is not a free block of that order",
+		  o, (unsigned long long)pfn_to_pa(pfn));
+	area_unlink(s, pfn, f);
+	while (o > order) {
+		o--;
+		area_push(s, pfn + (1ULL << o), o);
+	}
+	mark_allocated(f, order);
+	return pfn;
+}
+
+/* The zones a request may take from, in the order it tries them (buddy.h): pref[zone_first_pref(flags)...]. */
+static const enum zone_id pref[] = { ZONE_NORMAL, ZONE_DMA32, ZONE_DMA };
+
+static unsigned zone_first_pref(unsigned flags)
+{
+	return (flags & PMM_DMA) ? 2 : (flags & PMM_DMA32) ? 1 : 0;
+}
+
+/*
+ * True if some zone the request may use had a block of at least 2^order
+ * when looked at: read without the lock (orders is stored atomically), so
+ * that a request that cannot be met fails without taking it. A block freed
+ * at the same moment may be missed, as it would be by a request a moment
+ * earlier.
+ */
+bool core_may_fit(unsigned order, unsigned flags)
+{
+	for (unsigned i = zone_first_pref(flags); i < NR_ZONES; i++)
+		if (__atomic_load_n(&pmm.zones[pref[i]].orders, __ATOMIC_RELAXED) >> order)
+			return true;
+	return false;
 }
 
 /* A frame number of an allocated block of 2^order, or PMM_NO_FRAME. The zone preference is in buddy.h. */
 pfn_t core_alloc(unsigned order, unsigned flags)
 {
-	static const enum zone_id pref[] = { ZONE_NORMAL, ZONE_DMA32, ZONE_DMA };
-	unsigned first = (flags & PMM_DMA) ? 2 : (flags & PMM_DMA32) ? 1 : 0;
-
-	for (unsigned i = first; i < NR_ZONES; i++) {
-		pfn_t pfn = zone_take(&pmm.zones[pref[i]], order);
+	for (unsigned i = zone_first_pref(flags); i < NR_ZONES; i++) {
+		pfn_t pfn = zone_take(pref[i], order);
 		if (pfn != PMM_NO_FRAME)
 			return pfn;
 	}
@@ -124,20 +171,20 @@ pfn_t core_alloc(unsigned order, unsigned flags)
 
 /*
  * Free the block at pfn, in section s, merging with free buddies of its
- * zone and section. A buddy that is a free block of a higher order would
- * either contain this block (which its record calls allocated) or be
- * misaligned: both are records that lie, so they stop the kernel.
+ * section (one zone: sections never cross one). A buddy that is a free
+ * block of a higher order would either contain this block (which its
+ * record calls allocated) or be misaligned: both are records that lie, so
+ * they stop the kernel. Only records and map words are touched, never the
+ * pages.
  */
 static inline __attribute__((always_inline))
-void merge_free(const struct section *s, pfn_t pfn, unsigned order)
+void merge_free(struct section *s, pfn_t pfn, unsigned order)
 {
-	enum zone_id z = pfn_zone(pfn);
-
 	section_frame(s, pfn)->state = FRAME_TAIL;
 	while (order < PMM_MAX_ORDER) {
 		pfn_t b = pfn ^ (1ULL << order);
 		struct frame *bf = section_frame(s, b);
-		if (!bf || bf->state != FRAME_FREE || pfn_zone(b) != z)
+		if (!bf || bf->state != FRAME_FREE)
 			break;
 		if (bf->order != order) {
 			MM_ASSERT("pmm", bf->order < order,
@@ -146,11 +193,11 @@ void merge_free(const struct section *s, pfn_t pfn, unsigned order)
 				  (unsigned long long)pfn_to_pa(b), (unsigned)bf->order);
 			break;
 		}
-		area_unlink(b, bf);
+		area_unlink(s, b, bf);
 		pfn &= ~(1ULL << order);
 		order++;
 	}
-	area_push(pfn, order);
+	area_push(s, pfn, order);
 }
 
 /* Free the block at pfn; the caller has checked it. */
@@ -166,7 +213,7 @@ void core_free(pfn_t pfn, unsigned order)
  */
 void core_free_cached(pfn_t pfn)
 {
-	const struct section *s = pfn_section(pfn);
+	struct section *s = pfn_section(pfn);
 	struct frame *f = s ? section_frame(s, pfn) : NULL;
 
 	MM_ASSERT("pmm", f && f->state == FRAME_CACHED,
@@ -196,14 +243,16 @@ static unsigned block_order_at(pfn_t pfn, pfn_t end)
  */
 void core_free_range(pfn_t start, pfn_t end, bool merge)
 {
+	struct section *s = pfn_section(start);
+
 	for (pfn_t p = start; p < end; p++)
-		pfn_frame(p)->state = FRAME_TAIL;
+		section_frame(s, p)->state = FRAME_TAIL;
 	while (start < end) {
 		unsigned o = block_order_at(start, end);
 		if (merge)
-			core_free(start, o);
+			merge_free(s, start, o);
 		else
-			area_push(start, o);
+			area_push(s, start, o);
 		start += 1ULL << o;
 	}
 }

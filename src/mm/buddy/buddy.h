@@ -3,12 +3,12 @@
  *
  * A buddy allocator over the firmware's memory map. pmm_init() sanitizes the
  * map, protects what the kernel still uses, places one small metadata array
- * per range of RAM (4 bytes a frame, holes cost nothing) and puts the rest on
- * free lists per zone and per order. Blocks are 2^order pages, naturally
- * aligned, and never span a zone. A per-CPU cache of single pages sits in
- * front of the lists. Misuse is reported ("pmm: ..." on the console) and
+ * per range of RAM (4 bytes a frame and a bitmap of free blocks per order,
+ * holes cost nothing) and frees the rest as blocks of 2^order pages,
+ * naturally aligned, that never span a zone. A per-CPU cache of single
+ * pages sits in front. Misuse is reported ("pmm: ..." on the console) and
  * returns an error; running out of memory returns PMM_NO_FRAME; a broken
- * invariant (a corrupted free list, a frame in two states) stops the
+ * invariant (a record the free map disagrees with, a frame in two states) stops the
  * kernel with "PANIC: pmm: ..." (mm/failure.h). docs/buddy.md explains the
  * design.
  */
@@ -99,7 +99,7 @@ pa_t pmm_alloc(unsigned order, unsigned flags);
  * merges with its buddies. A block whose reference count is above 1 is
  * not freed (PMM_E_SHARED): its holders drop it with pmm_frame_put.
  * Returns 0, or a negative enum pmm_error after reporting the misuse; the
- * free lists are untouched then.
+ * free blocks are untouched then.
  */
 int pmm_free(pa_t pa, unsigned order);
 
@@ -134,13 +134,13 @@ bool pmm_is_ram(pa_t pa);
 
 struct pmm_stats {
 	uint64_t total_pages;       /* RAM frames managed: free + allocated + reserved */
-	uint64_t free_pages;        /* on the free lists or in the per-CPU caches */
+	uint64_t free_pages;        /* in free blocks or in the per-CPU caches */
 	uint64_t reserved_pages;    /* first MiB, protected, metadata: never handed out */
 	uint64_t allocated_pages;
 	uint64_t metadata_bytes;    /* the pages holding per-frame records */
 	uint64_t kernel_pages;      /* the PMM_PROTECT_KERNEL ranges */
 	uint64_t zone_total[NR_ZONES], zone_free[NR_ZONES];
-	uint64_t free_blocks[PMM_MAX_ORDER + 1];  /* on the free lists (not the caches) */
+	uint64_t free_blocks[PMM_MAX_ORDER + 1];  /* free blocks (not the caches) */
 };
 void pmm_get_stats(struct pmm_stats *s);
 
@@ -212,7 +212,7 @@ const struct mem_range *pmm_sanitized_map(size_t *len);
 bool pmm_protect_released(size_t i);
 
 /*
- * Verify every invariant (free lists well linked and canonical, every
+ * Verify every invariant (free maps agree with the records, merged, every
  * frame in exactly one state, protected frames reserved, counters match).
  * Prints each problem and returns how many there were; 0 means sound.
  */

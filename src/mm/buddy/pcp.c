@@ -1,22 +1,22 @@
 /*
  * pcp.c - the allocation entry points, and the per-CPU page cache in front
- * of the buddy lists (buddy.c).
+ * of the free maps (buddy.c).
  *
  * Most allocations are single pages. Each CPU keeps a small stack of them
  * behind a lock of its own: no split, no merge, and the lock is the CPU's
  * but for the moment another CPU drains the stack, so taking it costs one
  * uncontended atomic exchange. An empty stack takes PCP_BATCH pages from
- * the lists under pmm.lock (the stack's lock, then pmm.lock: that order,
+ * the free maps under pmm.lock (the stack's lock, then pmm.lock: that order,
  * always); a full one gives its PCP_BATCH coldest back. Cached pages count
  * as free. Requests that need a zone (PMM_DMA, PMM_DMA32) go straight to
- * the lists, since a cached page may come from any zone. Since cached
- * pages also keep their buddies from merging, a request the lists cannot
+ * the free maps, since a cached page may come from any zone. Since cached
+ * pages also keep their buddies from merging, a request the maps cannot
  * meet empties every CPU's cache into them and tries again (take_block).
  * Any CPU may drain any cache while its owner runs: the owner finds its
  * stack shorter the next time it takes the lock.
  *
  * Blocks and aligned runs (pmm_alloc, pmm_alloc_aligned) take the lock and
- * go to the lists: take the smallest block at least max(N, A) pages long;
+ * go to the free maps: take the smallest block at least max(N, A) pages long;
  * being naturally aligned, it is aligned to A. Keep its first N pages as
  * the blocks of N's binary digits, largest first (N = 5: an order-2 block,
  * then an order-0 one), and free the rest. Each kept block is an ordinary
@@ -58,7 +58,7 @@ void pmm_fail_nth(unsigned n)
  */
 #define PCP_SET_COUNT(p, n) __atomic_store_n(&(p)->count, (n), __ATOMIC_RELAXED)
 
-/* Give the n coldest pages (the bottom of the stack) back to the lists: p->lock and pmm.lock held. */
+/* Give the n coldest pages (the bottom of the stack) back to the free maps: p->lock and pmm.lock held. */
 static void pcp_drain_locked(struct pcp *p, unsigned n)
 {
 	n = n < p->count ? n : p->count;
@@ -80,7 +80,7 @@ static __attribute__((noinline)) void pcp_drain(struct pcp *p, unsigned n)
 }
 
 /*
- * Take PCP_BATCH pages from the lists. One block of PCP_BATCH pages, cut
+ * Take PCP_BATCH pages from the free maps. One block of PCP_BATCH pages, cut
  * here, touches no list links; when none is left, single pages. p->lock
  * is held. Returns the order of the pages it took (for the narration).
  */
@@ -120,10 +120,10 @@ static __attribute__((noinline)) void trace_page(pa_t pa, unsigned cpu, unsigned
 		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left)",
 			 (unsigned long long)pa, cpu, left);
 	else if (refill)
-		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free lists: one order-%d block",
+		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free maps: one order-%d block",
 			 (unsigned long long)pa, cpu, left, refill);
 	else
-		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free lists: %u order-0 pages",
+		MM_TRACE("buddy", "frame pa 0x%llx from CPU %u's page cache (%u left), refilled from the free maps: %u order-0 pages",
 			 (unsigned long long)pa, cpu, left, left + 1);
 }
 
@@ -203,7 +203,7 @@ static void cut_block(pfn_t pfn, unsigned order, uint64_t npages)
 }
 
 /* A 2^order block cut to npages, or PMM_NO_FRAME. */
-static pfn_t take_from_lists(unsigned order, uint64_t npages, unsigned flags)
+static pfn_t take_from_maps(unsigned order, uint64_t npages, unsigned flags)
 {
 	uint64_t irq = spin_lock_irqsave(&pmm.lock);
 	pfn_t pfn = core_alloc(order, flags);
@@ -226,11 +226,12 @@ static bool caches_hold_pages(void)
 /*
  * What pmm_alloc and pmm_alloc_aligned share: take a 2^order block, keep
  * its first npages (all of it for pmm_alloc), zero them if asked. Pages in
- * the per-CPU caches are free pages too: when the lists have no block,
- * every cache goes back to them (where its pages merge) and the lists are
+ * the per-CPU caches are free pages too: when the maps have no block,
+ * every cache goes back to them (where its pages merge) and the maps are
  * tried again before the answer is out of memory. pmm.lock is dropped for
- * the drain, which takes each cache's lock first. Returns the physical
- * address or PMM_NO_FRAME.
+ * the drain, which takes each cache's lock first. A request no zone can
+ * meet and no cache can help fails without taking a lock. Returns the
+ * physical address or PMM_NO_FRAME.
  */
 static pa_t take_block(unsigned order, uint64_t npages, unsigned flags)
 {
@@ -238,10 +239,10 @@ static pa_t take_block(unsigned order, uint64_t npages, unsigned flags)
 
 	if (!pmm.ready || fail_injected())
 		return PMM_NO_FRAME;
-	pfn = take_from_lists(order, npages, flags);
+	pfn = core_may_fit(order, flags) ? take_from_maps(order, npages, flags) : PMM_NO_FRAME;
 	if (pfn == PMM_NO_FRAME && caches_hold_pages()) {
 		pmm_drain_all_caches();
-		pfn = take_from_lists(order, npages, flags);
+		pfn = take_from_maps(order, npages, flags);
 	}
 	if (pfn == PMM_NO_FRAME)
 		return PMM_NO_FRAME;
@@ -324,7 +325,7 @@ int pmm_free_aligned(pa_t pa, size_t npages)
 	return r;
 }
 
-/* Empty CPU c's cache into the buddy lists: its lock, then pmm.lock. */
+/* Empty CPU c's cache into the free maps: its lock, then pmm.lock. */
 static void drain_cpu(unsigned c)
 {
 	struct pcp *p = &pmm.pcp[c];
@@ -335,7 +336,7 @@ static void drain_cpu(unsigned c)
 	spin_unlock_irqrestore(&p->lock, irq);
 }
 
-/* Empty this CPU's cache into the buddy lists. */
+/* Empty this CPU's cache into the free maps. */
 void pmm_drain_cache(void)
 {
 	drain_cpu(arch_cpu_index());
@@ -380,7 +381,7 @@ void pmm_unlock_all(uint64_t irq)
 }
 
 /*
- * Free pages: on the lists and in every CPU's cache. A snapshot: the
+ * Free pages: on the free maps and in every CPU's cache. A snapshot: the
  * counters are read one by one without a lock, with atomic loads, while
  * other CPUs may be moving pages between them.
  */

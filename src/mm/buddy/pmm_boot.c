@@ -1,5 +1,5 @@
 /*
- * pmm_boot.c - from the firmware map to free lists: pmm_init, the RAM
+ * pmm_boot.c - from the firmware map to free blocks: pmm_init, the RAM
  * taken later (pmm_add_range), boot memory given back (pmm_release), and
  * what the maps say about a physical range (pmm_range_has_ram).
  *
@@ -8,10 +8,10 @@
  * free every span no exclusion covers. Nothing is allocated; all state is
  * in `pmm`, rebuilt from nothing on every call.
  *
- * Three things are excluded from the free lists: the first MiB (real-mode
+ * Three things are never freed: the first MiB (real-mode
  * data, the EBDA), every protect[] range not yet released, and the pages
  * holding the records. Free spans are what is left of a section between
- * them. The records are placed before any list exists, by a search over
+ * them. The records are placed before any block is free, by a search over
  * those spans: it takes the highest span that fits, so the records stay
  * out of the DMA zones.
  *
@@ -36,11 +36,6 @@ static void reset(void)
 	pmm.lock = (struct spinlock)SPINLOCK_INIT("pmm");
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
 		pmm.pcp[c].lock = (struct spinlock)SPINLOCK_INIT("pmm pcp");
-	for (int z = 0; z < NR_ZONES; z++)
-		for (int o = 0; o <= PMM_MAX_ORDER; o++) {
-			struct free_link *h = &pmm.zones[z].area[o].head;
-			h->next = h->prev = h;
-		}
 }
 
 /* Keep copies: the report and the self-tests read them after boot memory is gone. */
@@ -62,7 +57,7 @@ static int copy_boot(const struct pmm_boot *b)
 	return 0;
 }
 
-/* ---- exclusions, and the records placed before the lists exist ---- */
+/* ---- exclusions, and the records placed before any block is free ---- */
 
 static pfn_t range_end_pfn(const struct mem_range *r)
 {
@@ -146,37 +141,58 @@ static pfn_t early_alloc(uint64_t npages)
 	return best;
 }
 
-/* Pages holding the records of that many frames. */
-static uint64_t record_pages(uint64_t frames)
+/*
+ * A section's metadata, in 8-byte words: its records (4 bytes a frame,
+ * rounded up to a word), then its free maps (freemap.c).
+ */
+static uint64_t record_words(uint64_t npages)
 {
-	return (frames * sizeof(struct frame) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	return (npages * sizeof(struct frame) + 7) / 8;
+}
+
+static uint64_t meta_words(pfn_t base, uint64_t npages)
+{
+	return record_words(npages) + freemap_words(base, npages);
+}
+
+static uint64_t words_to_pages(uint64_t words)
+{
+	return (words * 8 + PAGE_SIZE - 1) >> PAGE_SHIFT;
+}
+
+/* Point s at its metadata, which starts at w: records first, then the maps. */
+static void section_place(struct section *s, uint64_t *w)
+{
+	s->frames = (struct frame *)w;
+	s->bits = w + record_words(s->npages);
+	freemap_layout(s);
 }
 
 /*
- * Give every section its array of records, zeroed (all RESERVED): one run
- * for all of them if one fits, else one run per section. Returns 0 or
- * PMM_E_NO_METADATA.
+ * Give every section its records and free maps, zeroed (all RESERVED, no
+ * block free): one run for all of them if one fits, else one run per
+ * section. Returns 0 or PMM_E_NO_METADATA.
  */
 static int early_place_metadata(void)
 {
-	uint64_t frames = 0;
+	uint64_t words = 0;
 	pfn_t pfn;
 
 	for (size_t i = 0; i < pmm.nsec; i++)
-		frames += pmm.sec[i].npages;
-	pfn = early_alloc(record_pages(frames));
+		words += meta_words(pmm.sec[i].base_pfn, pmm.sec[i].npages);
+	pfn = early_alloc(words_to_pages(words));
 	if (pfn != PMM_NO_FRAME) {
-		struct frame *f = phys_to_virt(pfn_to_pa(pfn));
+		uint64_t *w = phys_to_virt(pfn_to_pa(pfn));
 		for (size_t i = 0; i < pmm.nsec; i++) {
-			pmm.sec[i].frames = f;
-			f += pmm.sec[i].npages;
+			section_place(&pmm.sec[i], w);
+			w += meta_words(pmm.sec[i].base_pfn, pmm.sec[i].npages);
 		}
 	} else {
 		for (size_t i = 0; i < pmm.nsec; i++) {
-			pfn = early_alloc(record_pages(pmm.sec[i].npages));
+			pfn = early_alloc(words_to_pages(meta_words(pmm.sec[i].base_pfn, pmm.sec[i].npages)));
 			if (pfn == PMM_NO_FRAME)
 				return PMM_E_NO_METADATA;
-			pmm.sec[i].frames = phys_to_virt(pfn_to_pa(pfn));
+			section_place(&pmm.sec[i], phys_to_virt(pfn_to_pa(pfn)));
 		}
 	}
 	for (size_t i = 0; i < pmm.nmeta; i++) {
@@ -210,19 +226,37 @@ static bool below_reachable(const struct mem_range *r, pa_t reachable, struct pf
 	return out->start < out->end;
 }
 
-/* Count frames [start, end) into the zones they lie in. */
-static void zone_account(pfn_t start, pfn_t end)
+/*
+ * Where a section starting at pfn must stop: the end of pfn's zone, the
+ * next 16 TiB boundary (SECTION_MAX_PAGES), or end, whichever is first.
+ */
+static pfn_t zone_piece_end(pfn_t pfn, pfn_t end)
 {
-	for (pfn_t p = start; p < end; ) {
-		pfn_t lim = pfn_zone(p) == ZONE_DMA ? DMA_END_PFN :
-			       pfn_zone(p) == ZONE_DMA32 ? DMA32_END_PFN : UINT64_MAX;
-		pfn_t e = end < lim ? end : lim;
-		pmm.zones[pfn_zone(p)].total_pages += e - p;
-		p = e;
+	pfn_t lim = pfn_zone(pfn) == ZONE_DMA ? DMA_END_PFN :
+		    pfn_zone(pfn) == ZONE_DMA32 ? DMA32_END_PFN : end;
+	pfn_t cut = (pfn | (SECTION_MAX_PAGES - 1)) + 1;
+
+	lim = cut < lim ? cut : lim;
+	return end < lim ? end : lim;
+}
+
+/*
+ * Which of the sorted sections each zone owns. A zone is one range of
+ * addresses and no section crosses a zone's edge, so they are consecutive.
+ */
+static void index_zones(void)
+{
+	for (int z = 0; z < NR_ZONES; z++)
+		pmm.zones[z].sec_lo = pmm.zones[z].sec_hi = 0;
+	for (size_t i = pmm.nsec; i-- > 0; ) {
+		struct zone *z = &pmm.zones[pmm.sec[i].zone];
+		if (!z->sec_hi)
+			z->sec_hi = i + 1;
+		z->sec_lo = i;
 	}
 }
 
-/* One section per range of RAM the HHDM reaches, with its share of each zone's total. */
+/* Sections for the RAM the HHDM reaches: one per range and zone, each counted into its zone. */
 static void build_sections(pa_t reachable)
 {
 	struct pfn_range f;
@@ -231,18 +265,23 @@ static void build_sections(pa_t reachable)
 		const struct mem_range *r = &pmm.san[i];
 		if (r->type != MEM_AVAILABLE || !below_reachable(r, reachable, &f))
 			continue;
-		if (pmm.nsec == PMM_MAX_SECTIONS) {
-			kprintf("pmm: more than %d ranges of RAM, left out 0x%llx-0x%llx\n",
-				PMM_MAX_SECTIONS, (unsigned long long)r->base,
-				(unsigned long long)(r->base + r->len));
-			continue;
+		for (pfn_t p = f.start, e; p < f.end; p = e) {
+			e = zone_piece_end(p, f.end);
+			if (pmm.nsec == PMM_MAX_SECTIONS) {
+				kprintf("pmm: more than %d ranges of RAM, left out 0x%llx-0x%llx\n",
+					PMM_MAX_SECTIONS, (unsigned long long)pfn_to_pa(p),
+					(unsigned long long)pfn_to_pa(f.end));
+				break;
+			}
+			struct section *s = &pmm.sec[pmm.nsec++];
+			s->base_pfn = p;
+			s->npages = e - p;
+			s->zone = pfn_zone(p);
+			pmm.total_pages += s->npages;
+			pmm.zones[s->zone].total_pages += s->npages;
 		}
-		struct section *s = &pmm.sec[pmm.nsec++];
-		s->base_pfn = f.start;
-		s->npages = f.end - f.start;
-		pmm.total_pages += s->npages;
-		zone_account(f.start, f.end);
 	}
+	index_zones();
 }
 
 static void free_all_spans(void)
@@ -379,20 +418,23 @@ static bool next_unmanaged(pfn_t *cur, pfn_t end, struct pfn_range *out)
 	return true;
 }
 
-/* Insert a section for [start, end) in address order, its records in its own top pages. */
+/* Insert a section for [start, end) in address order, its records and maps in its own top pages. */
 static void insert_section(pfn_t start, pfn_t end, uint64_t rec)
 {
 	size_t i = pmm.nsec;
+	uint64_t *meta = phys_to_virt(pfn_to_pa(end - rec));
 
 	while (i > 0 && pmm.sec[i - 1].base_pfn > start) {
 		pmm.sec[i] = pmm.sec[i - 1];
 		i--;
 	}
-	pmm.sec[i] = (struct section){ start, end - start, phys_to_virt(pfn_to_pa(end - rec)) };
+	memset(meta, 0, rec << PAGE_SHIFT);             /* all RESERVED, nothing free */
+	pmm.sec[i] = (struct section){ .base_pfn = start, .npages = end - start, .zone = pfn_zone(start) };
+	section_place(&pmm.sec[i], meta);
 	pmm.nsec++;
+	index_zones();
 	__atomic_store_n(&pmm.section_hint, i, __ATOMIC_RELAXED);
 	pmm.meta[pmm.nmeta++] = (struct pfn_range){ end - rec, end };
-	memset(pmm.sec[i].frames, 0, rec << PAGE_SHIFT);           /* all RESERVED */
 }
 
 /*
@@ -402,7 +444,7 @@ static void insert_section(pfn_t start, pfn_t end, uint64_t rec)
  */
 static int add_section(pfn_t start, pfn_t end)
 {
-	uint64_t n = end - start, rec = record_pages(n), freed = 0;
+	uint64_t n = end - start, rec = words_to_pages(meta_words(start, n)), freed = 0;
 	pfn_t cur = start;
 	struct pfn_range span;
 
@@ -419,7 +461,7 @@ static int add_section(pfn_t start, pfn_t end)
 	insert_section(start, end, rec);
 	pmm.total_pages += n;
 	pmm.metadata_pages += rec;
-	zone_account(start, end);
+	pmm.zones[pfn_zone(start)].total_pages += n;
 	while (next_free_span(&cur, end, &span)) {
 		core_free_range(span.start, span.end, false);    /* nothing around it is free in its section */
 		freed += span.end - span.start;
@@ -451,7 +493,10 @@ int pmm_add_range(pa_t base, uint64_t len)
 		if (r->type != MEM_AVAILABLE || s >= e)
 			continue;
 		while (!err && next_unmanaged(&cur, e >> PAGE_SHIFT, &run))
-			err = add_section(run.start, run.end);
+			for (pfn_t p = run.start, pe; !err && p < run.end; p = pe) {
+				pe = zone_piece_end(p, run.end);        /* a section stays in one zone */
+				err = add_section(p, pe);
+			}
 	}
 	spin_unlock_irqrestore(&pmm.lock, irq);
 	return err;

@@ -1,10 +1,11 @@
 /*
  * pmm_check.c - pmm_check(): every invariant of the layer, verified the slow way.
  *
- *  1. Each free list is a well-formed circular list of blocks whose head
- *     record says FREE with the list's order, aligned, inside one zone.
- *  2. No free block has a free buddy of its order in its zone and section
- *     (the lists are fully merged: the free frames have exactly one shape).
+ *  1. Each free map's set bits are blocks whose head record says FREE with
+ *     the map's order, inside one zone; its summary levels agree with its
+ *     leaves and its count with its bits; each section lies in one zone.
+ *  2. No free block has a free buddy of its order in its section (the
+ *     maps are fully merged: the free frames have exactly one shape).
  *  3. Walking each section, every frame is a RESERVED or CACHED frame, or
  *     the head of a free or allocated block followed by its TAIL frames.
  *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
@@ -24,45 +25,35 @@ static unsigned problem(const char *what, pfn_t pfn, uint64_t detail)
 	return 1;
 }
 
-static unsigned check_block(enum zone_id z, unsigned o, pfn_t pfn)
+static struct tally *mapped;    /* where check_block counts: pmm_check runs under every lock */
+
+/* One set bit of s's order-o map: the block at pfn. */
+static unsigned check_block(const struct section *s, unsigned o, pfn_t pfn)
 {
-	struct frame *f = pfn_frame(pfn), *bf;
+	struct frame *f = section_frame(s, pfn), *bf;
 	pfn_t last = pfn + (1ULL << o) - 1;
 
-	if (!f)
-		return problem("free list holds a frame that is not RAM", pfn, o);
+	if (!f || !section_frame(s, last))
+		return problem("free map holds a block outside its section", pfn, o);
 	if (f->state != FRAME_FREE || f->order != o)
-		return problem("free list holds a block whose record disagrees", pfn, f->state);
-	if (pfn & ((1ULL << o) - 1))
-		return problem("free block not aligned to its order", pfn, o);
-	if (pfn_zone(pfn) != z || pfn_zone(last) != z || !pfn_frame(last))
-		return problem("free block outside its zone or RAM", pfn, z);
-	bf = o < PMM_MAX_ORDER ? section_frame(pfn_section(pfn), pfn ^ (1ULL << o)) : NULL;
-	if (bf && bf->state == FRAME_FREE && bf->order == o && pfn_zone(pfn ^ (1ULL << o)) == z)
+		return problem("free map holds a block whose record disagrees", pfn, f->state);
+	bf = o < PMM_MAX_ORDER ? section_frame(s, pfn ^ (1ULL << o)) : NULL;
+	if (bf && bf->state == FRAME_FREE && bf->order == o)
 		return problem("free block and its buddy both free: not merged", pfn, o);
+	mapped->free_pages += 1ULL << o;
+	mapped->free_heads++;
 	return 0;
 }
 
-static unsigned check_list(enum zone_id z, unsigned o, struct tally *t)
+/* Every map of s, and its zone. */
+static unsigned check_maps(const struct section *s, struct tally *t)
 {
-	struct free_area *a = &pmm.zones[z].area[o];
-	struct free_link *l = a->head.next;
-	unsigned bad = 0;
+	pfn_t last = s->base_pfn + s->npages - 1;
 
-	for (uint64_t i = 0; i < a->nr; i++, l = l->next) {
-		pfn_t pfn = pa_to_pfn(virt_to_phys(l));
-		if (l == &a->head)
-			return bad + problem("free list shorter than its count", 0, a->nr);
-		if (l->next->prev != l)
-			return bad + problem("free list links broken", pfn, o);
-		if (check_block(z, o, pfn))
-			return bad + 1;
-		t->free_pages += 1ULL << o;
-		t->free_heads++;
-	}
-	if (l != &a->head)
-		bad += problem("free list longer than its count", 0, a->nr);
-	return bad;
+	if (pfn_zone(s->base_pfn) != s->zone || pfn_zone(last) != s->zone)
+		return problem("section crosses a zone's edge", s->base_pfn, s->zone);
+	mapped = t;
+	return freemap_check(s, check_block, problem);
 }
 
 /* A block's head at pfn in section s: its frames after the head must be TAILs. */
@@ -93,6 +84,8 @@ static unsigned walk_section(const struct section *s, struct tally *t)
 				return bad + 1;
 			if (f->state == FRAME_ALLOCATED)
 				t->alloc_pages += 1ULL << f->order;
+			else if (!freemap_test(s, f->order, p))
+				return bad + problem("free block missing from its free map", p, f->order);
 			else
 				t->free_pages += 1ULL << f->order, t->free_heads++;
 			p += 1ULL << f->order;
@@ -125,13 +118,23 @@ static unsigned check_exclusions(const struct section *s)
 
 static unsigned check_counts(const struct tally *t, const struct tally *listed)
 {
-	uint64_t lists = 0, heads = 0, cached = 0;
+	uint64_t inmaps = 0, heads = 0, cached = 0;
 	unsigned bad = 0;
 
 	for (int z = 0; z < NR_ZONES; z++) {
-		lists += pmm.zones[z].free_pages;
-		for (int o = 0; o <= PMM_MAX_ORDER; o++)
-			heads += pmm.zones[z].area[o].nr;
+		const struct zone *zn = &pmm.zones[z];
+		inmaps += zn->free_pages;
+		for (int o = 0; o <= PMM_MAX_ORDER; o++) {
+			uint64_t in_maps = 0;
+			for (size_t i = zn->sec_lo; i < zn->sec_hi; i++) {
+				in_maps += pmm.sec[i].map[o].nr;
+				if (!o && pmm.sec[i].zone != (enum zone_id)z)
+					bad += problem("zone's range of sections holds another zone's", pmm.sec[i].base_pfn, i);
+			}
+			heads += zn->nr[o];
+			if (in_maps != zn->nr[o] || !!(zn->orders & (1u << o)) != !!zn->nr[o])
+				bad += problem("zone's count of free blocks disagrees with its maps", 0, (uint64_t)o);
+		}
 	}
 	for (int c = 0; c < ARCH_MAX_CPUS; c++) {
 		cached += pmm.pcp[c].count;
@@ -141,10 +144,10 @@ static unsigned check_counts(const struct tally *t, const struct tally *listed)
 				bad += problem("cached page is not marked cached", pmm.pcp[c].pfn[i], c);
 		}
 	}
-	if (listed->free_pages != lists || listed->free_heads != heads)
-		bad += problem("free counters disagree with the lists", 0, lists);
-	if (t->free_pages != lists || t->free_heads != heads)
-		bad += problem("free blocks in the records are not all on the lists", 0, t->free_heads);
+	if (listed->free_pages != inmaps || listed->free_heads != heads)
+		bad += problem("free counters disagree with the maps", 0, inmaps);
+	if (t->free_pages != inmaps || t->free_heads != heads)
+		bad += problem("free blocks in the records are not all in the maps", 0, t->free_heads);
 	if (t->cached != cached)
 		bad += problem("cached frames disagree with the caches", 0, cached);
 	if (t->reserved != pmm.reserved_pages)
@@ -161,10 +164,10 @@ unsigned pmm_check(void)
 	struct tally walked = { 0 }, listed = { 0 };
 	unsigned bad = 0;
 
-	for (int z = 0; z < NR_ZONES; z++)
-		for (unsigned o = 0; o <= PMM_MAX_ORDER; o++)
-			bad += check_list((enum zone_id)z, o, &listed);
 	for (size_t i = 0; i < pmm.nsec; i++) {
+		if (i && pmm.sec[i].base_pfn < pmm.sec[i - 1].base_pfn + pmm.sec[i - 1].npages)
+			bad += problem("sections out of order or overlapping", pmm.sec[i].base_pfn, i);
+		bad += check_maps(&pmm.sec[i], &listed);
 		bad += walk_section(&pmm.sec[i], &walked);
 		bad += check_exclusions(&pmm.sec[i]);
 	}

@@ -17,7 +17,7 @@ void pmm_get_stats(struct pmm_stats *s)
 		s->zone_total[z] = pmm.zones[z].total_pages;
 		s->zone_free[z] = pmm.zones[z].free_pages;
 		for (int o = 0; o <= PMM_MAX_ORDER; o++)
-			s->free_blocks[o] += pmm.zones[z].area[o].nr;
+			s->free_blocks[o] += pmm.zones[z].nr[o];
 	}
 	for (int c = 0; c < ARCH_MAX_CPUS; c++)
 		for (unsigned i = 0; i < pmm.pcp[c].count; i++)
@@ -111,8 +111,8 @@ static void print_totals(void)
 	fmt_size(c, sizeof(c), (s.reserved_pages - low - pmm.metadata_pages) << PAGE_SHIFT);
 	kprintf("pmm: reserved %s: first MiB %s, protected %s, ", a, b, c);
 	fmt_size(a, sizeof(a), s.metadata_bytes);
-	kprintf("records %s\n", a);
-	kprintf("pmm: metadata %s for %llu frames (%zu bytes each) = %llu.%03llu %% of RAM\n", a,
+	kprintf("metadata %s\n", a);
+	kprintf("pmm: metadata %s, %llu frames (%zu-byte records, maps) = %llu.%03llu %% of RAM\n", a,
 		(unsigned long long)s.total_pages, sizeof(struct frame),
 		(unsigned long long)((s.metadata_bytes * 100000 + ram / 2) / ram / 1000),
 		(unsigned long long)((s.metadata_bytes * 100000 + ram / 2) / ram % 1000));

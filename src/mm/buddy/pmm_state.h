@@ -5,12 +5,13 @@
  * host tests, which break records on purpose).
  *
  * Invariants (pmm_check verifies them all, docs/buddy.md explains them):
- *  1. A free list holds FREE heads of its order, aligned, inside one zone.
- *  2. No free block has a free buddy of its order in its zone and section.
+ *  1. A set bit of a free map is a FREE head of its order, and every FREE
+ *     head has its bit; each map's summary levels agree with its leaves.
+ *  2. No free block has a free buddy of its order in its section.
  *  3. A section is RESERVED and CACHED frames and blocks: a FREE or
  *     ALLOCATED head followed by 2^order - 1 TAILs.
  *  4. Every excluded frame (first MiB, protected, records) is RESERVED.
- *  5. free (lists + caches) + allocated + reserved = total.
+ *  5. free (maps + caches) + allocated + reserved = total.
  */
 #ifndef STRATA_MM_BUDDY_PMM_STATE_H
 #define STRATA_MM_BUDDY_PMM_STATE_H
@@ -40,29 +41,40 @@ struct frame {
 };
 #define FRAME_MAX_REFS ((1u << 24) - 1)
 
-/* One sanitized range of RAM and its records: holes between sections cost nothing. */
+/* One order's free map in a section (freemap.c): where its levels start, how many bits are set. */
+struct order_map {
+	uint32_t off;               /* word offset of its leaf level in the section's bits */
+	uint32_t nr;                /* free blocks of this order in the section */
+};
+#define FREEMAP_LEVELS 8        /* 64^7 leaves: more blocks than 52 physical address bits give */
+
+/*
+ * One sanitized range of RAM inside one zone, its records and its free
+ * maps: holes between sections cost nothing. A range of RAM that crosses
+ * 16 MiB or 4 GiB is two sections, so each map's blocks are of one zone.
+ */
 struct section {
 	pfn_t base_pfn;
 	uint64_t npages;
 	struct frame *frames;
+	uint64_t *bits;             /* every order's free map, after the records */
+	enum zone_id zone;
+	struct order_map map[PMM_MAX_ORDER + 1];        /* pmm.lock */
 };
 #define PMM_MAX_SECTIONS 256
+#define SECTION_MAX_PAGES (1ULL << 32)  /* 16 TiB: order_map's 32-bit fields; longer RAM is cut at 16 TiB */
 
-/* Free-list links live in the free block itself, reached through the HHDM. */
-struct free_link {
-	struct free_link *next, *prev;
-};
-
-struct free_area {
-	struct free_link head;      /* circular; head.next is the first block */
-	uint64_t nr;
-};
-
-/* pmm.lock: the lists, their counts and free_pages (stored atomically: pmm_free_count reads it without the lock). */
+/*
+ * pmm.lock: the counts, and free_pages (stored atomically: pmm_free_count
+ * reads it without the lock). A zone's sections are consecutive in the
+ * sorted table, since a zone is one range of addresses.
+ */
 struct zone {
-	struct free_area area[PMM_MAX_ORDER + 1];
-	uint64_t free_pages;        /* on these lists */
+	uint64_t nr[PMM_MAX_ORDER + 1];     /* free blocks of each order */
+	uint32_t orders;            /* bit o set while nr[o] != 0: a failed request costs one test; stored atomically */
+	uint64_t free_pages;        /* in these blocks */
 	uint64_t total_pages;       /* written at boot and by pmm_add_range (boot) */
+	size_t sec_lo, sec_hi;      /* its sections: pmm.sec[sec_lo, sec_hi) (boot) */
 };
 
 struct pfn_range {
@@ -91,7 +103,7 @@ struct pcp {
  * All of the layer's state. pmm_init clears it and builds it again, so a
  * test can boot the PMM many times over. What protects each part:
  *
- *   lock        the zones (lists, counts) and the records of blocks
+ *   lock        the zones (counts), the sections' free maps, and the records of blocks
  *               that are FREE or ALLOCATED (state, order, refs)
  *   pcp[c].lock CPU c's cache and the records of the pages in it (CACHED);
  *               taken before lock, never after it
@@ -140,13 +152,13 @@ static inline enum zone_id pfn_zone(pfn_t pfn)
 }
 
 /* buddy.c: the section holding frame pfn, or NULL if the PMM does not manage it. */
-const struct section *pfn_section_search(pfn_t pfn);
+struct section *pfn_section_search(pfn_t pfn);
 
 /* Lookups cluster (a block, its buddy, the next page): try the last section hit first. */
-static inline const struct section *pfn_section(pfn_t pfn)
+static inline struct section *pfn_section(pfn_t pfn)
 {
 	size_t h = __atomic_load_n(&pmm.section_hint, __ATOMIC_RELAXED);
-	const struct section *s = &pmm.sec[h];
+	struct section *s = &pmm.sec[h];
 
 	if (pfn - s->base_pfn < s->npages)
 		return s;
@@ -182,11 +194,23 @@ static inline void mark_allocated(struct frame *f, unsigned order)
 	*f = (struct frame){ .refs = 1, .order = order, .state = FRAME_ALLOCATED };
 }
 
-/* buddy.c: the free lists, called with pmm.lock held. */
+/* freemap.c: the free maps, called with pmm.lock held (or at boot). */
+uint64_t freemap_words(pfn_t base, uint64_t npages);
+void freemap_layout(struct section *s);
+void freemap_set(struct section *s, unsigned o, pfn_t pfn);
+bool freemap_clear(struct section *s, unsigned o, pfn_t pfn);
+bool freemap_test(const struct section *s, unsigned o, pfn_t pfn);
+pfn_t freemap_first(const struct section *s, unsigned o);
+unsigned freemap_check(const struct section *s, unsigned (*each)(const struct section *, unsigned, pfn_t),
+		       unsigned (*problem)(const char *, pfn_t, uint64_t));
+
+/* buddy.c: the free blocks, called with pmm.lock held. */
 pfn_t core_alloc(unsigned order, unsigned flags);  /* an ALLOCATED block, or PMM_NO_FRAME */
+bool core_may_fit(unsigned order, unsigned flags); /* without the lock: might core_alloc succeed? */
 void core_free(pfn_t pfn, unsigned order);
 void core_free_cached(pfn_t pfn);       /* a page from a per-CPU cache: must be CACHED */
 void core_free_range(pfn_t start, pfn_t end, bool merge);
+pfn_t zone_first_free(enum zone_id z, unsigned order);     /* the block core_alloc takes next, or PMM_NO_FRAME */
 
 /* pcp.c: every cache lock, then pmm.lock, and back: the whole PMM still. */
 uint64_t pmm_lock_all(void);

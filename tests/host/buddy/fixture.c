@@ -118,3 +118,37 @@ bool same_free_shape(const struct pmm_stats *a, const struct pmm_stats *b)
 			return false;
 	return true;
 }
+
+/* 8-byte words one section [base, end) of frames needs: see fixture.h. */
+static uint64_t section_words(uint64_t base, uint64_t end)
+{
+	uint64_t words = (4 * (end - base) + 7) / 8;
+
+	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
+		uint64_t bits = ((end - 1) >> o) - (base >> o) + 1;
+		do {
+			bits = (bits + 63) / 64;        /* words of this level = bits of the next */
+			words += bits;
+		} while (bits > 1);
+	}
+	return words;
+}
+
+uint64_t meta_pages(const uint64_t (*ranges)[2], size_t n)
+{
+	static const uint64_t cut[] = { (16 * MiB) >> 12, (4 * GiB) >> 12 };
+	uint64_t words = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t p = ranges[i][0], end = ranges[i][1];
+		while (p < end) {
+			uint64_t e = end;
+			for (int c = 0; c < 2; c++)
+				if (p < cut[c] && cut[c] < e)
+					e = cut[c];
+			words += section_words(p, e);
+			p = e;
+		}
+	}
+	return (words * 8 + 4095) / 4096;
+}

@@ -15,6 +15,15 @@
 #define GiB (1ULL << 30)
 #define FRAME_RECORD_BYTES 4          /* sizeof(struct frame), checked in invariant_test.c */
 
+/*
+ * Pages of metadata for RAM [base, base + npages) in frames, cut into
+ * sections at 16 MiB and 4 GiB as the PMM cuts it: per section, 4 bytes a
+ * frame rounded up to 8, then per order a bit for each aligned block that
+ * meets the section, and above each map words of one bit per word below
+ * until one word is left (docs/buddy.md). All sections in one run.
+ */
+uint64_t meta_pages(const uint64_t (*ranges)[2], size_t n);
+
 /* Boot a PMM over fake RAM of ram bytes; reachable is the fake RAM's end. */
 int fixture_boot(size_t ram, const struct mem_range *map, size_t n,
 		 const struct mem_range *prot, size_t np);
@@ -73,7 +82,9 @@ void test_report(void);
 void test_hotadd(void);
 void test_hotadd_seam(void);
 void test_model(void);
-void test_panic_corrupt_list(void);
+void test_write_after_free_harmless(void);
+void test_panic_map_lost_block(void);
+void test_freemap_model(void);
 void test_panic_buddy_disagrees(void);
 void test_panic_cached_twice(void);
 void test_panic_list_record(void);

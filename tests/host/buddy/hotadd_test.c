@@ -24,7 +24,13 @@ static const struct mem_range hot_prot[] = {
 #define ADD1       ((128 * MiB - REACH) / 4096)      /* the rest of the first range */
 #define ADD2       (96 * MiB / 4096)
 
-static uint64_t recs(uint64_t frames) { return (frames * FRAME_RECORD_BYTES + 4095) / 4096; }
+/* Pages of records and free maps an added range keeps at its top. */
+static uint64_t recs(uint64_t frames)
+{
+	uint64_t end = frames == ADD1 ? 128 * MiB / 4096 : 256 * MiB / 4096;
+	const uint64_t r[1][2] = { { end - frames, end } };
+	return meta_pages(r, 1);
+}
 
 static bool in_records(uint64_t pa)
 {

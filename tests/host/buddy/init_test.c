@@ -4,7 +4,8 @@
 
 /* The small machine, page by page: see fixture.c. */
 #define SMALL_TOTAL    (159 + 0x2f00 + 0x4df0)
-#define SMALL_META     32                       /* ceil(SMALL_TOTAL * FRAME_RECORD_BYTES / 4096) */
+static const uint64_t small_ram[][2] = { { 0, 159 }, { 0x100, 0x3000 }, { 0x3200, 0x8000 } };
+#define SMALL_META     meta_pages(small_ram, 3)  /* records and free maps, one run */
 #define SMALL_KERNEL   0x213                    /* 0x212345 bytes, rounded up */
 #define SMALL_RESERVED (159 + SMALL_KERNEL + 3 + 0x301 + SMALL_META)
 
@@ -59,7 +60,8 @@ void test_init_seabios_4g(void)
 	CHECK_EQ(pmm_check(), 0);
 	pmm_get_stats(&s);
 	CHECK_EQ(s.total_pages, total);
-	CHECK_EQ(s.metadata_bytes, (total * FRAME_RECORD_BYTES + 4095) / 4096 * 4096);   /* 4 MiB, not 4 GiB */
+	static const uint64_t ram[][2] = { { 0, 159 }, { 0x100, 0xbffe0 }, { 0x100000, 0x140000 } };
+	CHECK_EQ(s.metadata_bytes, meta_pages(ram, 3) * 4096);        /* 4 MiB, not 4 GiB */
 	CHECK(s.metadata_bytes * 1000 <= s.total_pages * 4096 * 2);
 	printf("# metadata: %" PRIu64 " KiB for %" PRIu64 " MiB of RAM = %.3f %%\n", s.metadata_bytes >> 10,
 	       s.total_pages >> 8, 100.0 * s.metadata_bytes / (s.total_pages * 4096.0));
@@ -128,10 +130,13 @@ void test_report(void)
 	const char *t = capture_text();
 	char want[200];
 	snprintf(want, sizeof(want), "MEMINFO usable_kib=%d free_kib=%d reserved_kib=%d kernel_kib=%d metadata_kib=%d\n",
-		 SMALL_TOTAL * 4, (SMALL_TOTAL - SMALL_RESERVED) * 4, SMALL_RESERVED * 4, SMALL_KERNEL * 4, SMALL_META * 4);
+		 (int)SMALL_TOTAL * 4, (int)(SMALL_TOTAL - SMALL_RESERVED) * 4, (int)SMALL_RESERVED * 4,
+		 SMALL_KERNEL * 4, (int)SMALL_META * 4);
 	CHECK(strstr(t, want) != NULL);
 	CHECK(strstr(t, "pmm: sanitized memory map, 7 entries:") != NULL);
-	CHECK(strstr(t, "0.100 % of RAM") != NULL);
+	uint64_t milli = (SMALL_META * 100000 + SMALL_TOTAL / 2) / SMALL_TOTAL;    /* thousandths of a percent */
+	snprintf(want, sizeof(want), "%d.%03d %% of RAM", (int)(milli / 1000), (int)(milli % 1000));
+	CHECK(strstr(t, want) != NULL);
 	for (const char *p = t, *nl; (nl = strchr(p, '\n')); p = nl + 1)
 		CHECK(nl - p <= 80 || strncmp(p, "MEMINFO", 7) == 0);   /* tables fit the console */
 	capture_count("");

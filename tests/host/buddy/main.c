@@ -27,11 +27,13 @@ int main(void)
 	RUN(test_pcp_drain_for_order);
 	RUN(test_pcp_drain_other_cpus);
 	RUN(test_pcp_windows_merge);
+	RUN(test_freemap_model);
 	RUN(test_report);
 	RUN(test_hotadd);
 	RUN(test_hotadd_seam);
 	RUN(test_model);
-	RUN(test_panic_corrupt_list);
+	RUN(test_write_after_free_harmless);
+	RUN(test_panic_map_lost_block);
 	RUN(test_panic_buddy_disagrees);
 	RUN(test_panic_cached_twice);
 	RUN(test_panic_list_record);
