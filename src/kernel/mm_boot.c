@@ -12,6 +12,7 @@
 #include "mm/vmm/vmm.h"
 #include "mm/slab/slab.h"
 #include "kernel/cmdline.h"
+#include "kernel/tsc.h"
 #include "arch/x86_64/protect.h"
 #include "lib/kprintf.h"
 
@@ -152,6 +153,25 @@ static void paging_up(void)
 		pmm_release(r);
 }
 
+/*
+ * How long pmm_init and pmm_add_range took, per GiB of RAM they manage:
+ * the start-up cost a reader compares across machine sizes (the host
+ * benchmark measures the same on fake RAM, bench/host/buddy_main.c).
+ */
+static void report_pmm_init(uint64_t ticks)
+{
+	uint64_t khz = tsc_khz(), us = khz ? ticks * 1000 / khz : 0;
+	struct pmm_stats st;
+	uint64_t mib;
+
+	pmm_get_stats(&st);
+	mib = st.total_pages >> (20 - PAGE_SHIFT);
+
+	kprintf("pmm: init took %llu us for %llu MiB of RAM (%llu us per GiB, %llu TSC ticks)\n",
+		(unsigned long long)us, (unsigned long long)mib,
+		(unsigned long long)(mib ? us * 1024 / mib : 0), (unsigned long long)ticks);
+}
+
 void mm_boot(void)
 {
 	collect_protected();
@@ -160,7 +180,9 @@ void mm_boot(void)
 		.protect = protect, .protect_len = nprotect,
 		.reachable = BOOT_HHDM_LIMIT,
 	};
+	uint64_t t0 = arch_rdtsc();
 	int e = pmm_init(&pb);
+	uint64_t init_ticks = arch_rdtsc() - t0;
 	if (e)
 		panic("the physical memory manager cannot start: %s (Strata needs %d KiB of RAM free after\n"
 		      "its image, boot modules and frame records; README.md, \"Requirements\")",
@@ -168,9 +190,12 @@ void mm_boot(void)
 	record_modules();
 	release_boot_info();
 	paging_up();
+	t0 = arch_rdtsc();
 	e = pmm_add_range(0, UINT64_MAX);   /* RAM above the stub's HHDM: the final tables map it */
+	init_ticks += arch_rdtsc() - t0;
 	if (e)
 		kprintf("mm: some RAM is left out: %s\n", pmm_error_str(e));
+	report_pmm_init(init_ticks);
 	if (vmm_init())
 		panic("vmm_init: no memory for the kernel address space");
 	pagefault_init();
