@@ -68,7 +68,7 @@ void freemap_layout(struct section *s)
 
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
 		uint64_t nbits = map_bits(s, o);
-		s->map[o] = (struct order_map){ .off = off, .nr = 0 };
+		s->map[o] = (struct order_map){ .off = (uint32_t)off, .nr = 0, .nbits = (uint32_t)nbits };
 		for (unsigned l = 0; ; l++) {
 			off += level_words(nbits, l);
 			if (level_words(nbits, l) == 1)
@@ -77,17 +77,20 @@ void freemap_layout(struct section *s)
 	}
 }
 
-/* Mark the block at pfn free; each level above learns of a word that stops being zero. */
+/*
+ * Mark the block at pfn free; each level above learns of a word that stops
+ * being zero. Mostly the word was not zero: one load, one store.
+ */
 void freemap_set(struct section *s, unsigned o, pfn_t pfn)
 {
-	uint64_t nbits = map_bits(s, o), i = block_index(s, o, pfn);
-	uint64_t *w = s->bits + s->map[o].off;
+	struct order_map *m = &s->map[o];
+	uint64_t i = block_index(s, o, pfn), *w = s->bits + m->off;
 
-	s->map[o].nr++;
+	m->nr++;
 	for (unsigned l = 0; ; l++) {
-		uint64_t old = w[i >> 6], n = level_words(nbits, l);
+		uint64_t old = w[i >> 6], n;
 		w[i >> 6] = old | 1ULL << (i & 63);
-		if (old || n == 1)
+		if (old || (n = level_words(m->nbits, l)) == 1)
 			return;
 		w += n, i >>= 6;
 	}
@@ -96,18 +99,21 @@ void freemap_set(struct section *s, unsigned o, pfn_t pfn)
 /* Mark the block at pfn taken; false if its bit was not set (the caller's record lied). */
 bool freemap_clear(struct section *s, unsigned o, pfn_t pfn)
 {
-	uint64_t nbits = map_bits(s, o), i = block_index(s, o, pfn);
-	uint64_t *w = s->bits + s->map[o].off;
+	struct order_map *m = &s->map[o];
+	uint64_t i = block_index(s, o, pfn), *w = s->bits + m->off;
+	uint64_t v = w[i >> 6];
 
-	if (!(w[i >> 6] & 1ULL << (i & 63)))
+	if (!(v & 1ULL << (i & 63)))
 		return false;
-	s->map[o].nr--;
+	m->nr--;
 	for (unsigned l = 0; ; l++) {
-		uint64_t v = w[i >> 6] & ~(1ULL << (i & 63)), n = level_words(nbits, l);
+		uint64_t n;
+		v &= ~(1ULL << (i & 63));
 		w[i >> 6] = v;
-		if (v || n == 1)
+		if (v || (n = level_words(m->nbits, l)) == 1)
 			return true;
 		w += n, i >>= 6;
+		v = w[i >> 6];
 	}
 }
 
@@ -122,7 +128,7 @@ pfn_t freemap_first(const struct section *s, unsigned o)
 {
 	const uint64_t *lvl[FREEMAP_LEVELS];
 	const uint64_t *w = s->bits + s->map[o].off;
-	uint64_t nbits = map_bits(s, o), i = 0;
+	uint64_t nbits = s->map[o].nbits, i = 0;
 	unsigned l = 0;
 
 	for (;;) {
@@ -155,6 +161,8 @@ unsigned freemap_check(const struct section *s, unsigned (*each)(const struct se
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
 		uint64_t nbits = map_bits(s, o), set = 0;
 		const uint64_t *w = s->bits + s->map[o].off;
+		if (s->map[o].nbits != nbits)
+			return bad + problem("free map's size disagrees with its section", s->base_pfn, o);
 		for (uint64_t k = 0; k < level_words(nbits, 0); k++)
 			for (uint64_t v = w[k]; v; v &= v - 1) {
 				uint64_t i = k * 64 + (uint64_t)__builtin_ctzll(v);

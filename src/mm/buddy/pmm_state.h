@@ -45,6 +45,7 @@ struct frame {
 struct order_map {
 	uint32_t off;               /* word offset of its leaf level in the section's bits */
 	uint32_t nr;                /* free blocks of this order in the section */
+	uint32_t nbits;             /* blocks of this order the section can hold: its leaves */
 };
 #define FREEMAP_LEVELS 8        /* 64^7 leaves: more blocks than 52 physical address bits give */
 
