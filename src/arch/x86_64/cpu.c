@@ -41,19 +41,6 @@ uint64_t arch_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-uint64_t arch_irq_save(void)
-{
-	uint64_t flags;
-	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags) : : "memory");
-	return flags;
-}
-
-void arch_irq_restore(uint64_t flags)
-{
-	if (flags & (1UL << 9))
-		__asm__ volatile("sti" : : : "memory");
-}
-
 unsigned arch_phys_bits(void)
 {
 	uint32_t r[4];
