@@ -127,8 +127,50 @@ static __attribute__((noinline)) void trace_page(pa_t pa, unsigned cpu, unsigned
 			 (unsigned long long)pa, cpu, left, left + 1);
 }
 
+/*
+ * The common single page: no flag, no failure armed, no narration, this
+ * CPU's stack not empty and its lock free at once, the page's record in
+ * the section last looked up. Small enough to need no stack frame; a
+ * spinning lock, a refill, a trace or a zeroing is the full path's, which
+ * does the same with every case handled. Both leave the record ALLOCATED
+ * under the stack's lock.
+ */
+static inline __attribute__((always_inline)) bool alloc_page_fast(pa_t *pa)
+{
+	struct pcp *p;
+	struct frame *f;
+	uint64_t irq;
+	unsigned n;
+
+	if (!pmm.ready || __atomic_load_n(&pmm.fail_countdown, __ATOMIC_RELAXED) || mm_trace)
+		return false;
+	p = &pmm.pcp[arch_cpu_index()];
+	if (!spin_trylock_fast(&p->lock, &irq))
+		return false;
+	n = p->count;
+	f = n ? pfn_frame_hinted(p->pfn[n - 1]) : NULL;
+	if (f) {
+		PCP_SET_COUNT(p, n - 1);
+		*f = (struct frame){ .refs = 1, .order = 0, .state = FRAME_ALLOCATED };
+		*pa = pfn_to_pa(p->pfn[n - 1]);
+	}
+	spin_unlock_fast(&p->lock, irq);
+	return f != NULL;
+}
+
+static pa_t alloc_page_full(unsigned flags);
+
 /* pmm_alloc_page: see buddy.h. */
 pa_t pmm_alloc_page(unsigned flags)
+{
+	pa_t pa;
+
+	if (!flags && alloc_page_fast(&pa))
+		return pa;
+	return alloc_page_full(flags);
+}
+
+static __attribute__((noinline)) pa_t alloc_page_full(unsigned flags)
 {
 	pfn_t pfn = PMM_NO_FRAME;
 	uint64_t irq;
@@ -168,7 +210,41 @@ pa_t pmm_alloc_page(unsigned flags)
  * freeing one page at the same moment are the callers' race: both may
  * pass the check, as a double free within one CPU cannot.)
  */
+/*
+ * The common free: the caller's own order-0 page, in the section last
+ * looked up, onto this CPU's stack when it has room and its lock is free
+ * at once. Frameless, like alloc_page_fast; anything else is the full path's.
+ */
+static inline __attribute__((always_inline)) bool free_page_fast(pa_t pa)
+{
+	struct frame *f = (pa & (PAGE_SIZE - 1)) ? NULL : pfn_frame_hinted(pa_to_pfn(pa));
+	struct pcp *p;
+	uint64_t irq;
+	bool room;
+
+	if (!f || f->state != FRAME_ALLOCATED || f->order != 0 || f->refs != 1)
+		return false;
+	p = &pmm.pcp[arch_cpu_index()];
+	if (!spin_trylock_fast(&p->lock, &irq))
+		return false;
+	room = p->count < PCP_HIGH;
+	if (room) {
+		*f = (struct frame){ .refs = 0, .order = 0, .state = FRAME_CACHED };
+		p->pfn[p->count] = pa_to_pfn(pa);
+		PCP_SET_COUNT(p, p->count + 1);
+	}
+	spin_unlock_fast(&p->lock, irq);
+	return room;
+}
+
+static int free_page_full(pa_t pa);
+
 int pmm_free_page(pa_t pa)
+{
+	return free_page_fast(pa) ? 0 : free_page_full(pa);
+}
+
+static __attribute__((noinline)) int free_page_full(pa_t pa)
 {
 	struct frame *f = (pa & (PAGE_SIZE - 1)) ? NULL : pfn_frame(pa_to_pfn(pa));
 	uint64_t irq;

@@ -178,6 +178,15 @@ static inline struct frame *pfn_frame(pfn_t pfn)
 	return s ? &s->frames[pfn - s->base_pfn] : NULL;
 }
 
+/* The record of frame pfn if it lies in the last section a lookup hit, else NULL: no call, for fast paths. */
+static inline struct frame *pfn_frame_hinted(pfn_t pfn)
+{
+	size_t h = __atomic_load_n(&pmm.section_hint, __ATOMIC_RELAXED);
+	const struct section *s = &pmm.sec[h];
+
+	return pfn - s->base_pfn < s->npages ? &s->frames[pfn - s->base_pfn] : NULL;
+}
+
 /*
  * The record of frame pfn if it lies in section s, else NULL. A block
  * never spans two sections (their records are separate arrays), so a
