@@ -152,10 +152,14 @@ static unsigned zone_first_pref(unsigned flags)
  */
 bool core_may_fit(unsigned order, unsigned flags)
 {
-	for (unsigned i = zone_first_pref(flags); i < NR_ZONES; i++)
-		if (__atomic_load_n(&pmm.zones[pref[i]].orders, __ATOMIC_RELAXED) >> order)
-			return true;
-	return false;
+	uint32_t m = __atomic_load_n(&pmm.zones[ZONE_DMA].orders, __ATOMIC_RELAXED);
+
+	if (!(flags & PMM_DMA)) {
+		m |= __atomic_load_n(&pmm.zones[ZONE_DMA32].orders, __ATOMIC_RELAXED);
+		if (!(flags & PMM_DMA32))
+			m |= __atomic_load_n(&pmm.zones[ZONE_NORMAL].orders, __ATOMIC_RELAXED);
+	}
+	return m >> order;
 }
 
 /* A frame number of an allocated block of 2^order, or PMM_NO_FRAME. The zone preference is in buddy.h. */
