@@ -75,6 +75,7 @@ void test_release(void);
 void test_pcp(void);
 void test_trace(void);
 void test_pcp_drain_on_failure(void);
+void test_pcp_fast_and_full(void);
 void test_pcp_drain_for_order(void);
 void test_pcp_drain_other_cpus(void);
 void test_pcp_windows_merge(void);

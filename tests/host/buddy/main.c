@@ -24,6 +24,7 @@ int main(void)
 	RUN(test_pcp);
 	RUN(test_trace);
 	RUN(test_pcp_drain_on_failure);
+	RUN(test_pcp_fast_and_full);
 	RUN(test_pcp_drain_for_order);
 	RUN(test_pcp_drain_other_cpus);
 	RUN(test_pcp_windows_merge);

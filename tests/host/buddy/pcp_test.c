@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include "fixture.h"
+#include "mm/buddy/pmm_state.h"     /* PCP_HIGH */
 
 /* One free DMA page, sitting in the cache: DMA requests must still get it. */
 void test_pcp_drain_on_failure(void)
@@ -214,4 +215,43 @@ void test_pcp_windows_merge(void)
 		CHECK_EQ(pmm_free_page(held[i]), 0);
 	CHECK_EQ(pmm_free_count(), before);
 	CHECK_EQ(pmm_check(), 0);
+}
+
+/*
+ * The cache's fast halves (pcp.c) take only pages whose record is in the
+ * section last looked up; the others, and the cases they leave (an empty or
+ * full stack, a flag, tracing), go the full way. Pages of two sections in
+ * turn, through a full and an empty stack: every page comes back once, the
+ * records agree with the stacks, and a double free is still caught.
+ */
+void test_pcp_fast_and_full(void)
+{
+	static uint64_t got[4 * PCP_HIGH];
+	size_t n = 0;
+
+	REQUIRE(fixture_small() == 0);
+	uint64_t before = pmm_free_count();
+	for (size_t i = 0; i < 2 * PCP_HIGH; i++) {
+		got[n++] = pmm_alloc(0, PMM_DMA);               /* below 16 MiB: its own section */
+		got[n++] = pmm_alloc_page(0);                   /* through the cache */
+		REQUIRE(got[n - 2] != PMM_NO_FRAME && got[n - 1] != PMM_NO_FRAME);
+	}
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(pmm_free_page(got[i]), 0);             /* fills and drains the stack */
+	CHECK_EQ(pmm_check(), 0);
+	CHECK_EQ(pmm_free_count(), before);
+	capture_start();
+	CHECK_EQ(pmm_free_page(got[0]), PMM_E_DOUBLE_FREE);
+	CHECK_EQ(pmm_free_page(got[1]), PMM_E_DOUBLE_FREE);
+	CHECK(capture_count("double free") == 2);
+	for (size_t i = 0; i < n; i++) {                    /* and out again, empty stack included */
+		got[i] = pmm_alloc_page(0);
+		REQUIRE(got[i] != PMM_NO_FRAME);
+		CHECK_EQ(pmm_frame_refcount(got[i]), 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(pmm_free_page(got[i]), 0);
+	pmm_drain_cache();
+	CHECK_EQ(pmm_check(), 0);
+	CHECK_EQ(pmm_free_count(), before);
 }
