@@ -80,6 +80,21 @@ static __attribute__((noinline)) void pcp_drain(struct pcp *p, unsigned n)
 }
 
 /*
+ * pmm.maybe_cached says whether a request the free maps cannot meet
+ * should drain the caches: set after every refill and after every push
+ * onto an empty stack (the fast free path pushes only onto a stack that
+ * holds pages already), cleared by pmm_drain_all_caches before it reads
+ * the first stack. So it is true whenever some stack holds a page, and a
+ * request that cannot be met and finds it false fails at once, without
+ * looking at every CPU's stack.
+ */
+static inline void mark_maybe_cached(void)
+{
+	if (!__atomic_load_n(&pmm.maybe_cached, __ATOMIC_RELAXED))
+		__atomic_store_n(&pmm.maybe_cached, true, __ATOMIC_RELEASE);
+}
+
+/*
  * Take PCP_BATCH pages from the free maps. One block of PCP_BATCH pages, cut
  * here, touches no list links; when none is left, single pages. p->lock
  * is held. Returns the order of the pages it took (for the narration).
@@ -104,6 +119,8 @@ static __attribute__((noinline)) int pcp_refill(struct pcp *p)
 	}
 	PCP_SET_COUNT(p, n);
 	spin_unlock_irqrestore(&pmm.lock, irq);
+	if (n)
+		mark_maybe_cached();
 	return order;
 }
 
@@ -227,7 +244,7 @@ static inline __attribute__((always_inline)) bool free_page_fast(pa_t pa)
 	p = &pmm.pcp[arch_cpu_index()];
 	if (!spin_trylock_fast(&p->lock, &irq))
 		return false;
-	room = p->count < PCP_HIGH;
+	room = p->count - 1 < PCP_HIGH - 1;     /* 0 < count < PCP_HIGH: a first page is the full path's */
 	if (room) {
 		*f = (struct frame){ .refs = 0, .order = 0, .state = FRAME_CACHED };
 		p->pfn[p->count] = pa_to_pfn(pa);
@@ -259,6 +276,7 @@ static __attribute__((noinline)) int free_page_full(pa_t pa)
 		pcp_drain(p, PCP_BATCH);
 	p->pfn[p->count] = pa_to_pfn(pa);
 	PCP_SET_COUNT(p, p->count + 1);
+	mark_maybe_cached();
 	spin_unlock_irqrestore(&p->lock, irq);
 	return 0;
 }
@@ -290,13 +308,10 @@ static pfn_t take_from_maps(unsigned order, uint64_t npages, unsigned flags)
 	return pfn;
 }
 
-/* True if any CPU's cache holds a page (a snapshot). */
+/* False only if no CPU's cache has held a page since pmm_drain_all_caches last began. */
 static bool caches_hold_pages(void)
 {
-	for (int c = 0; c < ARCH_MAX_CPUS; c++)
-		if (__atomic_load_n(&pmm.pcp[c].count, __ATOMIC_RELAXED))
-			return true;
-	return false;
+	return __atomic_load_n(&pmm.maybe_cached, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -426,6 +441,7 @@ void pmm_drain_cache(void)
  */
 void pmm_drain_all_caches(void)
 {
+	__atomic_store_n(&pmm.maybe_cached, false, __ATOMIC_SEQ_CST);   /* before any stack is read */
 	for (unsigned c = 0; c < ARCH_MAX_CPUS; c++)
 		drain_cpu(c);
 }

@@ -113,7 +113,8 @@ struct pcp {
  *   boot        sections, meta, the boot copies, total/metadata/kernel
  *               pages: written by pmm_init and pmm_add_range while no
  *               other CPU uses the PMM, read-only after
- *   atomic      section_hint (a hint any CPU may store), fail_countdown
+ *   atomic      section_hint (a hint any CPU may store), fail_countdown,
+ *               maybe_cached
  */
 struct pmm {
 	struct spinlock lock;
@@ -128,6 +129,7 @@ struct pmm {
 	uint64_t total_pages, metadata_pages, kernel_pages;     /* boot */
 	uint64_t reserved_pages;                    /* boot, and pmm_release under lock */
 	unsigned fail_countdown;                    /* atomic; pmm_fail_nth */
+	bool maybe_cached;                          /* atomic; some CPU's cache may hold a page (pcp.c) */
 	struct pmm_boot boot;                       /* boot; points at the copies below */
 	struct mem_range fw[PMM_MAX_MAP];
 	size_t fw_dropped;                          /* firmware entries beyond the copy */
