@@ -44,11 +44,11 @@ static inline uint64_t block_index(const struct section *s, unsigned o, pfn_t pf
 	return (pfn >> o) - (s->base_pfn >> o);
 }
 
-/* Words all orders' maps of a section of npages frames at base take. */
+/* Words all orders' maps of a section of npages frames at base take, their table included. */
 uint64_t freemap_words(pfn_t base, uint64_t npages)
 {
 	struct section s = { .base_pfn = base, .npages = npages };
-	uint64_t words = 0;
+	uint64_t words = ORDER_MAP_WORDS;
 
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
 		uint64_t nbits = map_bits(&s, o);
@@ -61,11 +61,17 @@ uint64_t freemap_words(pfn_t base, uint64_t npages)
 	return words;
 }
 
-/* Lay out s's maps in s->bits, which holds freemap_words() zeroed words. */
+/*
+ * Lay out s's maps in the freemap_words() zeroed words at s->bits: the
+ * table of orders first, then each order's levels; s->bits moves past the
+ * table.
+ */
 void freemap_layout(struct section *s)
 {
 	uint64_t off = 0;
 
+	s->map = (struct order_map *)s->bits;
+	s->bits += ORDER_MAP_WORDS;
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
 		uint64_t nbits = map_bits(s, o);
 		s->map[o] = (struct order_map){ .off = (uint32_t)off, .nr = 0, .nbits = (uint32_t)nbits };

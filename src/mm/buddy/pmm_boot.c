@@ -160,12 +160,11 @@ static uint64_t words_to_pages(uint64_t words)
 	return (words * 8 + PAGE_SIZE - 1) >> PAGE_SHIFT;
 }
 
-/* Point s at its metadata, which starts at w: records first, then the maps. */
+/* Point s at its metadata, which starts at w: records first, then the maps (laid out once zeroed). */
 static void section_place(struct section *s, uint64_t *w)
 {
 	s->frames = (struct frame *)w;
 	s->bits = w + record_words(s->npages);
-	freemap_layout(s);
 }
 
 /*
@@ -200,6 +199,8 @@ static int early_place_metadata(void)
 		memset(phys_to_virt(pfn_to_pa(pmm.meta[i].start)), 0,
 		       (pmm.meta[i].end - pmm.meta[i].start) << PAGE_SHIFT);
 	}
+	for (size_t i = 0; i < pmm.nsec; i++)
+		freemap_layout(&pmm.sec[i]);
 	return 0;
 }
 
@@ -431,6 +432,7 @@ static void insert_section(pfn_t start, pfn_t end, uint64_t rec)
 	memset(meta, 0, rec << PAGE_SHIFT);             /* all RESERVED, nothing free */
 	pmm.sec[i] = (struct section){ .base_pfn = start, .npages = end - start, .zone = pfn_zone(start) };
 	section_place(&pmm.sec[i], meta);
+	freemap_layout(&pmm.sec[i]);
 	pmm.nsec++;
 	index_zones();
 	__atomic_store_n(&pmm.section_hint, i, __ATOMIC_RELAXED);

@@ -47,6 +47,8 @@ struct order_map {
 	uint32_t nr;                /* free blocks of this order in the section */
 	uint32_t nbits;             /* blocks of this order the section can hold: its leaves */
 };
+/* Words the table of a section's order_maps takes at the start of its maps (freemap.c). */
+#define ORDER_MAP_WORDS ((sizeof(struct order_map) * (PMM_MAX_ORDER + 1) + 7) / 8)
 #define FREEMAP_LEVELS 8        /* 64^7 leaves: more blocks than 52 physical address bits give */
 
 /*
@@ -58,9 +60,10 @@ struct section {
 	pfn_t base_pfn;
 	uint64_t npages;
 	struct frame *frames;
-	uint64_t *bits;             /* every order's free map, after the records */
+	uint64_t *bits;             /* every order's free map, after map[] */
+	struct order_map *map;      /* PMM_MAX_ORDER + 1, after the records (pmm.lock): kept
+	                             * in RAM, not here, so the static table of sections stays small */
 	enum zone_id zone;
-	struct order_map map[PMM_MAX_ORDER + 1];        /* pmm.lock */
 };
 #define PMM_MAX_SECTIONS 256
 #define SECTION_MAX_PAGES (1ULL << 32)  /* 16 TiB: order_map's 32-bit fields; longer RAM is cut at 16 TiB */

@@ -1,6 +1,7 @@
 #include <string.h>
 #include "fixture.h"
 #include "lib/kprintf.h"
+#include "mm/buddy/pmm_state.h"     /* ORDER_MAP_WORDS */
 
 int fixture_boot(size_t ram, const struct mem_range *map, size_t n,
 		 const struct mem_range *prot, size_t np)
@@ -122,7 +123,7 @@ bool same_free_shape(const struct pmm_stats *a, const struct pmm_stats *b)
 /* 8-byte words one section [base, end) of frames needs: see fixture.h. */
 static uint64_t section_words(uint64_t base, uint64_t end)
 {
-	uint64_t words = (4 * (end - base) + 7) / 8;
+	uint64_t words = (4 * (end - base) + 7) / 8 + ORDER_MAP_WORDS;
 
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {
 		uint64_t bits = ((end - 1) >> o) - (base >> o) + 1;

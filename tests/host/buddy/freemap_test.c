@@ -35,10 +35,13 @@ static void one_section(pfn_t base, uint64_t npages, uint64_t *seed, unsigned st
 {
 	struct section s = { .base_pfn = base, .npages = npages };
 	uint64_t words = freemap_words(base, npages);
-	s.bits = calloc(words, 8);
-	REQUIRE(s.bits);
+	uint64_t *meta = calloc(words, 8);
+	REQUIRE(meta);
+	s.bits = meta;
 	freemap_layout(&s);
-	CHECK(s.map[PMM_MAX_ORDER].off + 1 <= words);
+	CHECK((uint64_t *)s.map == meta);               /* the table first, the maps after it */
+	CHECK(s.bits >= (uint64_t *)(s.map + PMM_MAX_ORDER + 1));
+	CHECK(s.bits + s.map[PMM_MAX_ORDER].off + 1 <= meta + words);
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o += 3) {
 		uint64_t nb = ((base + npages - 1) >> o) - (base >> o) + 1;
 		bool *m = calloc(nb, 1);
@@ -72,7 +75,7 @@ static void one_section(pfn_t base, uint64_t npages, uint64_t *seed, unsigned st
 	s.bits[s.map[0].off + ((npages - 1) >> 6) + 1] ^= 2;    /* level 1, word 0, bit 1 */
 	problems = 0;
 	CHECK(freemap_check(&s, leaf_ok, count_problem) > 0);
-	free(s.bits);
+	free(meta);
 }
 
 void test_freemap_model(void)
