@@ -136,7 +136,8 @@ BCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Isrc -I. -Itests/host/common -DSTRAT
 BCOMMON := src/lib/kprintf.c src/lib/fmt_size.c tests/host/common/fake_arch.c src/boot/bootinfo.c bench/host/adapter.c
 BENCH_buddy := bench/host/buddy_main.c bench/buddy.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c)
 BENCH_linux_fault := bench/host/linux_fault.c
-HOST_BENCHES := buddy linux_fault
+BENCH_paging := bench/host/paging_main.c bench/paging.c $(MM_COMMON) $(wildcard src/mm/buddy/*.c) $(wildcard src/mm/paging/*.c)
+HOST_BENCHES := buddy linux_fault paging
 BENCH_BINS := $(HOST_BENCHES:%=$(B)/host/bench_%)
 
 define host_bench_rule
