@@ -122,7 +122,7 @@ static bool next_free_span(pfn_t *cur, pfn_t end, struct pfn_range *out)
 	return true;
 }
 
-/* The highest npages-long run of free frames, or PMM_NO_FRAME. */
+/* The highest npages-long run of free frames, zeroed and counted as metadata, or PMM_NO_FRAME. */
 static pfn_t early_alloc(uint64_t npages)
 {
 	pfn_t best = PMM_NO_FRAME;
@@ -137,6 +137,8 @@ static pfn_t early_alloc(uint64_t npages)
 	if (best != PMM_NO_FRAME) {
 		pmm.meta[pmm.nmeta].start = best;
 		pmm.meta[pmm.nmeta++].end = best + npages;
+		pmm.metadata_pages += npages;
+		memset(phys_to_virt(pfn_to_pa(best)), 0, npages << PAGE_SHIFT);
 	}
 	return best;
 }
@@ -160,11 +162,12 @@ static uint64_t words_to_pages(uint64_t words)
 	return (words * 8 + PAGE_SIZE - 1) >> PAGE_SHIFT;
 }
 
-/* Point s at its metadata, which starts at w: records first, then the maps (laid out once zeroed). */
+/* Point s at its zeroed metadata, which starts at w: records first, then the maps. */
 static void section_place(struct section *s, uint64_t *w)
 {
 	s->frames = (struct frame *)w;
 	s->bits = w + record_words(s->npages);
+	freemap_layout(s);
 }
 
 /*
@@ -194,13 +197,6 @@ static int early_place_metadata(void)
 			section_place(&pmm.sec[i], phys_to_virt(pfn_to_pa(pfn)));
 		}
 	}
-	for (size_t i = 0; i < pmm.nmeta; i++) {
-		pmm.metadata_pages += pmm.meta[i].end - pmm.meta[i].start;
-		memset(phys_to_virt(pfn_to_pa(pmm.meta[i].start)), 0,
-		       (pmm.meta[i].end - pmm.meta[i].start) << PAGE_SHIFT);
-	}
-	for (size_t i = 0; i < pmm.nsec; i++)
-		freemap_layout(&pmm.sec[i]);
 	return 0;
 }
 
@@ -432,7 +428,6 @@ static void insert_section(pfn_t start, pfn_t end, uint64_t rec)
 	memset(meta, 0, rec << PAGE_SHIFT);             /* all RESERVED, nothing free */
 	pmm.sec[i] = (struct section){ .base_pfn = start, .npages = end - start, .zone = pfn_zone(start) };
 	section_place(&pmm.sec[i], meta);
-	freemap_layout(&pmm.sec[i]);
 	pmm.nsec++;
 	index_zones();
 	__atomic_store_n(&pmm.section_hint, i, __ATOMIC_RELAXED);
