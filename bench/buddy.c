@@ -11,6 +11,18 @@
  *   buddy_order9_after_free50   order-9 allocations after freeing a random
  *   buddy_order9_after_free90   50 % / 90 % of all pages, per attempt, with
  *                               the success rate
+ *   buddy_order9_fail           pmm_alloc(9, 0) with every page taken but a
+ *                               scattered few (no order-9 block), per attempt
+ *   buddy_pair_order_<k>        pmm_alloc(k, 0) + pmm_free(.., k), k = 0..10, per pair
+ * and, over exactly the pages buddy_alloc_all took, right after the buddy's
+ * own loops (so the same memory and the same machine noise):
+ *   ref_freelist_pair_hot       a plain singly linked free list of pages (the
+ *                               link stored in the free page): pop + push
+ *   ref_freelist_alloc_all      pop every page, per page
+ *   ref_freelist_free_all_random  push them back in the very order
+ *                               buddy_free_all_random freed them, per page
+ *   ref_stack_alloc_all         the same with a pointer stack (an array of
+ *   ref_stack_free_all_random   page addresses, nothing written to the pages)
  * Start-up time per GiB is measured by the host driver only: the kernel
  * cannot run pmm_init again under itself.
  */
@@ -92,21 +104,206 @@ static void shuffle(uint64_t *a, uint64_t n, uint64_t *seed)
 	}
 }
 
+/* Every free page through pmm_alloc(0, 0), after emptying the cache into the free maps. */
+static uint64_t take_all_raw(struct pages *p)
+{
+	uint64_t pa, t0;
+
+	pmm_drain_cache();
+	t0 = bench_cycles();
+	p->n = 0;
+	while (p->n < p->cap && (pa = pmm_alloc(0, 0)) != PMM_NO_FRAME)
+		p->pa[p->n++] = pa;
+	return bench_cycles() - t0;
+}
+
+/*
+ * The reference allocators: as plain as page allocators get. Out of line,
+ * as the buddy's entry points are, so each side pays a call.
+ */
+struct ref_list { uint64_t head; };              /* pa of the first free page */
+struct ref_stack { uint64_t *slot; uint64_t top; };
+
+static __attribute__((noinline)) uint64_t ref_list_pop(struct ref_list *l)
+{
+	uint64_t pa = l->head;
+	if (pa != PMM_NO_FRAME)
+		l->head = *(uint64_t *)phys_to_virt(pa);   /* the link lives in the free page */
+	return pa;
+}
+
+static __attribute__((noinline)) void ref_list_push(struct ref_list *l, uint64_t pa)
+{
+	*(uint64_t *)phys_to_virt(pa) = l->head;
+	l->head = pa;
+}
+
+static __attribute__((noinline)) uint64_t ref_stack_pop(struct ref_stack *s)
+{
+	return s->top ? s->slot[--s->top] : PMM_NO_FRAME;
+}
+
+static __attribute__((noinline)) void ref_stack_push(struct ref_stack *s, uint64_t pa)
+{
+	s->slot[s->top++] = pa;
+}
+
+static void copy_pages(uint64_t *to, const uint64_t *from, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		to[i] = from[i];
+}
+
+/*
+ * The buddy takes every free page (order A) and frees them in a shuffled
+ * order S; then the pages go from the buddy to a free list and to a stack
+ * that each hand them out in order A and take them back in order S (the
+ * same shuffle of the same array: same seed, same count), and back to the
+ * buddy at the end.
+ */
 static void bench_all_pages(void)
 {
-	struct pages p;
-	uint64_t seed = 0x1234567, cycles;
+	enum { SEED = 0x1234567, PAIRS = 1000000 };
+	struct pages p, q;                  /* p: the pages; q: order A, then the stack's slots */
+	uint64_t seed = SEED, cycles, t0, n, pa;
+	struct ref_list list = { PMM_NO_FRAME };
+	struct ref_stack stack;
 
 	if (!pages_get(&p))
 		return;
+	if (!pages_get(&q)) {
+		pages_put(&p);
+		return;
+	}
 	cycles = take_all(&p);
-	bench_report("buddy_alloc_all", p.n, cycles, NULL);
-	shuffle(p.pa, p.n, &seed);
-	uint64_t t0 = bench_cycles();
-	for (uint64_t i = 0; i < p.n; i++)
+	n = p.n;
+	bench_report("buddy_alloc_all", n, cycles, NULL);
+	copy_pages(q.pa, p.pa, n);
+	shuffle(p.pa, n, &seed);
+	t0 = bench_cycles();
+	for (uint64_t i = 0; i < n; i++)
 		pmm_free_page(p.pa[i]);
-	bench_report("buddy_free_all_random", p.n, bench_cycles() - t0, NULL);
+	bench_report("buddy_free_all_random", n, bench_cycles() - t0, NULL);
+
+	/* The same pages out of the buddy again (every free page is one of them). */
+	take_all_raw(&p);
+	if (p.n != n) {
+		kprintf("bench: buddy: took %llu pages back, not %llu: no reference run\n",
+			(unsigned long long)p.n, (unsigned long long)n);
+		for (uint64_t i = 0; i < p.n; i++)
+			pmm_free(p.pa[i], 0);
+		goto back;
+	}
+
+	/* The free list, built so that it hands the pages out in order A. */
+	for (uint64_t i = n; i-- > 0;)
+		ref_list_push(&list, q.pa[i]);
+	t0 = bench_cycles();
+	for (p.n = 0; p.n < p.cap && (pa = ref_list_pop(&list)) != PMM_NO_FRAME;)
+		p.pa[p.n++] = pa;
+	bench_report("ref_freelist_alloc_all", p.n, bench_cycles() - t0, NULL);
+	seed = SEED;
+	shuffle(p.pa, n, &seed);
+	t0 = bench_cycles();
+	for (uint64_t i = 0; i < n; i++)
+		ref_list_push(&list, p.pa[i]);
+	bench_report("ref_freelist_free_all_random", n, bench_cycles() - t0, NULL);
+	t0 = bench_cycles();
+	for (int i = 0; i < PAIRS; i++) {
+		pa = ref_list_pop(&list);
+		ref_list_push(&list, pa);
+	}
+	bench_report("ref_freelist_pair_hot", PAIRS, bench_cycles() - t0, NULL);
+
+	/* The pointer stack over q's array, popping in order A. */
+	for (uint64_t i = 0; i < n / 2; i++) {
+		uint64_t t = q.pa[i];
+		q.pa[i] = q.pa[n - 1 - i], q.pa[n - 1 - i] = t;
+	}
+	stack = (struct ref_stack){ q.pa, n };
+	t0 = bench_cycles();
+	for (p.n = 0; p.n < p.cap && (pa = ref_stack_pop(&stack)) != PMM_NO_FRAME;)
+		p.pa[p.n++] = pa;
+	bench_report("ref_stack_alloc_all", p.n, bench_cycles() - t0, NULL);
+	seed = SEED;
+	shuffle(p.pa, n, &seed);
+	t0 = bench_cycles();
+	for (uint64_t i = 0; i < n; i++)
+		ref_stack_push(&stack, p.pa[i]);
+	bench_report("ref_stack_free_all_random", n, bench_cycles() - t0, NULL);
+
+	/* Every page back to the buddy (p holds each exactly once). */
+	for (uint64_t i = 0; i < n; i++)
+		pmm_free(p.pa[i], 0);
+back:
+	pages_put(&q);
 	pages_put(&p);
+}
+
+/*
+ * A failed pmm_alloc(9, 0): every page taken at order 0, then every 64th
+ * one given back, so single pages are free but no two of them are buddies
+ * and no order-9 block exists.
+ */
+static void bench_order9_fail(void)
+{
+	enum { N = 1000000, STRIDE = 64 };
+	struct pages p;
+	uint64_t ok = 0, t0, cycles, pa, spare[8];
+	char extra[64];
+
+	if (!pages_get(&p))
+		return;
+	take_all_raw(&p);
+	for (uint64_t i = 0; i < p.n; i += STRIDE)
+		pmm_free(p.pa[i], 0);
+	t0 = bench_cycles();
+	for (int i = 0; i < N; i++) {
+		pa = pmm_alloc(9, 0);
+		if (pa != PMM_NO_FRAME) {
+			if (ok < sizeof(spare) / sizeof(spare[0]))
+				spare[ok] = pa;
+			else
+				pmm_free(pa, 9);
+			ok++;
+		}
+	}
+	cycles = bench_cycles() - t0;
+	ksnprintf(extra, sizeof(extra), "success=%llu", (unsigned long long)ok);
+	bench_report("buddy_order9_fail", N, cycles, extra);
+	if (ok)
+		kprintf("bench: buddy: buddy_order9_fail: %llu order-9 allocations succeeded\n",
+			(unsigned long long)ok);
+	for (uint64_t i = 0; i < ok && i < sizeof(spare) / sizeof(spare[0]); i++)
+		pmm_free(spare[i], 9);
+	for (uint64_t i = 0; i < p.n; i++)
+		if (i % STRIDE)
+			pmm_free(p.pa[i], 0);
+	pages_put(&p);
+}
+
+/* pmm_alloc(k, 0) + pmm_free(pa, k), hot, for every order up to 10. */
+static void bench_pair_orders(void)
+{
+	enum { N = 1000000, MAX = 10 };
+	char name[32];
+
+	for (unsigned k = 0; k <= MAX; k++) {
+		uint64_t pa = pmm_alloc(k, 0), t0;
+
+		if (pa == PMM_NO_FRAME) {
+			kprintf("bench: buddy: no free order-%u block: buddy_pair_order_%u not run\n", k, k);
+			continue;
+		}
+		pmm_free(pa, k);
+		t0 = bench_cycles();
+		for (int i = 0; i < N; i++) {
+			pa = pmm_alloc(k, 0);
+			pmm_free(pa, k);
+		}
+		ksnprintf(name, sizeof(name), "buddy_pair_order_%u", k);
+		bench_report(name, N, bench_cycles() - t0, NULL);
+	}
 }
 
 /* Free pct % of all pages at random, then ask for order-9 blocks: how many come, how fast. */
@@ -143,17 +340,33 @@ static void bench_order9_after(unsigned pct, const char *name)
 	pages_put(&p);
 }
 
-void bench_buddy(void)
+/* Each bench gives back everything it took: say so if one did not. */
+static void check_free(const char *what, uint64_t before)
 {
-	uint64_t before = pmm_free_count();
-
-	bench_page_pair();
-	bench_raw_pair();
-	bench_all_pages();
-	bench_order9_after(50, "buddy_order9_after_free50");
-	bench_order9_after(90, "buddy_order9_after_free90");
 	pmm_drain_cache();
 	if (pmm_free_count() != before)
-		kprintf("bench: buddy: free pages %llu, were %llu\n",
+		kprintf("bench: buddy: after %s: free pages %llu, were %llu\n", what,
 			(unsigned long long)pmm_free_count(), (unsigned long long)before);
+}
+
+void bench_buddy(void)
+{
+	uint64_t before;
+
+	pmm_drain_cache();
+	before = pmm_free_count();
+	bench_page_pair();
+	check_free("page_pair", before);
+	bench_raw_pair();
+	check_free("raw_pair", before);
+	bench_pair_orders();
+	check_free("pair_orders", before);
+	bench_all_pages();
+	check_free("all_pages", before);
+	bench_order9_after(50, "buddy_order9_after_free50");
+	check_free("order9_after_free50", before);
+	bench_order9_after(90, "buddy_order9_after_free90");
+	check_free("order9_after_free90", before);
+	bench_order9_fail();
+	check_free("order9_fail", before);
 }
