@@ -148,6 +148,15 @@ static __attribute__((noinline)) void ref_stack_push(struct ref_stack *s, uint64
 	s->slot[s->top++] = pa;
 }
 
+/* A fingerprint of an order of pages: the references must free in the buddy's order. */
+static uint64_t order_print(const uint64_t *a, uint64_t n)
+{
+	uint64_t h = 0;
+	for (uint64_t i = 0; i < n; i++)
+		h = (h ^ a[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 static void copy_pages(uint64_t *to, const uint64_t *from, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
@@ -165,7 +174,7 @@ static void bench_all_pages(void)
 {
 	enum { SEED = 0x1234567, PAIRS = 1000000 };
 	struct pages p, q;                  /* p: the pages; q: order A, then the stack's slots */
-	uint64_t seed = SEED, cycles, t0, n, pa;
+	uint64_t seed = SEED, cycles, t0, n, pa, order;
 	struct ref_list list = { PMM_NO_FRAME };
 	struct ref_stack stack;
 
@@ -180,6 +189,7 @@ static void bench_all_pages(void)
 	bench_report("buddy_alloc_all", n, cycles, NULL);
 	copy_pages(q.pa, p.pa, n);
 	shuffle(p.pa, n, &seed);
+	order = order_print(p.pa, n);
 	t0 = bench_cycles();
 	for (uint64_t i = 0; i < n; i++)
 		pmm_free_page(p.pa[i]);
@@ -204,6 +214,8 @@ static void bench_all_pages(void)
 	bench_report("ref_freelist_alloc_all", p.n, bench_cycles() - t0, NULL);
 	seed = SEED;
 	shuffle(p.pa, n, &seed);
+	if (order_print(p.pa, n) != order)
+		kprintf("bench: buddy: ref_freelist_free_all_random frees in another order than the buddy\n");
 	t0 = bench_cycles();
 	for (uint64_t i = 0; i < n; i++)
 		ref_list_push(&list, p.pa[i]);
@@ -227,6 +239,8 @@ static void bench_all_pages(void)
 	bench_report("ref_stack_alloc_all", p.n, bench_cycles() - t0, NULL);
 	seed = SEED;
 	shuffle(p.pa, n, &seed);
+	if (order_print(p.pa, n) != order)
+		kprintf("bench: buddy: ref_stack_free_all_random frees in another order than the buddy\n");
 	t0 = bench_cycles();
 	for (uint64_t i = 0; i < n; i++)
 		ref_stack_push(&stack, p.pa[i]);
@@ -247,7 +261,7 @@ back:
  */
 static void bench_order9_fail(void)
 {
-	enum { N = 1000000, STRIDE = 64 };
+	enum { N = 200000, STRIDE = 64 };     /* N: kept small for TCG boots */
 	struct pages p;
 	uint64_t ok = 0, t0, cycles, pa, spare[8];
 	char extra[64];
@@ -285,7 +299,7 @@ static void bench_order9_fail(void)
 /* pmm_alloc(k, 0) + pmm_free(pa, k), hot, for every order up to 10. */
 static void bench_pair_orders(void)
 {
-	enum { N = 1000000, MAX = 10 };
+	enum { N = 200000, MAX = 10 };       /* 11 orders: N kept small for TCG boots */
 	char name[32];
 
 	for (unsigned k = 0; k <= MAX; k++) {
