@@ -354,6 +354,92 @@ static void bench_order9_after(unsigned pct, const char *name)
 	pages_put(&p);
 }
 
+static void sift(uint64_t *a, uint64_t n, uint64_t i)
+{
+	for (uint64_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[i] >= a[c])
+			return;
+		uint64_t t = a[i];
+		a[i] = a[c], a[c] = t;
+	}
+}
+
+/* Heapsort: no libc in the kernel, and n is every page of the machine. */
+static void sort_pages(uint64_t *a, uint64_t n)
+{
+	for (uint64_t i = n / 2; i-- > 0; )
+		sift(a, n, i);
+	for (uint64_t end = n; end-- > 1; ) {
+		uint64_t t = a[0];
+		a[0] = a[end], a[end] = t;
+		sift(a, end, 0);
+	}
+}
+
+/*
+ * Every page taken, then every other whole 2 MiB window freed page by page
+ * in random order: each such window can be an order-9 block again, so a
+ * buddy that merges fully gives one per window freed (the issue's "every
+ * possible block"). Reports ns per order-9 attempt and the share that came.
+ */
+static void bench_order9_after_windows(void)
+{
+	enum { WIN = 512 };
+	struct pages p;
+	uint64_t seed = 0x9e37, possible = 0, ok = 0, t0, cycles;
+	char extra[96];
+
+	if (!pages_get(&p))
+		return;
+	take_all(&p);
+	sort_pages(p.pa, p.n);
+	/* Move the pages of every other whole window to the front of the array, and free them. */
+	uint64_t front = 0, whole = 0;
+	for (uint64_t i = 0; i + WIN <= p.n; ) {
+		bool full = (p.pa[i] & ((uint64_t)WIN * PAGE_SIZE - 1)) == 0 &&
+			    p.pa[i + WIN - 1] == p.pa[i] + (uint64_t)(WIN - 1) * PAGE_SIZE;
+		if (!full) {
+			i++;
+			continue;
+		}
+		if (whole++ % 2 == 0) {
+			for (unsigned k = 0; k < WIN; k++) {
+				uint64_t t = p.pa[front + k];
+				p.pa[front + k] = p.pa[i + k], p.pa[i + k] = t;
+			}
+			shuffle(p.pa + front, WIN, &seed);
+			for (unsigned k = 0; k < WIN; k++)
+				pmm_free_page(p.pa[front + k]);
+			front += WIN;
+			possible++;
+		}
+		i += WIN;
+	}
+	pmm_drain_cache();
+	uint64_t *blocks = p.pa;        /* the freed pages' slots are spare now */
+	t0 = bench_cycles();
+	for (uint64_t i = 0; i < possible; i++) {
+		uint64_t pa = pmm_alloc(9, 0);
+		if (pa != PMM_NO_FRAME)
+			blocks[ok++] = pa;
+	}
+	cycles = bench_cycles() - t0;
+	ksnprintf(extra, sizeof(extra), "success=%llu possible=%llu rate_pct=%llu",
+		  (unsigned long long)ok, (unsigned long long)possible,
+		  (unsigned long long)(possible ? ok * 100 / possible : 0));
+	bench_report("buddy_order9_after_window_free", possible ? possible : 1, cycles, extra);
+	for (uint64_t i = 0; i < ok; i++)
+		pmm_free(blocks[i], 9);
+	for (uint64_t i = front; i < p.n; i++)
+		pmm_free(p.pa[i], 0);
+	if (ok < possible)              /* windows the buddy did not give back as blocks: still free as pages */
+		kprintf("bench: buddy: %llu of %llu freed windows did not come back as order-9 blocks\n",
+			(unsigned long long)(possible - ok), (unsigned long long)possible);
+	pages_put(&p);
+}
+
 /* Each bench gives back everything it took: say so if one did not. */
 static void check_free(const char *what, uint64_t before)
 {
@@ -383,4 +469,6 @@ void bench_buddy(void)
 	check_free("order9_after_free90", before);
 	bench_order9_fail();
 	check_free("order9_fail", before);
+	bench_order9_after_windows();
+	check_free("order9_after_window_free", before);
 }

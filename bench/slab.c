@@ -33,6 +33,27 @@
 #define BENCH_WHO      "alloc=strata"
 #endif
 
+#ifdef BENCH_SLAB_LIBC
+#define TRIPS_BEGIN()
+static void report(const char *name, uint64_t ops, uint64_t t) { bench_report(name, ops, t, BENCH_WHO); }
+#else
+/* Each line says how many regions the heap asked of the VMM while it ran: 0 means the loop never left the heap. */
+static uint64_t trips0;
+static uint64_t trips(void)
+{
+	struct slab_stats st;
+	slab_get_stats(&st);
+	return st.vmm_trips;
+}
+#define TRIPS_BEGIN() (trips0 = trips())
+static void report(const char *name, uint64_t ops, uint64_t t)
+{
+	char extra[48];
+	ksnprintf(extra, sizeof(extra), BENCH_WHO " vmm_trips=%llu", (unsigned long long)(trips() - trips0));
+	bench_report(name, ops, t, extra);
+}
+#endif
+
 #define LIVE 4096
 static void *slot[LIVE];
 static uint32_t slot_size[LIVE];
@@ -60,6 +81,7 @@ static void bench_hot(size_t sz, unsigned n)
 		touch(p);
 		BENCH_FREE(p);
 	}
+	TRIPS_BEGIN();
 	uint64_t t0 = bench_cycles();
 	for (unsigned i = 0; i < n; i++) {
 		void *p = BENCH_ALLOC(sz);
@@ -68,7 +90,7 @@ static void bench_hot(size_t sz, unsigned n)
 	}
 	uint64_t t = bench_cycles() - t0;
 	name_size(name, "slab_hot_", sz);
-	bench_report(name, n, t, BENCH_WHO);
+	report(name, n, t);
 }
 
 static void shuffle(uint64_t *seed)
@@ -88,6 +110,8 @@ static void bench_live(const char *name, size_t sz, int random, unsigned rounds)
 	uint64_t seed = 7, t = 0;
 	for (unsigned r = 0; r <= rounds; r++) {        /* round 0 warms */
 		shuffle(&seed);
+		if (r == 1)
+			TRIPS_BEGIN();
 		uint64_t t0 = bench_cycles();
 		for (unsigned i = 0; i < LIVE; i++) {
 			slot[i] = BENCH_ALLOC(sz);
@@ -101,7 +125,7 @@ static void bench_live(const char *name, size_t sz, int random, unsigned rounds)
 		if (r)
 			t += bench_cycles() - t0;
 	}
-	bench_report(name, (uint64_t)LIVE * rounds, t, BENCH_WHO);
+	report(name, (uint64_t)LIVE * rounds, t);
 }
 
 /* Mostly small, some medium, few large: like a kernel's requests. */
@@ -137,6 +161,7 @@ static void mixed_trace(const char *name, unsigned steps, int measure)
 	pmm_drain_all_caches();
 	uint64_t base_free = pmm_free_count();
 #endif
+	TRIPS_BEGIN();
 	t0 = bench_cycles();
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned i = (unsigned)(bench_rand(&seed) % LIVE);
@@ -165,7 +190,7 @@ static void mixed_trace(const char *name, unsigned steps, int measure)
 		slot[i] = NULL;
 	}
 	if (!measure) {
-		bench_report(name, steps, t, BENCH_WHO);
+		report(name, steps, t);
 		return;
 	}
 #ifndef BENCH_SLAB_LIBC

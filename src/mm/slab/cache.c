@@ -33,6 +33,8 @@ struct kheap kheap = {
 };
 
 static void mag_warm(void);
+static uint32_t depot_limit(const struct cache *c);
+static uint64_t depot_bytes(void);
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
 
@@ -123,6 +125,9 @@ int cache_setup(struct cache *c, const char *name, size_t size, size_t align,
 	c->desc_size = desc_bytes(c->nobj);
 	c->recip = (uint32_t)(((1ULL << 32) + c->stride - 1) / c->stride);
 	c->mag_size = mag_size_for(c->stride);
+	c->depot_max = depot_limit(c);
+	c->empty_max = (uint32_t)(kheap.depot_bytes / ((uint64_t)c->npages << PAGE_SHIFT));
+	c->empty_max = c->empty_max < SLAB_EMPTY_KEEP ? SLAB_EMPTY_KEEP : c->empty_max;
 	/* One lock class for every cache (no code holds two): the checker's 64 classes stay free. */
 	c->lock = (struct spinlock)SPINLOCK_INIT("slab cache");
 	return 0;
@@ -321,6 +326,7 @@ void slab_init(void)
 	kheap.last = (struct slab_error){ 0 };
 	kheap.debugged = kheap.debug != 0;
 	pages_reset();
+	kheap.depot_bytes = depot_bytes();
 	/* Not a cryptographic secret: enough that a stray pointer rarely passes slab_sound(). */
 	kheap.secret = (uint32_t)(t ^ (t >> 29) ^ 0x9e3779b9u);
 	cache_setup(&kheap.desc_cache, "slab-desc", DESC_OBJECT, SLAB_DESC_ALIGN, NULL, INTERNAL);
@@ -359,12 +365,37 @@ void slab_init(void)
  * magazine boundary does not go to the depot on every call. Caches of big
  * objects have magazines of one round (SLAB_MAG_BYTES): they keep just the
  * loaded one, no prev and nothing in the depot, since each object parked
- * there can pin a slab of several pages. The depot keeps at most
- * DEPOT_FULL_MAX full magazines and one empty one per cache;
- * more go back to the slabs and to the magazine cache, so a burst of frees
- * does not pin memory in magazines.
+ * there can pin a slab of several pages.
+ *
+ * The depot is sized to the working set (Bonwick and Adams, section 3.6):
+ * it counts its transactions, and keeps the fewest full and the fewest
+ * empty magazines it held since the interval began. Those were never
+ * needed in it: at the end of the interval (SLAB_INTERVAL transactions)
+ * they go back, the full ones' objects to their slabs, and the mins start
+ * again from what is left. A loop that frees and allocates 4096 objects
+ * in turn empties the depot once a round, so it keeps them all and never
+ * reaches the slabs; a burst of frees that is not taken again drains
+ * after an interval. The interval is counted in transactions rather than
+ * seconds, so the heap needs no timer and the host tests see the same
+ * thing every run; a cache that goes quiet keeps its depot until
+ * slab_reap, or until the heap runs short of pages (slab.c, reclaim).
+ * At most depot_max full magazines at any time, its share of RAM
+ * (depot_limit): more go back to the slabs at once.
  */
-#define DEPOT_FULL_MAX 1
+
+/* Full magazines a cache's depot may hold: kheap.depot_bytes of objects (slab_init). */
+static uint32_t depot_limit(const struct cache *c)
+{
+	return c->mag_size > 1 ? (uint32_t)(kheap.depot_bytes / ((uint64_t)c->mag_size * c->stride) + 1) : 0;
+}
+
+/* The bytes of objects one cache's depot may hold: 1/512 of RAM, 16 KiB to 4 MiB. */
+static uint64_t depot_bytes(void)
+{
+	uint64_t b = pages_ram_bytes() / 512;
+
+	return b < (16 << 10) ? 16 << 10 : b > (4 << 20) ? 4 << 20 : b;
+}
 
 static void swap(struct cpu_mags *m)
 {
@@ -372,16 +403,114 @@ static void swap(struct cpu_mags *m)
 	m->loaded = m->prev, m->prev = t;
 }
 
+static void mag_release(struct magazine *mag)
+{
+	cache_free_checked(&kheap.mag_cache, mag, "magazine");
+}
+
+static void mag_empty_out(struct cache *c, struct magazine *mag)
+{
+	if (!mag)
+		return;
+	slab_free_bulk(c, mag);
+	mag_release(mag);
+}
+
+/* Unhook the last n magazines of a list (the least recently put there): a NULL-ended chain. */
+static struct magazine *unhook_tail(struct magazine **head, uint32_t keep)
+{
+	struct magazine **pp = head, *chain;
+
+	while (*pp && keep--)
+		pp = &(*pp)->next;
+	chain = *pp;
+	*pp = NULL;
+	return chain;
+}
+
+/* ws_interval: see slab_private.h. The mins start again from what is left. */
+void ws_interval(struct cache *c, struct ws_idle *idle)
+{
+	idle->full = unhook_tail(&c->depot_full, c->depot_nfull - c->ws_full_min);
+	idle->empty = unhook_tail(&c->depot_empty, c->depot_nempty - c->ws_empty_min);
+	for (struct magazine *m = idle->full; m; m = m->next)
+		c->depot_rounds -= m->rounds;
+	c->depot_nfull -= c->ws_full_min, c->depot_nempty -= c->ws_empty_min;
+	c->ws_full_min = c->depot_nfull, c->ws_empty_min = c->depot_nempty;
+	idle->slabs = slabs_unhook_idle(c);
+}
+
+/* Chains of full and empty magazines unhooked from c's depot, given back: no lock held. */
+static void mags_give_back(struct cache *c, struct magazine *full, struct magazine *empty)
+{
+	struct magazine *next;
+
+	for (; full; full = next) {
+		next = full->next;
+		mag_empty_out(c, full);
+	}
+	for (; empty; empty = next) {
+		next = empty->next;
+		mag_release(empty);
+	}
+}
+
+/*
+ * ws_give_back: see slab_private.h. The idle slabs go before the idle
+ * magazines' objects reach the slabs: slabs those empty wait for the next
+ * interval, so a burst decays in two steps.
+ */
+void ws_give_back(struct cache *c, struct ws_idle *idle)
+{
+	slabs_give_back(c, idle->slabs);
+	mags_give_back(c, idle->full, idle->empty);
+}
+
+/* depot_drain: see slab_private.h. */
+void depot_drain(struct cache *c)
+{
+	uint64_t irq = spin_lock_irqsave(&c->lock);
+	struct magazine *full = c->depot_full, *empty = c->depot_empty;
+
+	c->depot_full = c->depot_empty = NULL;
+	c->depot_rounds = 0;
+	c->depot_nfull = c->depot_nempty = c->ws_full_min = c->ws_empty_min = 0;
+	spin_unlock_irqrestore(&c->lock, irq);
+	mags_give_back(c, full, empty);
+}
+
+/* The depot's lists, pushed and popped under c->lock, with their counts and working-set mins. */
+static void depot_push(struct cache *c, struct magazine *m)
+{
+	if (m->rounds) {
+		m->next = c->depot_full, c->depot_full = m;
+		c->depot_nfull++, c->depot_rounds += m->rounds;
+	} else {
+		m->next = c->depot_empty, c->depot_empty = m;
+		c->depot_nempty++;
+	}
+}
+
+static struct magazine *depot_pop_empty(struct cache *c)
+{
+	struct magazine *e = c->depot_empty;
+
+	if (e) {
+		c->depot_empty = e->next;
+		if (--c->depot_nempty < c->ws_empty_min)
+			c->ws_empty_min = c->depot_nempty;
+	}
+	return e;
+}
+
 /* An empty magazine from the depot, or a new one; NULL if none can be had. */
 static struct magazine *empty_mag(struct cache *c)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
-	struct magazine *e = c->depot_empty;
+	struct magazine *e = depot_pop_empty(c);
 	void *obj = NULL;
 
-	if (e)
-		c->depot_empty = e->next;
-	spin_unlock_irqrestore(&c->lock, irq);
+	cache_unlock(c, irq);
 	if (e)
 		return e;
 	if (!slab_alloc_bulk(&kheap.mag_cache, &obj, NULL, 1, NULL, 0))
@@ -391,32 +520,23 @@ static struct magazine *empty_mag(struct cache *c)
 	return e;
 }
 
-static void mag_release(struct magazine *mag)
-{
-	cache_free_checked(&kheap.mag_cache, mag, "magazine");
-}
-
-/* Trade prev for a full magazine of the depot. Interrupts off. */
+/* Trade prev (empty, if any) for a full magazine of the depot. Interrupts off. */
 static bool depot_take_full(struct cache *c, struct cpu_mags *m)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
-	struct magazine *f = c->depot_full, *spare = NULL;
+	struct magazine *f = c->depot_full;
 
 	if (f) {
 		c->depot_full = f->next;
 		c->depot_rounds -= f->rounds;
-		if (m->prev && c->depot_empty)
-			spare = m->prev;        /* one empty in the depot is enough */
-		else if (m->prev) {
-			m->prev->next = c->depot_empty;
-			c->depot_empty = m->prev;
-		}
+		if (--c->depot_nfull < c->ws_full_min)
+			c->ws_full_min = c->depot_nfull;
+		if (m->prev)
+			depot_push(c, m->prev);
 		m->prev = m->loaded;
 		m->loaded = f;
 	}
-	spin_unlock_irqrestore(&c->lock, irq);
-	if (spare)
-		mag_release(spare);
+	cache_unlock(c, irq);
 	return f != NULL;
 }
 
@@ -477,29 +597,25 @@ static void *mag_alloc(struct cache *c)
 }
 
 /*
- * Hand a full prev to the depot (or, beyond DEPOT_FULL_MAX, its objects to
- * the slabs, keeping the magazine) and make room in loaded. Interrupts off.
+ * Hand a full prev to the depot (or, beyond depot_max, its objects to the
+ * slabs, keeping the magazine) and make room in loaded: one trip to the
+ * depot for both. Interrupts off.
  */
 static bool depot_put_full(struct cache *c, struct cpu_mags *m)
 {
 	struct magazine *e = NULL, *f = m->prev;
-	uint64_t irq;
-	unsigned nfull = 0;
+	uint64_t irq = spin_lock_irqsave(&c->lock);
 
+	if (f && c->depot_nfull < c->depot_max) {
+		depot_push(c, f);
+		f = m->prev = NULL;     /* the depot's now, even if no empty one comes */
+	}
+	if (!f)
+		e = depot_pop_empty(c);
+	cache_unlock(c, irq);
 	if (f) {
-		irq = spin_lock_irqsave(&c->lock);
-		for (struct magazine *x = c->depot_full; x && nfull <= DEPOT_FULL_MAX; x = x->next)
-			nfull++;
-		if (nfull < DEPOT_FULL_MAX) {
-			f->next = c->depot_full, c->depot_full = f;
-			c->depot_rounds += f->rounds;
-			f = NULL;
-		}
-		spin_unlock_irqrestore(&c->lock, irq);
-		if (f) {
-			slab_free_bulk(c, f);
-			e = f;
-		}
+		slab_free_bulk(c, f);
+		e = f;
 	}
 	if (!e && !(e = empty_mag(c)))
 		return false;
@@ -547,14 +663,6 @@ static bool mag_free(struct cache *c, struct slab *s, unsigned idx, void *obj)
 	return ok;
 }
 
-static void mag_empty_out(struct cache *c, struct magazine *mag)
-{
-	if (!mag)
-		return;
-	slab_free_bulk(c, mag);
-	mag_release(mag);
-}
-
 /*
  * Another CPU's (or our own) magazines, waited for: spin on the busy word
  * with interrupts on and arch_spin_relax, so that a CPU holding it and
@@ -592,9 +700,6 @@ void mags_release_all(struct cache *c)
  */
 void mag_flush_all(struct cache *c)
 {
-	struct magazine *full, *empty;
-	uint64_t irq;
-
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu_mags *m = &c->cpu[i];
 		struct magazine *l, *p;
@@ -605,19 +710,7 @@ void mag_flush_all(struct cache *c)
 		mag_empty_out(c, l);
 		mag_empty_out(c, p);
 	}
-	irq = spin_lock_irqsave(&c->lock);
-	full = c->depot_full, empty = c->depot_empty;
-	c->depot_full = c->depot_empty = NULL;
-	c->depot_rounds = 0;
-	spin_unlock_irqrestore(&c->lock, irq);
-	for (struct magazine *next; full; full = next) {
-		next = full->next;
-		mag_empty_out(c, full);
-	}
-	for (struct magazine *next; empty; empty = next) {
-		next = empty->next;
-		mag_release(empty);
-	}
+	depot_drain(c);
 }
 
 /* The rounds in CPU m's pair; its busy word held. */

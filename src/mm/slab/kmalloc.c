@@ -217,7 +217,10 @@ static void *large_alloc(size_t size, void *caller)
 	npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	if (!slab_alloc_bulk(&kheap.desc_cache, &d, NULL, 1, NULL, 0))
 		return NULL;
-	if (!(va = pages_alloc(npages, true))) {
+	va = pages_alloc(npages, true);
+	if (!va && slab_reclaim())
+		va = pages_alloc(npages, true);
+	if (!va) {
 		cache_free_checked(&kheap.desc_cache, d, "large_alloc");
 		return NULL;
 	}

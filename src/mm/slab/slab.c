@@ -8,11 +8,14 @@
  *   empty (inuse 0) <-> partial (0 < inuse < nobj) <-> full (inuse nobj)
  *
  * Allocation prefers partial slabs, so empty ones stay empty and can go
- * back; at most SLAB_EMPTY_KEEP (2) empty slabs are kept. Each one kept
- * per class is memory idle at the heap's peak; each one given back is a
- * round trip to the layer below when the class grows again. bench/slab.c
- * measures both sides (docs/slab.md has the numbers); the magazines
- * absorb a hot loop's churn.
+ * back. Each empty slab kept is memory idle at the heap's peak; each one
+ * given back is a round trip to the layer below when the class grows
+ * again. So a cache keeps the empty slabs of its working set, as its depot
+ * keeps magazines (cache.c): the fewest empty slabs it had over an
+ * interval of SLAB_INTERVAL slab transactions were never needed, and go
+ * back at the interval's end (cache_unlock); beyond empty_max (its share
+ * of RAM) they go back at once. bench/slab.c measures both sides
+ * (docs/slab.md has the numbers).
  */
 #include "mm/slab/slab_private.h"
 #include "mm/trace.h"
@@ -165,8 +168,11 @@ static void *slab_take(struct cache *c, struct slab *s, unsigned *idx)
 	*used_word(s, i) |= obj_bit(i);
 	s->inuse++;
 	c->out++;
-	if (list_for(s) != s->list)
+	if (list_for(s) != s->list) {
 		list_move(c, s, list_for(s));
+		if (c->empty.nr < c->ws_slabs_min)
+			c->ws_slabs_min = c->empty.nr;  /* one fewer idle: the working set's low mark */
+	}
 	*idx = i;
 	return slab_obj(c, s, i);
 }
@@ -202,6 +208,66 @@ static void slab_put(struct cache *c, struct slab *s, unsigned idx)
 		sink_if_sparse(c, s);
 }
 
+/* Unlink the empty slabs beyond keep, the coldest first, into a NULL-ended chain. Lock held. */
+static struct slab *detach_empties(struct cache *c, uint64_t keep)
+{
+	struct slab *chain = NULL;
+
+	while (c->empty.nr > keep) {
+		struct slab *s = c->empty.head->prev;   /* the coldest */
+		list_del(c, s);
+		c->nslabs--, c->reaps++;
+		s->next = chain;
+		chain = s;
+	}
+	return chain;
+}
+
+/* slabs_give_back: see slab_private.h. */
+void slabs_give_back(struct cache *c, struct slab *s)
+{
+	while (s) {
+		struct slab *next = s->next;
+		slab_destroy(c, s);
+		s = next;
+	}
+}
+
+/* slabs_unhook_idle: see slab_private.h. */
+struct slab *slabs_unhook_idle(struct cache *c)
+{
+	uint64_t idle = c->ws_slabs_min < c->empty.nr ? c->ws_slabs_min : c->empty.nr;
+	struct slab *chain = detach_empties(c, c->empty.nr - idle);
+
+	c->ws_slabs_min = c->empty.nr;
+	return chain;
+}
+
+/*
+ * cache_unlock: see slab_private.h. The clock ticks for every cache, so
+ * a quiet cache sees the heap's time pass too, and its first transaction
+ * after a quiet spell gives back what the spell left idle.
+ */
+void cache_unlock(struct cache *c, uint64_t irq)
+{
+	struct slab *chain = c->empty.nr > c->empty_max ? detach_empties(c, c->empty_max) : NULL;
+	struct ws_idle idle = { 0 };
+	uint64_t now = __atomic_add_fetch(&kheap.clock, 1, __ATOMIC_RELAXED);
+	bool end = now - c->ws_since >= SLAB_INTERVAL;
+
+	if (c->empty.nr < c->ws_slabs_min)
+		c->ws_slabs_min = c->empty.nr;
+	if (end) {
+		c->ws_since = now;
+		ws_interval(c, &idle);
+	}
+	spin_unlock_irqrestore(&c->lock, irq);
+	if (chain)
+		slabs_give_back(c, chain);
+	if (end)
+		ws_give_back(c, &idle);
+}
+
 /* slab_alloc_bulk: see slab_private.h. */
 unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsigned n, void *caller,
 			 size_t asked)
@@ -216,6 +282,8 @@ unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsi
 			/* Grow without the lock: the layers below take their own. */
 			spin_unlock_irqrestore(&c->lock, irq);
 			s = slab_create(c);
+			if (!s && slab_reclaim())       /* idle memory of the heap's own: take it back, once */
+				s = slab_create(c);
 			irq = spin_lock_irqsave(&c->lock);
 			if (!s)
 				break;
@@ -232,32 +300,8 @@ unsigned slab_alloc_bulk(struct cache *c, void **out, struct magazine *mag, unsi
 			out[got] = obj;
 		got++;
 	}
-	spin_unlock_irqrestore(&c->lock, irq);
+	cache_unlock(c, irq);
 	return got;
-}
-
-/* Unlink the empty slabs beyond keep, the coldest first, into a NULL-ended chain. Lock held. */
-static struct slab *detach_empties(struct cache *c, uint64_t keep)
-{
-	struct slab *chain = NULL;
-
-	while (c->empty.nr > keep) {
-		struct slab *s = c->empty.head->prev;   /* the coldest */
-		list_del(c, s);
-		c->nslabs--, c->reaps++;
-		s->next = chain;
-		chain = s;
-	}
-	return chain;
-}
-
-static void destroy_chain(struct cache *c, struct slab *s)
-{
-	while (s) {
-		struct slab *next = s->next;
-		slab_destroy(c, s);
-		s = next;
-	}
 }
 
 /* The slab of obj, a parked object of c whose bit is at w, bit: anything else in a magazine is a heap bug. */
@@ -278,7 +322,6 @@ static struct slab *slab_of_parked(struct cache *c, const void *obj, const uint6
 void slab_free_bulk(struct cache *c, struct magazine *m)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
-	struct slab *chain;
 	unsigned idx;
 
 	for (unsigned k = 0; k < m->rounds; k++) {
@@ -287,9 +330,7 @@ void slab_free_bulk(struct cache *c, struct magazine *m)
 		slab_put(c, s, idx);
 	}
 	m->rounds = 0;
-	chain = detach_empties(c, SLAB_EMPTY_KEEP);
-	spin_unlock_irqrestore(&c->lock, irq);
-	destroy_chain(c, chain);
+	cache_unlock(c, irq);
 }
 
 /*
@@ -299,19 +340,16 @@ void slab_free_bulk(struct cache *c, struct magazine *m)
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj)
 {
 	uint64_t irq = spin_lock_irqsave(&c->lock);
-	struct slab *chain = NULL;
 	bool twice = obj_state(s, idx) != ST_USED;
 
 	if (!twice) {
 		if (DEBUG_HOOKS(c))
 			debug_on_free(c, s, idx, obj);
 		slab_put(c, s, idx);
-		chain = detach_empties(c, SLAB_EMPTY_KEEP);
 	}
-	spin_unlock_irqrestore(&c->lock, irq);
+	cache_unlock(c, irq);
 	if (twice)
 		slab_error(SLAB_E_DOUBLE_FREE, c, obj, "object is already free");
-	destroy_chain(c, chain);
 }
 
 /* slab_trim: see slab_private.h. */
@@ -320,8 +358,10 @@ void slab_trim(struct cache *c, uint64_t keep)
 	uint64_t irq = spin_lock_irqsave(&c->lock);
 	struct slab *chain = detach_empties(c, keep);
 
+	if (c->empty.nr < c->ws_slabs_min)
+		c->ws_slabs_min = c->empty.nr;
 	spin_unlock_irqrestore(&c->lock, irq);
-	destroy_chain(c, chain);
+	slabs_give_back(c, chain);
 }
 
 /*

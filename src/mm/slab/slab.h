@@ -152,6 +152,7 @@ struct slab_stats {
 	uint64_t slab_pages;        /* pages held by slabs, including the internal caches */
 	uint64_t large_pages;       /* pages of allocations above the largest class */
 	uint64_t caches;
+	uint64_t vmm_trips;         /* regions asked of the VMM since slab_init: slabs and large allocations */
 };
 void slab_get_stats(struct slab_stats *s);
 

@@ -54,6 +54,7 @@ struct owner_area {
 static struct {
 	struct owner_area heap, large;
 	struct spinlock lock;           /* leaf[] and held[] writers */
+	uint64_t trips;                 /* regions asked of the VMM since slab_init (atomic) */
 } owners = {
 	.heap = { .base = VMM_KHEAP_BASE },
 	.large = { .base = VMM_KLARGE_BASE },
@@ -128,6 +129,21 @@ static size_t pow2_up(size_t x)
 	return p;
 }
 
+/* pages_trips: see slab_private.h. */
+uint64_t pages_trips(void)
+{
+	return __atomic_load_n(&owners.trips, __ATOMIC_RELAXED);
+}
+
+/* pages_ram_bytes: see slab_private.h. */
+uint64_t pages_ram_bytes(void)
+{
+	struct pmm_stats st;
+
+	pmm_get_stats(&st);
+	return st.total_pages << PAGE_SHIFT;
+}
+
 /* pages_alloc: see slab_private.h. */
 void *pages_alloc(size_t npages, bool large)
 {
@@ -139,6 +155,7 @@ void *pages_alloc(size_t npages, bool large)
 
 	MM_TRACE("slab", "asks the VMM for %zu page(s) of the kernel %s area [%lx, %lx)",
 		 npages, large ? "large" : "heap", (unsigned long)r.lo, (unsigned long)r.hi);
+	__atomic_fetch_add(&owners.trips, 1, __ATOMIC_RELAXED);
 	if (vmm_alloc(vmm_kernel_space(), &r, &va))
 		return NULL;
 	if (!hold(a, va, npages)) {
@@ -195,6 +212,7 @@ void pages_reset(void)
 {
 	reset_area(&owners.heap);
 	reset_area(&owners.large);
+	owners.trips = 0;
 }
 
 static void trim_area(struct owner_area *a)

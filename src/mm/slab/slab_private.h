@@ -26,7 +26,10 @@
 
 #define SLAB_MAX_PAGES   8      /* a slab is 1 to 8 pages */
 #define SLAB_MIN_ALIGN   8
-#define SLAB_EMPTY_KEEP  2      /* empty slabs a cache keeps before giving back */
+#define SLAB_EMPTY_KEEP  2      /* empty slabs any cache may keep (empty_max is at least this) */
+#ifndef SLAB_INTERVAL
+#define SLAB_INTERVAL    1024   /* a working-set interval: ticks of kheap.clock (cache_unlock) */
+#endif
 #define SLAB_MAG_MAX     30     /* rounds in the biggest magazine: 736 bytes with the header */
 #define SLAB_MAG_BYTES   1024   /* and about this many bytes of objects in one */
 #define SLAB_DESC_ALIGN  64     /* descriptors: on this alignment, which slab_pages.c's owner table uses */
@@ -135,6 +138,17 @@ struct cache {
 	struct slab_list partial, empty, full;
 	struct magazine *depot_full, *depot_empty;
 	uint64_t depot_rounds;  /* objects in depot_full magazines */
+	uint32_t depot_nfull, depot_nempty;     /* magazines on each depot list */
+	/*
+	 * The working set (cache.c, ws_interval): the fewest full and empty
+	 * magazines the depot held, and the fewest empty slabs the cache
+	 * had, since the heap's clock read ws_since. What was never taken in
+	 * an interval is idle, and goes back at its end.
+	 */
+	uint32_t ws_full_min, ws_empty_min;
+	uint64_t ws_slabs_min, ws_since;
+	uint32_t depot_max;     /* full magazines the depot may hold: its share of RAM (kheap.depot_bytes) */
+	uint32_t empty_max;     /* empty slabs kept at most: the same share */
 	uint64_t nslabs, out;   /* slabs; objects out of slabs (live + in magazines): read as snapshots */
 	uint64_t grows, reaps;
 	struct cache *next;     /* every cache, for reports: kheap.caches_lock */
@@ -167,6 +181,8 @@ struct kheap {
 	size_t fast_max;
 	uint32_t fast_key;
 	uint32_t secret;        /* mixed into each descriptor's magic: slab_magic; written once by slab_init */
+	uint64_t depot_bytes;   /* objects' bytes a cache's depot may hold: slab_init, from RAM */
+	uint64_t clock;         /* the heap's clock: transactions of every cache with its depot or slabs (atomic) */
 
 	unsigned debug;         /* SLAB_DEBUG_* in force */
 	bool debugged;          /* debug was on since slab_init: objects may carry poison */
@@ -297,6 +313,10 @@ void pages_free(void *va, size_t npages);
 void pages_set_owner(void *va, size_t npages, const struct slab *owner);
 /* The descriptor recorded for va's page, or NULL if va is not heap memory. O(1), no lock. */
 struct slab *pages_owner(const void *va);
+/* Regions asked of the VMM since slab_init: slabs made and large allocations. */
+uint64_t pages_trips(void);
+/* Bytes of RAM the machine has: what the heap sizes its reserves by. */
+uint64_t pages_ram_bytes(void);
 /* Forget every owner (slab_init), or give back the bookkeeping that owns nothing (reap). */
 void pages_reset(void);
 void pages_trim(void);
@@ -318,6 +338,23 @@ struct slab *slab_of(struct cache *expect, const void *obj, unsigned *idx, const
 void slab_free_one(struct cache *c, struct slab *s, unsigned idx, void *obj);
 /* Give back empty slabs beyond keep. Lock not held. */
 void slab_trim(struct cache *c, uint64_t keep);
+/*
+ * Release c->lock after a transaction with the depot or the slabs, and
+ * tick the heap's clock (kheap.clock). Empty slabs beyond empty_max go
+ * back now; at the end of a working-set interval, what stayed idle all
+ * through it (ws_interval).
+ */
+void cache_unlock(struct cache *c, uint64_t irq);
+/* The empty slabs kept all through the interval (ws_slabs_min), unhooked: lock held; and given back: not held. */
+struct slab *slabs_unhook_idle(struct cache *c);
+void slabs_give_back(struct cache *c, struct slab *chain);
+/*
+ * What the heap holds idle, given back when pages cannot be had (slab.c,
+ * kmalloc.c): every cache's depot and empty slabs, but no CPU's
+ * magazines, which the caller may hold. True if a slab went back, so a
+ * second try may succeed. (slab_report.c)
+ */
+bool slab_reclaim(void);
 struct slab_list *list_of(struct cache *c, uint8_t which);
 
 /* ---- the fast path, inlined into kmalloc, kfree, cache_alloc and cache_free ---- */
@@ -396,6 +433,19 @@ void *cache_alloc_caller(struct cache *c, void *caller, size_t asked);
 void cache_free_checked(struct cache *c, void *obj, const char *who);
 uint64_t cache_report_live(struct cache *c);   /* prints live objects, returns how many */
 void mag_flush_all(struct cache *c);     /* every CPU's and the depot's objects to slabs, while they run */
+/* The depot's magazines back, their objects to the slabs; no CPU's magazines touched, so the caller may hold its own. */
+void depot_drain(struct cache *c);
+/*
+ * What stayed idle through a working-set interval: magazines of the depot
+ * and empty slabs, unhooked by ws_interval (c->lock held) and given back
+ * by ws_give_back (no lock held), the magazines' objects first.
+ */
+struct ws_idle {
+	struct magazine *full, *empty;
+	struct slab *slabs;
+};
+void ws_interval(struct cache *c, struct ws_idle *idle);
+void ws_give_back(struct cache *c, struct ws_idle *idle);
 uint64_t mag_rounds(struct cache *c);    /* objects sitting in magazines (a snapshot); no lock held */
 /* Every CPU's busy word of c, in CPU order (waiting for each), and back: mag_rounds exact. */
 void mags_hold_all(struct cache *c);

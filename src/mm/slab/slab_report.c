@@ -7,6 +7,7 @@
  * out - rounds. The heap's own caches do not count as live objects.
  */
 #include "mm/slab/slab_private.h"
+#include "mm/trace.h"
 #include "lib/kprintf.h"
 
 static uint64_t cache_live(struct cache *c)
@@ -30,6 +31,7 @@ void slab_get_stats(struct slab_stats *s)
 	s->live_objects += kheap.large_live;
 	s->large_pages = kheap.large_pages;
 	s->live_bytes += kheap.large_pages << PAGE_SHIFT;
+	s->vmm_trips = pages_trips();
 }
 
 /* slab_live_objects: see slab.h. */
@@ -83,6 +85,32 @@ void slab_reap(void)
 	slab_trim(&kheap.cache_cache, 0);
 	slab_trim(&kheap.desc_cache, 0);
 	pages_trim();
+}
+
+static uint64_t slabs_held(void)
+{
+	uint64_t n = 0;
+
+	for (struct cache *c = kheap.caches; c; c = c->next)
+		n += __atomic_load_n(&c->nslabs, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* slab_reclaim: see slab_private.h. The internal caches last, as in slab_reap. */
+bool slab_reclaim(void)
+{
+	uint64_t before = slabs_held();
+
+	for (struct cache *c = kheap.caches; c; c = c->next)
+		if (!(c->flags & CF_INTERNAL)) {
+			depot_drain(c);
+			slab_trim(c, 0);
+		}
+	slab_trim(&kheap.mag_cache, 1);
+	slab_trim(&kheap.desc_cache, 0);
+	pages_trim();
+	MM_TRACE("slab", "out of pages: gave back %llu idle slab(s)", (unsigned long long)(before - slabs_held()));
+	return slabs_held() < before;
 }
 
 /* slab_leak_report: see slab.h. */
@@ -142,7 +170,9 @@ bool slab_obj_info(const void *p, struct slab_obj_info *oi)
  *     is parked without being used, and no bit is set past nobj;
  *   - the frames of its first and last page name it as their owner;
  *   - the slabs add up to nslabs, their counts to out; the depot's full
- *     magazines to depot_rounds; the parked objects to the magazines' rounds.
+ *     magazines to depot_rounds; the parked objects to the magazines' rounds;
+ *   - the depot's lists to its counts, within depot_max, and the working
+ *     set's low marks are no higher than what the depot holds.
  */
 static unsigned problem(const struct cache *c, const void *where, const char *what)
 {
@@ -209,10 +239,16 @@ static unsigned check_cache(struct cache *c)
 			bad += problem(c, l->head, "list does not close on its count");
 		slabs += l->nr;
 	}
-	for (struct magazine *m = c->depot_full; m; m = m->next)
+	uint64_t nfull = 0, nempty = 0;
+	for (struct magazine *m = c->depot_full; m; m = m->next, nfull++)
 		rounds += m->rounds;
+	for (struct magazine *m = c->depot_empty; m; m = m->next)
+		nempty++;
 	if (slabs != c->nslabs || out != c->out || rounds != c->depot_rounds)
 		bad += problem(c, c, "counters do not add up");
+	if (nfull != c->depot_nfull || nempty != c->depot_nempty || nfull > c->depot_max ||
+	    c->ws_full_min > nfull || c->ws_empty_min > nempty)
+		bad += problem(c, c, "the depot's counts or working-set marks do not match its lists");
 	if (parked != mag_rounds_held(c))
 		bad += problem(c, c, "objects marked parked do not match the magazines' rounds");
 	spin_unlock_irqrestore(&c->lock, irq);

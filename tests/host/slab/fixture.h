@@ -27,5 +27,6 @@ void inject_tests(void);
 void pages_tests(void);
 void fastpath_tests(void);
 void misuse_tests(void);
+void ws_tests(void);
 
 #endif

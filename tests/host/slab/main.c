@@ -70,5 +70,6 @@ int main(void)
 	debug_tests();
 	inject_tests();
 	misuse_tests();
+	ws_tests();
 	return check_finish();
 }
