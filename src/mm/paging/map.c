@@ -316,6 +316,15 @@ static bool table_empty(const pte_t *t, unsigned hint)
 	return true;
 }
 
+/* True if t has no present entry but, perhaps, entry i: whether clearing i empties it. */
+static bool table_empty_but(const pte_t *t, unsigned i)
+{
+	for (unsigned n = 1; n < PT_ENTRIES; n++)
+		if (pte_present(t[(i + n) % PT_ENTRIES]))
+			return false;
+	return true;
+}
+
 /* A table the unmap emptied goes, unless it is one of the kernel half's shared tables. */
 static void clear_table(pte_t *e, unsigned level, va_t va, va_t end, void *b)
 {
@@ -328,12 +337,47 @@ static void clear_table(pte_t *e, unsigned level, va_t va, va_t end, void *b)
 	}
 }
 
+/*
+ * The common case of an edit: one 4 KiB page, mapped by a 4 KiB leaf.
+ * One walk under pg.lock; leaf() changes the entry (recording it in b).
+ * Nothing to split, no hole to report; with empty_ok false, the leaf's
+ * table must keep another present entry, so no table is emptied (the
+ * general path frees those). False, with nothing changed, if the general
+ * path must decide.
+ */
+static bool edit_one_fast(pg_root_t root, va_t va, visit_fn leaf, void *arg, struct tlb_batch *b,
+			  bool empty_ok)
+{
+	unsigned at;
+	bool done = false;
+	tlb_begin(b, root);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (!at && pte_present(*e)) {
+		pte_t *t = (pte_t *)((uintptr_t)e & ~(uintptr_t)(PAGE_SIZE - 1));
+		unsigned i = (unsigned)(e - t);
+		done = empty_ok || !table_empty_but(t, i);
+	}
+	if (done) {
+		leaf(e, 0, va, va + PAGE_SIZE - 1, arg);
+		tlb_flush_here(b);
+	}
+	spin_unlock_irqrestore(&pg.lock, irq);
+	if (done)
+		tlb_flush_there(b);
+	return done;
+}
+
 int pg_unmap(pg_root_t root, va_t va, size_t len)
 {
 	struct tlb_batch b;
 	struct visitor v = { .leaf = clear_leaf, .leave = clear_table, .arg = &b };
 	int err = check_range(va, len);
-	return err ? err : edit_range(root, va, len, &v, &b);
+	if (err)
+		return err;
+	if (len == PAGE_SIZE && edit_one_fast(root, va, clear_leaf, &b, &b, false))
+		return 0;
+	return edit_range(root, va, len, &v, &b);
 }
 
 /*
@@ -370,5 +414,9 @@ int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags)
 		err = PG_E_UNSUPPORTED;
 	if (!err)
 		err = check_prot(flags);
-	return err ? err : edit_range(root, va, len, &v, &b);
+	if (err)
+		return err;
+	if (len == PAGE_SIZE && edit_one_fast(root, va, reprotect_leaf, &p, &b, true))
+		return 0;
+	return edit_range(root, va, len, &v, &b);
 }

@@ -227,6 +227,47 @@ void test_split(void)
 	CHECK_EQ(pmm_free_count(), base);
 }
 
+/*
+ * One-page unmap and protect (map.c's edit_one_fast, and the general path
+ * it leaves the other cases to): a 4 KiB leaf among others, the last leaf
+ * of a table (which then goes), a page inside a 2 MiB leaf (which splits),
+ * and a page not mapped (refused, nothing changed).
+ */
+void test_one_page_edits(void)
+{
+	fixture_boot(RAM, &cpu_full);
+	uint64_t root = pg_root_create(), base = pmm_free_count();
+	unsigned rw = PG_READ | PG_WRITE;
+	CHECK_EQ(pg_map(root, VA, PA, 3 * 4096, rw | PG_SIZE_4K), PG_OK);
+	CHECK_EQ(pmm_free_count(), base - 3);                   /* PDPT, PD, PT */
+	CHECK_EQ(pg_protect(root, VA + 4096, 4096, PG_READ), PG_OK);
+	struct hw_xlate x = hw_walk(root, VA + 4096);
+	CHECK(x.ok && !x.w && x.pa == PA + 4096);
+	CHECK(hw_walk(root, VA).w && hw_walk(root, VA + 8192).w);
+	CHECK_EQ(pg_unmap(root, VA + 4096, 4096), PG_OK);
+	CHECK(!hw_walk(root, VA + 4096).ok && hw_walk(root, VA).ok && hw_walk(root, VA + 8192).ok);
+	CHECK_EQ(pg_unmap(root, VA + 4096, 4096), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_protect(root, VA + 4096, 4096, PG_READ), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_unmap(root, VA, 4096), PG_OK);
+	CHECK_EQ(pmm_free_count(), base - 3);                   /* the PT still holds a page */
+	CHECK_EQ(pg_unmap(root, VA + 8192, 4096), PG_OK);       /* its last: the tables go */
+	CHECK_EQ(pmm_free_count(), base);
+	CHECK(!hw_walk(root, VA + 8192).ok);
+
+	CHECK_EQ(pg_map(root, VA, PA, 2 * MiB, rw), PG_OK);     /* one 2 MiB leaf */
+	CHECK_EQ(pg_protect(root, VA + 5 * 4096, 4096, PG_READ), PG_OK);
+	x = hw_walk(root, VA + 5 * 4096);
+	CHECK(x.ok && x.size == 4096 && !x.w && x.pa == PA + 5 * 4096);
+	CHECK_EQ(pg_unmap(root, VA + 7 * 4096, 4096), PG_OK);
+	CHECK(!hw_walk(root, VA + 7 * 4096).ok);
+	x = hw_walk(root, VA + 6 * 4096);
+	CHECK(x.ok && x.w && x.pa == PA + 6 * 4096);
+	CHECK_EQ(pg_unmap(root, VA, 2 * MiB), PG_E_NOT_MAPPED);  /* a hole in it now */
+	CHECK_EQ(pg_unmap(root, VA, 7 * 4096), PG_OK);
+	CHECK_EQ(pg_unmap(root, VA + 8 * 4096, 2 * MiB - 8 * 4096), PG_OK);
+	CHECK_EQ(pmm_free_count(), base);
+}
+
 /* PG_MAP_REPLACE over tables and huge pages: the old subtree goes back to the buddy. */
 void test_replace(void)
 {

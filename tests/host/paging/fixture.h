@@ -46,6 +46,7 @@ void test_errors(void);
 void test_errors_la57(void);
 void test_fail_injection(void);
 void test_split(void);
+void test_one_page_edits(void);
 void test_replace(void);
 void test_model_4level(void);
 void test_model_5level(void);

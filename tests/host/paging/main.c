@@ -8,6 +8,7 @@ int main(void)
 	RUN(test_errors_la57);
 	RUN(test_fail_injection);
 	RUN(test_split);
+	RUN(test_one_page_edits);
 	RUN(test_replace);
 	RUN(test_tlb);
 	RUN(test_pcid);
