@@ -280,9 +280,13 @@ def main(argv):
         print(f"bench_table: no BENCH line in {argv[1]}: the run measured nothing")
         return 1
     table = rows(log)
-    for r in table:
-        print(r.compare_line())
-    print("\n".join(human_table(log, table)))
+    try:
+        for r in table:
+            print(r.compare_line())
+        print("\n".join(human_table(log, table)))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `bench_table.py LOG | head`
+        sys.stdout = None
     return 0
 
 
