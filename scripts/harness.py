@@ -916,31 +916,50 @@ def cmd_bench(args):
             if l.startswith("BENCH") or not ok:
                 print(l)
                 seen.append(l)
-    # TCG by default: on this project's nested KVM (kvm-pvm) the kernel ran
-    # an empty loop at ~21,500 cycles an iteration (TCG: ~14), so KVM numbers
-    # there measure the hypervisor. On a host with real KVM pass --accel kvm.
-    accel = args.accel or os.environ.get("STRATA_BENCH_ACCEL", "tcg")
+    # icount by default: under TCG with -icount shift=0 the TSC advances one
+    # tick per guest instruction, so each kernel BENCH figure is an exact
+    # instruction count, the same on every boot and every machine (sleep=off:
+    # idle time does not move the clock). The kernel lines get " unit=instr".
+    # Wall clock stays an option: TCG (--wallclock) or KVM (--accel kvm); on
+    # this project's nested KVM (kvm-pvm) the kernel ran an empty loop at
+    # ~21,500 cycles an iteration (TCG: ~14), so KVM numbers there measure
+    # the hypervisor. Those lines get " accel=tcg|kvm".
+    if args.accel == "kvm":
+        mode = "kvm"
+    elif args.wallclock or args.accel == "tcg":
+        mode = "tcg"
+    else:
+        mode = os.environ.get("STRATA_BENCH_MODE") or os.environ.get("STRATA_BENCH_ACCEL") or "icount"
+    if mode not in ("icount", "tcg", "kvm"):
+        raise HarnessError(f"STRATA_BENCH_MODE={mode!r}: one of icount, tcg, kvm")
     # A failed KVM boot (this host's nested KVM can stop with "KVM internal
     # error") is retried under TCG; only a boot that never gives numbers fails.
-    for acc in [accel] + (["tcg"] if accel == "kvm" else []):
-        b = Boot(f"bench-{acc}", cmdline="mode=bench", mem=args.mem, smp=args.smp, accel=acc,
-                 judge="bench", timeout=args.timeout or TIMEOUT_BENCH)
+    for m in [mode] + (["tcg"] if mode == "kvm" else []):
+        acc = "kvm" if m == "kvm" else "tcg"
+        extra = ("-icount", "shift=0,sleep=off") if m == "icount" else ()
+        tag = " unit=instr" if m == "icount" else f" accel={acc}"
+        b = Boot(f"bench-{m}", cmdline="mode=bench", mem=args.mem, smp=args.smp, accel=acc,
+                 judge="bench", timeout=args.timeout or TIMEOUT_BENCH, qemu_extra=extra)
         v, r = boot_and_judge(b)
         secs = f"{r.seconds:.1f} s" if r else "-"
-        print(f"# kernel mode=bench, {acc}, {b.mem}, {b.smp} cpu ({secs}); this host has "
+        what = ("icount: cycles_per_op is guest instructions, exact and repeatable; "
+                "ns_per_op is the virtual clock, one ns per instruction") if m == "icount" else \
+               f"{acc} wall clock: cycles_per_op is TSC cycles"
+        print(f"# kernel mode=bench, {m}, {b.mem}, {b.smp} cpu ({secs}); {what}; this host has "
               f"{os.cpu_count()} cores: SMP lines with more vCPUs than that take turns")
         if r:
             for l in r.log.splitlines():
                 if l.startswith("BENCH"):
-                    print(l.rstrip("\r"))
-                    seen.append(l.rstrip("\r"))
+                    l = l.rstrip("\r") + tag
+                    print(l)
+                    seen.append(l)
         if v.ok:
-            print_comparisons(bench_ns(seen), acc)
+            print_comparisons(bench_ns(seen), m)  # under icount the kernel side is instructions
             return 0
         print(f"# bench boot failed: {v.reason}")
         for l in failure_details(r):
             print("    " + l)
-        if acc == "kvm":
+        if m == "kvm":
             print("# retrying under TCG")
     return 1
 
@@ -1009,7 +1028,11 @@ def parse_args(argv):
     p.add_argument("--host", nargs="*", metavar="BIN")
     p.add_argument("--mem", default="2G")
     p.add_argument("--smp", type=int, default=1)
-    p.add_argument("--accel", choices=["tcg", "kvm"], help="default: kvm if usable")
+    p.add_argument("--accel", choices=["tcg", "kvm"],
+                   help="wall-clock kernel boot under this accelerator (default: TCG -icount, "
+                        "exact instruction counts; or $STRATA_BENCH_MODE=icount|tcg|kvm)")
+    p.add_argument("--wallclock", action="store_true",
+                   help="the kernel boot under TCG without -icount (same as --accel tcg)")
     p.add_argument("--timeout", type=float)
 
     p = sub.add_parser("debug", help="boot halted, GDB stub on :1234")
