@@ -238,7 +238,7 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar $(BENCH_BINS)
-	@mkdir -p $(B)/bench; { $(PYTHON) scripts/harness.py bench --smp 4 --host $(BENCH_BINS) && scripts/bench_alloc.sh 3 && $(MAKE) --no-print-directory $(B)/libstrata_malloc.so && scripts/bench_malloc.sh 3; echo $$? >$(B)/bench/status; } 2>&1 | tee $(B)/bench/bench.txt; $(PYTHON) scripts/bench_table.py $(B)/bench/bench.txt && exit $$(cat $(B)/bench/status)
+	@mkdir -p $(B)/bench; { $(PYTHON) scripts/harness.py bench --smp 4 --host $(BENCH_BINS) && scripts/bench_alloc.sh 3 && scripts/bench_instr.sh && $(MAKE) --no-print-directory $(B)/libstrata_malloc.so && scripts/bench_malloc.sh 3; echo $$? >$(B)/bench/status; } 2>&1 | tee $(B)/bench/bench.txt; $(PYTHON) scripts/bench_table.py $(B)/bench/bench.txt && exit $$(cat $(B)/bench/status)
 
 debug: deps
 	@$(MAKE) --no-print-directory $(B)/strata.iso

@@ -24,6 +24,7 @@ checks=(
 	"/usr/share/OVMF/OVMF_VARS_4M.fd|ovmf"
 	"clang|clang"                         # the fuzz targets: libFuzzer is clang's
 	"/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
+	"/usr/include/valgrind/callgrind.h|valgrind"  # make bench counts instructions (bench_instr.sh)
 )
 
 missing=()
