@@ -24,7 +24,7 @@ $CC $CFLAGS -DBENCH_SLAB_LIBC -o $B/slab_libc_cg bench/slab.c bench/host/slab_be
 
 . scripts/allocators.sh
 
-rm -f $B/callgrind/*
+rm -rf $B/callgrind/*
 count() {       # name binary [preload]
 	d=$B/callgrind/$1
 	mkdir -p "$d"
