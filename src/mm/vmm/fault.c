@@ -9,6 +9,8 @@
  *   user access to a region without VM_USER --> VMF_USER_KERNEL
  *   write / fetch the region forbids        --> VMF_WRITE_RO / VMF_EXEC_NX
  *   kernel access to a present user page    --> VMF_KERNEL_USER (SMAP, SMEP)
+ *   write to a read-only copy-on-write page --> its own copy (fork.c), or the frame back
+ *                                               if no other space holds it: VMF_RESOLVED
  *   page already mapped, tables allow it    --> resolved: a stale TLB entry, flushed
  *   page already mapped, tables refuse it   --> VMF_MISMATCH (a bug, never a loop)
  *   region not on demand                    --> VMF_NOT_DEMAND
@@ -70,7 +72,16 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t ad
 		return why;
 	va_t va = addr & ~(PAGE_SIZE - 1);
 	unsigned pf;
-	if (pg_translate(s->root, va, 0, &pf, 0) == 0) {
+	pa_t pa;
+	if (pg_translate(s->root, va, &pa, &pf, 0) == 0) {
+		/*
+		 * A write the region allows to a page mapped read-only, in a space
+		 * that took part in a fork: copy-on-write (fork.c). In any other
+		 * space such a page is the tables edited behind the VMM's back.
+		 */
+		if (s->shared && (access & VM_ACC_WRITE) && !(pf & PG_WRITE) &&
+		    mapping_allows(pf, access & ~VM_ACC_WRITE) && (r->kind == VM_ANON || r->kind == VM_DEMAND))
+			return back_cow(s, r, va, pa) ? VMF_NO_FRAME : VMF_RESOLVED;
 		/* Resolving a fault the tables will raise again would loop for ever. */
 		if (!mapping_allows(pf, access))
 			return VMF_MISMATCH;

@@ -13,6 +13,7 @@
 #include "mm/buddy/buddy.h"
 #include "mm/paging/paging.h"
 #include "mm/trace.h"
+#include "lib/kstring.h"
 
 static const unsigned cache_bits[] = {
 	[VM_CACHE_WB] = PG_CACHE_WB, [VM_CACHE_WT] = PG_CACHE_WT,
@@ -148,6 +149,11 @@ static void gather(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
  */
 void back_free_frame(va_t va, pa_t pa)
 {
+	unsigned refs = pmm_frame_refcount(pa);
+	if (refs > 1) {         /* shared with another space (copy-on-write): one holder fewer */
+		pmm_frame_put(pa);
+		return;
+	}
 	int e = pmm_free_page(pa);
 	if (e)
 		MM_PANIC("vmm", "frame 0x%llx of page %lx was not the VMM's to free (pmm error %d)",
@@ -221,18 +227,96 @@ uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)
 {
 	unsigned pf = pg_flags_for(s, flags, r->cache);
-	if (r->kind == VM_MMIO || r->kind == VM_ANON)
+	if (r->kind == VM_MMIO || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
 		return vmm_error_of(pg_protect(s->root, va, len, pf));
 	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);
 		for (unsigned i = 0; i < l.n; i++) {
-			int e = pg_protect(s->root, l.va[i], PAGE_SIZE, pf);
+			/* A shared frame stays read-only: a write must still fault, and copy. */
+			unsigned f = pmm_frame_refcount(l.pa[i]) > 1 ? pf & ~PG_WRITE : pf;
+			int e = pg_protect(s->root, l.va[i], PAGE_SIZE, f);
 			if (e)      /* a mapped 4 KiB page: nothing to split, nothing to refuse */
 				MM_PANIC("vmm", "back_protect: pg_protect of mapped page %lx: %s",
 					 l.va[i], pg_error_str(e));
 		}
 	}
+	return 0;
+}
+
+/* ---- copy-on-write (fork.c): the table edits ---- */
+
+/*
+ * Protect a window's pages of p read-only, in runs of consecutive pages
+ * (one pg_protect, one flush, a run). They were found mapped, in 4 KiB
+ * pages, just before: a refusal is a broken invariant.
+ */
+static void protect_runs(struct vm_space *p, const struct leaves *l, unsigned pf)
+{
+	for (unsigned i = 0, j; i < l->n; i = j) {
+		for (j = i + 1; j < l->n && l->va[j] == l->va[j - 1] + PAGE_SIZE; j++)
+			;
+		int e = pg_protect(p->root, l->va[i], (j - i) * PAGE_SIZE, pf);
+		if (e)
+			MM_PANIC("vmm", "back_share: pg_protect of mapped pages %lx-%lx: %s",
+				 l->va[i], l->va[j - 1] + PAGE_SIZE, pg_error_str(e));
+	}
+}
+
+/* back_share: see fork.c. */
+int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *pr, struct vm_region *cr,
+	       uint64_t *shared)
+{
+	if (pr->kind == VM_GUARD)
+		return 0;
+	if (pr->kind == VM_MMIO)
+		return back_populate(c, cr);
+	unsigned pf = pg_flags_for(p, pr->flags & ~VM_WRITE, VM_CACHE_WB);
+	for (va_t w = pr->base; w < region_end(pr); w += WINDOW_PAGES * PAGE_SIZE) {
+		struct leaves l = { 0 };
+		size_t wlen = region_end(pr) - w < WINDOW_PAGES * PAGE_SIZE ? region_end(pr) - w
+									  : WINDOW_PAGES * PAGE_SIZE;
+		pg_walk(p->root, w, wlen, gather, &l);
+		for (unsigned i = 0; i < l.n; i++) {
+			int e = pg_map(c->root, l.va[i], l.pa[i], PAGE_SIZE, pf | PG_SIZE_4K);
+			if (e)
+				return vmm_error_of(e);
+			pmm_frame_get(l.pa[i]);
+			cr->resident++, c->resident++;
+			(*shared)++;
+		}
+		if (pr->flags & VM_WRITE)
+			protect_runs(p, &l, pf);
+	}
+	return 0;
+}
+
+/* back_cow: see fork.c. */
+int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa)
+{
+	unsigned pf = pg_flags_for(s, r->flags, VM_CACHE_WB);
+
+	if (pmm_frame_refcount(pa) == 1) {      /* the others let it go: ours alone again, no copy */
+		int e = pg_protect(s->root, va, PAGE_SIZE, pf);
+		if (!e)
+			s->cow_reused++;
+		MM_TRACE("vmm", "page %lx: copy-on-write, the last holder of frame pa 0x%llx takes it back writable",
+			 va, (unsigned long long)pa);
+		return vmm_error_of(e);
+	}
+	pa_t n = pmm_alloc_page(0);
+	if (n == PMM_NO_FRAME)
+		return VMM_E_NO_MEMORY;
+	memcpy(phys_to_virt(n), phys_to_virt(pa), PAGE_SIZE);
+	int e = pg_map(s->root, va, n, PAGE_SIZE, pf | PG_SIZE_4K | PG_MAP_REPLACE);
+	if (e) {
+		pmm_free_page(n);
+		return vmm_error_of(e);
+	}
+	back_free_frame(va, pa);
+	s->cow_copied++;
+	MM_TRACE("vmm", "page %lx: copy-on-write, frame pa 0x%llx copied to pa 0x%llx",
+		 va, (unsigned long long)pa, (unsigned long long)n);
 	return 0;
 }

@@ -170,6 +170,15 @@ struct vm_space *vmm_space_create(void);
  */
 int vmm_space_destroy(struct vm_space *s);
 
+/*
+ * A copy of process space p that shares every page with it, copy-on-write
+ * (fork.c): *child gets the new space, *shared (if not NULL) the pages
+ * shared. A write to a shared page, in either space, copies it then. No
+ * page is copied here. Returns 0, or VMM_E_NO_MEMORY with nothing left
+ * behind (every frame's count as it was), or VMM_E_INVAL for the kernel's.
+ */
+int vmm_fork(struct vm_space *p, struct vm_space **child, uint64_t *shared);
+
 /* Load s's root into CR3 (with its PCID where the CPU has one). */
 void vmm_switch(struct vm_space *s);
 
@@ -279,6 +288,9 @@ struct vm_stats {
 	uint64_t node_pages;    /* frames holding region nodes (and the space) */
 	uint64_t faults;        /* every fault handed to vmm_fault */
 	uint64_t faults_resolved;
+	uint64_t shared;        /* resident pages whose frame another space maps too (copy-on-write) */
+	uint64_t cow_copied;    /* copy-on-write faults that copied the frame */
+	uint64_t cow_reused;    /* ... that found the frame no longer shared and took it back */
 };
 void vmm_stats(struct vm_space *s, struct vm_stats *st);
 

@@ -56,7 +56,9 @@ struct vm_space {
 	struct node_pool pool;
 	uint64_t resident;      /* pages of VM_ANON and VM_DEMAND regions that are mapped */
 	uint64_t faults, resolved;
+	uint64_t cow_copied, cow_reused;        /* copy-on-write faults: a frame copied, or taken back alone */
 	bool kernel;
+	bool shared;            /* forked, or made by a fork: some frames may be another space's too */
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
 };
 
@@ -99,6 +101,14 @@ int back_release(struct vm_space *s, struct vm_region *r, va_t va, size_t len);
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags);
 uint64_t back_count(struct vm_space *s, va_t va, size_t len);
 void back_free_frame(va_t va, pa_t pa);
+/*
+ * Copy-on-write (fork.c says how): share pr's mapped pages of p with c,
+ * read-only in both, each frame counted once more (*shared counts them);
+ * and break the sharing of page va (frame pa) of r on a write.
+ */
+int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *pr, struct vm_region *cr,
+	       uint64_t *shared);
+int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa);
 
 /* ---- vmm_report.c: names for reports and explanations ---- */
 const char *vmm_kind_name(enum vm_kind k);

@@ -5,6 +5,7 @@
  */
 #include "mm/vmm/vmm_private.h"
 #include "mm/paging/paging.h"
+#include "mm/buddy/buddy.h"
 
 static const char *const error_text[] = {
 	"ok", "invalid argument", "outside the bounds", "overlaps a region",
@@ -67,6 +68,13 @@ static uint64_t tables_of(struct vm_space *s)
 	return t.n + !s->kernel;        /* a process's root is its own */
 }
 
+static void count_shared(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
+{
+	(void)va, (void)size, (void)flags;
+	if (pmm_frame_refcount(pa) > 1)
+		(*(uint64_t *)arg)++;
+}
+
 static void stats_locked(struct vm_space *s, struct vm_stats *st)
 {
 	*st = (struct vm_stats){
@@ -74,11 +82,15 @@ static void stats_locked(struct vm_space *s, struct vm_stats *st)
 		.tables = tables_of(s),
 		.node_pages = s->pool.npages + s->own_page,
 		.faults = s->faults, .faults_resolved = s->resolved,
+		.cow_copied = s->cow_copied, .cow_reused = s->cow_reused,
 	};
 	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
-	     n = rt_first_ending_after(s->tree, region_end(&n->r)))
+	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
 		if (n->r.kind == VM_MMIO)
 			st->mmio_pages += n->r.len / PAGE_SIZE;
+		else if (s->shared && n->r.kind != VM_GUARD)
+			pg_walk(s->root, n->r.base, n->r.len, count_shared, &st->shared);
+	}
 }
 
 /* s's counters, read under its lock. */
@@ -129,9 +141,10 @@ void vmm_report(struct vm_space *s, const char *name)
 		kprintf("  (no regions)\n");
 	vmm_for_each(s, print_region, 0);
 	vmm_stats(s, &st);
-	kprintf("VMM space=%s regions=%lu resident=%lu mmio_pages=%lu tables=%lu node_pages=%lu faults=%lu resolved=%lu\n",
+	kprintf("VMM space=%s regions=%lu resident=%lu mmio_pages=%lu tables=%lu node_pages=%lu faults=%lu resolved=%lu"
+		" shared=%lu cow_copied=%lu cow_reused=%lu\n",
 		name, st.regions, st.resident, st.mmio_pages, st.tables, st.node_pages,
-		st.faults, st.faults_resolved);
+		st.faults, st.faults_resolved, st.shared, st.cow_copied, st.cow_reused);
 }
 
 /*

@@ -21,5 +21,6 @@ int main(void)
 	fault_tests();
 	inject_tests();
 	policy_tests();
+	fork_tests();
 	return check_finish();
 }

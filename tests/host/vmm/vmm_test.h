@@ -37,5 +37,6 @@ void space_tests(void);
 void fault_tests(void);
 void inject_tests(void);
 void policy_tests(void);
+void fork_tests(void);
 
 #endif
