@@ -29,7 +29,8 @@
 #define SYS_brk      9  /* brk(void *addr): 0 asks for the current break; returns the new break */
 #define SYS_meminfo 10  /* meminfo(struct strata_meminfo *out): returns 0 */
 #define SYS_ps      11  /* ps(void): the kernel prints its process table on the console; returns 0 */
-#define SYS_COUNT   12
+#define SYS_fork    12  /* fork(void): a copy of this process, its memory shared copy-on-write; the child's pid, 0 in the child */
+#define SYS_COUNT   13
 
 /* ---- errors: Linux's values, returned negated ------------------------------ */
 
@@ -41,7 +42,7 @@
 #define ENOEXEC       8  /* spawn: the file is not a valid Strata ELF (the console says why) */
 #define EBADF         9  /* write: fd is not 1 or 2 */
 #define ECHILD       10  /* wait: no such child */
-#define EAGAIN       11  /* spawn: the process table is full */
+#define EAGAIN       11  /* spawn, fork: the process table is full */
 #define ENOMEM       12  /* out of frames, or past the process's memory limit */
 #define EACCES       13
 #define EFAULT       14  /* a pointer argument is not readable/writable user memory */
@@ -137,6 +138,10 @@ struct strata_meminfo {
 	unsigned long total_kib;        /* RAM the buddy manages */
 	unsigned long processes;        /* processes alive, zombies included */
 	unsigned long tsc_khz;          /* the TSC's rate as the kernel calibrated it, for timing with rdtsc */
+	/* copy-on-write (fork) */
+	unsigned long shared_kib;       /* of resident_kib, the pages another process maps too */
+	unsigned long cow_copied;       /* copy-on-write faults that copied a page */
+	unsigned long cow_reused;       /* ... that found the page no longer shared: no copy */
 };
 
 #endif

@@ -107,6 +107,46 @@ int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc 
 	return p->pid;
 }
 
+/* ---- fork ------------------------------------------------------------------- */
+
+/* The flags a program keeps across a system call (syscall.c keeps the same): IF always on. */
+#define FORK_RFLAGS_KEPT 0xdd5UL
+
+int proc_fork(struct proc *parent, const struct trap_frame *f)
+{
+	struct proc *p = slot_alloc();
+	struct vm_space *s;
+	uint64_t shared = 0;
+	if (!p)
+		return -EAGAIN;
+	*p = (struct proc){ .state = P_FREE };
+	if (vmm_fork(parent->space, &s, &shared))
+		return -ENOMEM;
+	if (proc_kstack_alloc(p)) {
+		vmm_space_destroy(s);
+		return -ENOMEM;
+	}
+	p->space = s;
+	p->pid = next_pid++;
+	memcpy(p->name, parent->name, sizeof(p->name));
+	p->parent = parent;
+	p->brk_base = parent->brk_base, p->brk = parent->brk;
+	p->nest = parent->nest;
+	p->deadline = parent->deadline;        /* a runaway's children die with it */
+	p->line_start = true;
+	proc_resident(p);
+	/* The child returns from the same `syscall`, as sysret would: RCX, R11 set, RAX 0. */
+	struct trap_frame cf = *f;
+	cf.rax = 0;
+	cf.rflags = (f->rflags & FORK_RFLAGS_KEPT) | 0x200;
+	cf.rcx = cf.rip, cf.r11 = cf.rflags;
+	sched_prepare_frame(p, &cf);
+	p->state = P_RUNNABLE;
+	kprintf("FORK pid=%d child=%d shared=%llu copied=0\n", parent->pid, p->pid,
+		(unsigned long long)shared);
+	return p->pid;
+}
+
 uint64_t proc_resident(struct proc *p)
 {
 	uint64_t r = p->space ? vmm_resident(p->space) : 0;
@@ -190,10 +230,20 @@ void proc_kill(enum strata_kill_reason why, uint64_t addr, uint64_t rip)
 
 /* ---- the kernel's children ------------------------------------------------------- */
 
+/* Processes whose parent ended first (a fork's child outliving its parent). */
+static bool orphans_live(void)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		if (procs[i].state != P_FREE && !procs[i].parent && !procs[i].kernel_reaps)
+			return true;
+	return false;
+}
+
+/* The kernel's child has ended and so has every process it left behind. */
 static bool ended(void *arg)
 {
 	struct proc *p = arg;
-	return p->state == P_ZOMBIE;
+	return p->state == P_ZOMBIE && !orphans_live();
 }
 
 int proc_run(int pid, uint64_t timeout_ticks)

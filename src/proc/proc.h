@@ -72,15 +72,24 @@ struct proc *proc_current(void);
  * ELF), -ENOMEM, -EAGAIN (table full). A failure leaves nothing behind.
  */
 int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc *parent);
+/*
+ * A copy of parent (fork): its memory shared copy-on-write (vmm_fork), its
+ * program break and output, and a kernel stack that returns to ring 3
+ * where f (parent's system-call frame) does, with RAX 0. Prints a FORK line.
+ * Returns the child's pid, or -EAGAIN (table full), -ENOMEM; a failure
+ * leaves nothing behind.
+ */
+int proc_fork(struct proc *parent, const struct trap_frame *f);
 struct proc *proc_by_pid(int pid);
 struct proc *proc_slot(unsigned i);     /* the table's slot i (any state), NULL past the end */
 unsigned proc_count(void);              /* slots in use, zombies included */
 void proc_reap(struct proc *p);         /* free a zombie's kernel stack and slot */
 
 /*
- * Run the scheduler until the kernel's child pid has ended; reap it and
- * return its wait() status. timeout_ticks > 0 kills it (KILL_TIMEOUT) if
- * it runs longer.
+ * Run the scheduler until the kernel's child pid has ended, and every
+ * process it left without a parent too; reap it and return its wait()
+ * status. timeout_ticks > 0 kills it (KILL_TIMEOUT) if it runs longer, and
+ * with it every process it spawned or forked.
  */
 int proc_run(int pid, uint64_t timeout_ticks);
 
@@ -99,6 +108,8 @@ void sched_block(void);                 /* current->state already says why; run 
 void sched_loop(bool (*done)(void *arg), void *arg);
 /* Give p's kernel stack a frame that enters ring 3 at entry, with RSP sp and every other register 0. */
 void sched_prepare(struct proc *p, uint64_t entry, uint64_t sp);
+/* The same with the user frame given: a forked child's copy of its parent's. */
+void sched_prepare_frame(struct proc *p, const struct trap_frame *user);
 /* Called by the timer: count a tick, note a quantum or deadline passed. */
 void sched_tick(struct trap_frame *f);
 /* After an interrupt from ring 3: act on what sched_tick noted. */

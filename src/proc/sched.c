@@ -27,10 +27,16 @@ uint64_t proc_ticks(void) { return ticks; }
  */
 void sched_prepare(struct proc *p, uint64_t entry, uint64_t sp)
 {
-	struct trap_frame *f = (struct trap_frame *)(p->kstack_top - sizeof(*f));
-	*f = (struct trap_frame){
+	struct trap_frame f = {
 		.rip = entry, .cs = USER_CS, .rflags = 0x202, .rsp = sp, .ss = USER_DS,
 	};
+	sched_prepare_frame(p, &f);
+}
+
+void sched_prepare_frame(struct proc *p, const struct trap_frame *user)
+{
+	struct trap_frame *f = (struct trap_frame *)(p->kstack_top - sizeof(*f));
+	*f = *user;
 	uint64_t *k = (uint64_t *)f;
 	*--k = (uint64_t)trap_return;
 	for (int i = 0; i < 6; i++)

@@ -171,6 +171,7 @@ static long sys_meminfo(uint64_t uout)
 		.committed_kib = usermem_committed(p->space) / 1024, .brk = p->brk,
 		.free_kib = pmm_free_count() * 4, .total_kib = ps.total_pages * 4,
 		.processes = proc_count(), .tsc_khz = tsc_khz(),
+		.shared_kib = st.shared * 4, .cow_copied = st.cow_copied, .cow_reused = st.cow_reused,
 	};
 	return copy_to_user(uout, &m, sizeof(m));
 }
@@ -193,6 +194,7 @@ static long call(uint64_t n, const struct trap_frame *f)
 	case SYS_brk:      return sys_brk(f->rdi);
 	case SYS_meminfo:  return sys_meminfo(f->rdi);
 	case SYS_ps:       proc_list(); return 0;
+	case SYS_fork:     return proc_fork(proc_current(), f);
 	default:           return -ENOSYS;
 	}
 }

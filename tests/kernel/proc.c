@@ -80,6 +80,38 @@ KTEST(proc, spawn_without_frames_leaves_nothing)
 	KT_EXPECT(failed > 3);          /* spawn takes several frames: each failure was met */
 }
 
+/*
+ * fork with the buddy failing at each allocation in turn (the program's own
+ * touches first, then fork's, then the child's copies): each ends as an
+ * -ENOMEM from fork (exit 3), a KILL (oom), or a success; never a panic,
+ * and the runner finds every frame back.
+ */
+KTEST(proc, fork_without_frames_leaves_nothing)
+{
+	if (!have_toucher())
+		KT_SKIP("no /ktest/toucher in the ramdisk");
+	unsigned procs = proc_count(), refused = 0, killed = 0, done = 0;
+	for (unsigned n = 1; n < 96 && !done; n++) {
+		int pid = toucher("fork");
+		KT_ASSERT(pid > 0);
+		pmm_fail_nth(n);
+		int st = proc_run(pid, 10 * PROC_HZ);
+		pmm_fail_nth(0);
+		if (st == 3)
+			refused++;
+		else if (STRATA_KILL_REASON(st) == KILL_OOM)
+			killed++;
+		else if (st == 0)
+			done++;
+		else
+			KT_EXPECT(!"toucher fork: an exit status other than 0, 3 or a KILL for oom");
+		KT_EXPECT(proc_count() == procs);
+	}
+	KT_EXPECT(refused >= 3);        /* fork takes several frames: each failure was met */
+	KT_EXPECT(killed >= 1);
+	KT_EXPECT(done == 1);
+}
+
 KTEST(proc, deadline_kills_a_runaway)
 {
 	if (!have_toucher())

@@ -4,6 +4,7 @@
  *   fault:    map 64 pages on demand and touch each (a failed frame is a KILL, reason=oom)
  *   populate: mmap 16 pages with MAP_POPULATE; exit 3 if it says -ENOMEM
  *   spin:     loop forever (to be killed by a deadline)
+ *   fork:     touch 16 pages, fork, the child touches them too; exit 3 if fork says -ENOMEM
  * Exit 0: all went well; 1: a call failed unexpectedly; 98: no such mode.
  */
 #include "strata.h"
@@ -32,5 +33,24 @@ int main(int argc, char **argv)
 	if (is(argv[1], "spin"))
 		for (;;)
 			;
+	if (is(argv[1], "fork")) {
+		volatile char *p = mmap(0, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (is_err((long)p))
+			return 1;
+		for (unsigned long i = 0; i < 16; i++)
+			p[i * PAGE] = 1;
+		long pid = fork();
+		if (pid == -ENOMEM)
+			return 3;
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			for (unsigned long i = 0; i < 16; i++)
+				p[i * PAGE] = 2;        /* copy-on-write: may be killed (oom) */
+			exit(0);
+		}
+		int st = -1;
+		return wait(pid, &st) == pid ? 0 : 1;
+	}
 	return 98;
 }

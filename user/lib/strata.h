@@ -30,6 +30,7 @@ long mprotect(void *addr, size_t len, int prot);
 void *brk(void *addr);
 long meminfo(struct strata_meminfo *out);
 long ps(void);                  /* the kernel prints its process table */
+long fork(void);                /* the child's pid in the parent, 0 in the child */
 
 /* A raw result in [-4095, -1] is an error; mmap's and brk's too. */
 static inline int is_err(long r) { return r < 0 && r >= -4095; }

@@ -17,6 +17,7 @@ long munmap(void *addr, size_t len) { return syscall2(SYS_munmap, (long)addr, (l
 long mprotect(void *addr, size_t len, int prot) { return syscall3(SYS_mprotect, (long)addr, (long)len, prot); }
 void *brk(void *addr) { return (void *)syscall1(SYS_brk, (long)addr); }
 long meminfo(struct strata_meminfo *out) { return syscall1(SYS_meminfo, (long)out); }
+long fork(void) { return syscall0(SYS_fork); }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
