@@ -10,9 +10,12 @@
  *   write / fetch the region forbids        --> VMF_WRITE_RO / VMF_EXEC_NX
  *   kernel access to a present user page    --> VMF_KERNEL_USER (SMAP, SMEP)
  *   write to a read-only copy-on-write page --> its own copy (fork.c), or the frame back
- *                                               if no other space holds it: VMF_RESOLVED
+ *   (after a fork, or in a VM_PRIVATE region)   if no other space holds it: VMF_RESOLVED
  *   page already mapped, tables allow it    --> resolved: a stale TLB entry, flushed
  *   page already mapped, tables refuse it   --> VMF_MISMATCH (a bug, never a loop)
+ *   an object's region (VM_SHARED, VM_PRIVATE) --> the object's page (made if new; for a
+ *                                               write to VM_PRIVATE a copy): VMF_RESOLVED, or
+ *                                               VMF_BEYOND_END past the object's end, VMF_NO_FRAME
  *   region not on demand                    --> VMF_NOT_DEMAND
  *   zeroed frame, mapped (and a few after it, see vmm_set_fault_around)
  *                                           --> VMF_RESOLVED, or VMF_NO_FRAME
@@ -79,14 +82,18 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t ad
 		 * that took part in a fork: copy-on-write (fork.c). In any other
 		 * space such a page is the tables edited behind the VMM's back.
 		 */
-		if (s->shared && (access & VM_ACC_WRITE) && !(pf & PG_WRITE) &&
-		    mapping_allows(pf, access & ~VM_ACC_WRITE) && (r->kind == VM_ANON || r->kind == VM_DEMAND))
+		if ((s->shared || r->kind == VM_PRIVATE) && (access & VM_ACC_WRITE) && !(pf & PG_WRITE) &&
+		    mapping_allows(pf, access & ~VM_ACC_WRITE) && r->kind != VM_MMIO && r->kind != VM_SHARED)
 			return back_cow(s, r, va, pa) ? VMF_NO_FRAME : VMF_RESOLVED;
 		/* Resolving a fault the tables will raise again would loop for ever. */
 		if (!mapping_allows(pf, access))
 			return VMF_MISMATCH;
 		tlb_flush_range(s->root, va, PAGE_SIZE);
 		return VMF_RESOLVED;
+	}
+	if (kind_has_object(r->kind)) {
+		int e = back_object_page(s, r, va, access);
+		return e == VMM_E_BOUNDS ? VMF_BEYOND_END : e ? VMF_NO_FRAME : VMF_RESOLVED;
 	}
 	if (r->kind != VM_DEMAND)
 		return VMF_NOT_DEMAND;
@@ -132,12 +139,13 @@ static const char *const why_text[] = {
 	[VMF_NOT_DEMAND] = "page missing from a region that is not filled on demand",
 	[VMF_NO_FRAME] = "out of frames to fill an on-demand page",
 	[VMF_MISMATCH] = "the page tables refuse what the region allows (a VMM bug)",
+	[VMF_BEYOND_END] = "page past the end of the mapped object",
 };
 
 /* One line: what was wrong, where, by which access, and in which region. */
 void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size)
 {
-	const char *what = f->why <= VMF_MISMATCH ? why_text[f->why] : "?";
+	const char *what = f->why <= VMF_BEYOND_END ? why_text[f->why] : "?";
 	const char *acc = f->access & VM_ACC_EXEC ? "fetch" : f->access & VM_ACC_WRITE ? "write" : "read";
 	const char *mode = f->access & VM_ACC_USER ? "user" : "kernel";
 	if (!f->in_region) {

@@ -21,8 +21,10 @@
  * without a copy. A frame goes back to the buddy when its count reaches 0:
  * back_free_frame puts a shared frame rather than freeing it.
  *
- * MMIO regions are mapped again over the same device range; guard regions
- * are copied as they are. A fork that runs out of memory destroys the
+ * A VM_PRIVATE region (a private file mapping) is shared in the same way;
+ * a VM_SHARED region's pages stay writable in both, since they are one
+ * object's and meant to be seen by both. MMIO regions are mapped again
+ * over the same device range; guard regions are copied as they are. A fork that runs out of memory destroys the
  * child, which puts each frame it had taken: every count is back where it
  * was (the parent's pages stay read-only, and its next write to each takes
  * it back without a copy).
@@ -39,6 +41,8 @@ static struct vm_node *region_copy(struct vm_space *c, const struct vm_region *r
 		return NULL;
 	n->r = *r;
 	n->r.resident = 0;
+	if (n->r.obj)
+		vmo_get(n->r.obj);      /* dropped again by the child's destroy, if the fork fails */
 	rt_insert(&c->tree, n);
 	c->nregions++;
 	return n;

@@ -5,9 +5,9 @@
  * layer and its portable flags; so the one place that turns the paging
  * layer's errors into the VMM's (vmm_error_of).
  *
- * VM_ANON and VM_DEMAND pages are single frames mapped with 4 KiB pages,
- * so that any page can be freed alone; VM_MMIO ranges are mapped whole,
- * with the largest pages paging can use.
+ * VM_ANON, VM_DEMAND, VM_SHARED and VM_PRIVATE pages are single frames
+ * mapped with 4 KiB pages, so that any page can be freed alone; VM_MMIO
+ * ranges are mapped whole, with the largest pages paging can use.
  */
 #include "mm/vmm/vmm_private.h"
 #include "mm/buddy/buddy.h"
@@ -142,6 +142,58 @@ static void gather(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
 		l->va[l->n] = va, l->pa[l->n] = pa, l->n++;
 }
 
+/* Map frame pa at va for r with paging flags pf, and count it. */
+static int map_counted(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa, unsigned pf)
+{
+	int e = pg_map(s->root, va, pa, PAGE_SIZE, pf | PG_SIZE_4K);
+	if (e)
+		return vmm_error_of(e);
+	r->resident++;
+	s->resident++;
+	return 0;
+}
+
+/*
+ * back_object_page: see vmm_private.h. A VM_SHARED page is the object's
+ * frame, made if new. A VM_PRIVATE region never changes the object: a
+ * page the object has is mapped read-only (a read) or copied (a write); a
+ * hole gets a zeroed frame of the region's own, as VM_DEMAND would.
+ */
+int back_object_page(struct vm_space *s, struct vm_region *r, va_t va, unsigned access)
+{
+	uint64_t idx = (r->off + (va - r->base)) / PAGE_SIZE;
+	unsigned pf = pg_flags_for(s, r->flags, VM_CACHE_WB);
+	bool private = r->kind == VM_PRIVATE;
+	pa_t pa;
+	int e = vmo_page(r->obj, idx, !private, &pa);
+	if (e == VMM_E_NOT_MAPPED)
+		return back_page(s, r, va);
+	if (e)
+		return e;
+	if (private && !(access & VM_ACC_WRITE)) {
+		pf &= ~PG_WRITE;        /* read in place until the first write copies it */
+	} else if (private) {
+		pa_t n = pmm_alloc_page(0);
+		if (n == PMM_NO_FRAME) {
+			vmo_page_put(pa);
+			return VMM_E_NO_MEMORY;
+		}
+		memcpy(phys_to_virt(n), phys_to_virt(pa), PAGE_SIZE);
+		vmo_page_put(pa);
+		pa = n;
+		s->cow_copied++;
+	}
+	e = map_counted(s, r, va, pa, pf);
+	if (e) {
+		s->cow_copied -= private && (access & VM_ACC_WRITE);
+		back_free_frame(va, pa);
+	}
+	MM_TRACE("vmm", "page %lx <- frame pa 0x%llx, %s object %p's page %llu", va, (unsigned long long)pa,
+		 !private ? "" : pf & PG_WRITE ? "a copy of" : "read-only,", (void *)r->obj,
+		 (unsigned long long)idx);
+	return e;
+}
+
 /*
  * Give back a frame the VMM mapped and has just unmapped. It took the frame
  * from the buddy itself, so a refusal means the two disagree about who owns
@@ -227,7 +279,7 @@ uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)
 {
 	unsigned pf = pg_flags_for(s, flags, r->cache);
-	if (r->kind == VM_MMIO || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
+	if (r->kind == VM_MMIO || r->kind == VM_SHARED || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
 		return vmm_error_of(pg_protect(s->root, va, len, pf));
 	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
@@ -272,7 +324,9 @@ int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *p
 		return 0;
 	if (pr->kind == VM_MMIO)
 		return back_populate(c, cr);
-	unsigned pf = pg_flags_for(p, pr->flags & ~VM_WRITE, VM_CACHE_WB);
+	/* A shared region stays writable in both: its frames are the object's, not copied. */
+	bool cow = pr->kind != VM_SHARED;
+	unsigned pf = pg_flags_for(p, cow ? pr->flags & ~VM_WRITE : pr->flags, VM_CACHE_WB);
 	for (va_t w = pr->base; w < region_end(pr); w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = region_end(pr) - w < WINDOW_PAGES * PAGE_SIZE ? region_end(pr) - w
@@ -286,7 +340,7 @@ int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *p
 			cr->resident++, c->resident++;
 			(*shared)++;
 		}
-		if (pr->flags & VM_WRITE)
+		if (cow && (pr->flags & VM_WRITE))
 			protect_runs(p, &l, pf);
 	}
 	return 0;

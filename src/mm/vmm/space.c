@@ -73,8 +73,8 @@ struct vm_space *vmm_space_create(void)
 }
 
 /*
- * pg_walk callback: the frame of a VM_ANON or VM_DEMAND page goes back to
- * the buddy. The space is not in any CR3 and its tables go next, so no
+ * pg_walk callback: the frame of a page of a region with frames goes back
+ * to the buddy (or, shared, loses one holder). The space is not in any CR3 and its tables go next, so no
  * mapping outlives the frame where it could be used. The VMM maps such
  * pages one 4 KiB frame at a time and took each from the buddy: anything
  * else means its tables or the buddy's records are not what it made.
@@ -124,9 +124,12 @@ int vmm_space_destroy(struct vm_space *s)
 		return VMM_E_IN_USE;
 	}
 	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
-	     n = rt_first_ending_after(s->tree, region_end(&n->r)))
-		if (n->r.kind == VM_ANON || n->r.kind == VM_DEMAND)
+	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
+		if (kind_has_frames(n->r.kind))
 			pg_walk(s->root, n->r.base, n->r.len, free_leaf, 0);
+		if (kind_has_object(n->r.kind))
+			vmo_put(n->r.obj);
+	}
 	__atomic_store_n(&vmm.current[arch_cpu_index()], NULL, __ATOMIC_RELAXED);      /* if it was the last one here */
 	pg_root_destroy(s->root);
 	pool_release(&s->pool);
@@ -181,7 +184,12 @@ static int check_flags(const struct vm_space *s, unsigned flags)
 
 static int check_req(const struct vm_space *s, const struct vm_req *r)
 {
-	if (!r->len || r->len & (PAGE_SIZE - 1) || r->kind > VM_GUARD)
+	if (!r->len || r->len & (PAGE_SIZE - 1) || r->kind > VM_KIND_LAST)
+		return VMM_E_INVAL;
+	/* An object's region needs the object and a window of it; no other kind has one. */
+	bool object = r->kind == VM_SHARED || r->kind == VM_PRIVATE;
+	if (object != (r->obj != 0) || (object && (r->off & (PAGE_SIZE - 1) || r->off + r->len < r->off ||
+						    (r->off + r->len) / PAGE_SIZE > VMO_MAX_PAGES)))
 		return VMM_E_INVAL;
 	int e = r->kind == VM_GUARD ? 0 : check_flags(s, r->flags);
 	if (e)
@@ -212,6 +220,7 @@ static int region_add(struct vm_space *s, va_t va, const struct vm_req *r)
 	n->r.flags = r->kind == VM_GUARD ? 0 : r->flags;
 	n->r.cache = r->kind == VM_MMIO ? r->cache : VM_CACHE_WB;
 	n->r.pa = r->kind == VM_MMIO ? r->pa : 0;
+	n->r.obj = r->obj, n->r.off = r->obj ? r->off : 0;      /* check_req: only objects' regions */
 	MM_TRACE("vmm", "%s space: region %lx-%lx (%s, %zu KiB) created at va %lx",
 		 s->kernel ? "kernel" : "process", va, va + r->len, vmm_kind_name(r->kind),
 		 r->len >> 10, va);
@@ -221,6 +230,8 @@ static int region_add(struct vm_space *s, va_t va, const struct vm_req *r)
 		MM_TRACE("vmm", "... not created: %s", vmm_error_str(e));
 		return e;
 	}
+	if (n->r.obj)
+		vmo_get(n->r.obj);
 	rt_insert(&s->tree, n);
 	s->nregions++;
 	return 0;
@@ -291,7 +302,12 @@ static struct vm_node *split_at(struct vm_space *s, struct vm_node *n, va_t x)
 	t->r.base = x, t->r.len = region_end(&n->r) - x;
 	t->r.kind = n->r.kind, t->r.flags = n->r.flags, t->r.cache = n->r.cache;
 	t->r.pa = n->r.kind == VM_MMIO ? n->r.pa + (x - n->r.base) : 0;
-	if (n->r.kind == VM_ANON || n->r.kind == VM_DEMAND)
+	t->r.obj = n->r.obj;
+	t->r.off = n->r.obj ? n->r.off + (x - n->r.base) : 0;
+	t->r.resident = 0;
+	if (t->r.obj)
+		vmo_get(t->r.obj);
+	if (kind_has_frames(n->r.kind))
 		t->r.resident = back_count(s, t->r.base, t->r.len);
 	n->r.resident -= t->r.resident;
 	rt_remove(&s->tree, n);         /* n's end moves: its subtree facts must be redone */
@@ -339,6 +355,8 @@ static int free_locked(struct vm_space *s, va_t va, size_t len)
 		return e;
 	n = isolate(s, n, va, len);
 	rt_remove(&s->tree, n);
+	if (n->r.obj)
+		vmo_put(n->r.obj);
 	pool_put(&s->pool, n);
 	s->nregions--;
 	return 0;

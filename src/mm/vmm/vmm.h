@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include "mm/types.h"
 #include "mm/paging/paging.h"
+#include "lib/spinlock.h"
 
 #define VMM_USER_BASE   0x0000000000010000UL
 #define VMM_USER_END    0x0000800000000000UL   /* 47 bits, with 4 or 5 levels */
@@ -97,7 +98,10 @@ enum vm_kind {
 	VM_DEMAND,      /* anonymous, zeroed, each frame taken at its first touch */
 	VM_MMIO,        /* a given physical range; its frames are not the buddy's */
 	VM_GUARD,       /* reserved addresses that are never mapped: touching one is a bug */
+	VM_SHARED,      /* the pages of a vm_object, found on a fault; writes reach the object */
+	VM_PRIVATE,     /* the pages of a vm_object read in place, each copied at its first write */
 };
+#define VM_KIND_LAST VM_PRIVATE
 
 enum vmm_error {
 	VMM_OK = 0,
@@ -126,6 +130,8 @@ struct vm_region {
 	enum vm_cache cache;    /* VM_MMIO only */
 	pa_t pa;                /* VM_MMIO only: physical address of base */
 	uint64_t resident;      /* pages mapped now */
+	struct vm_object *obj;  /* VM_SHARED, VM_PRIVATE: whose pages (the region holds a reference) */
+	uint64_t off;           /* ... and the byte of it at base, page aligned */
 };
 
 struct vm_space;            /* opaque: made by vmm_space_create, or the kernel's */
@@ -139,7 +145,62 @@ struct vm_req {
 	enum vm_cache cache;    /* VM_MMIO */
 	pa_t pa;                /* VM_MMIO: page aligned */
 	va_t lo, hi;            /* vmm_alloc: search only [lo, hi) of the space */
+	struct vm_object *obj;  /* VM_SHARED, VM_PRIVATE: the object, which the region takes a reference of */
+	uint64_t off;           /* ... the offset in it of the region's first byte, page aligned */
 };
+
+/* ---- memory objects ------------------------------------------------------ */
+
+/*
+ * A vm_object is a set of pages, each a frame, found by page index: the
+ * memory behind a shared anonymous mapping, or a file's page cache. A
+ * region of kind VM_SHARED or VM_PRIVATE maps a window of one; whoever
+ * else holds it (a file system) reads and writes the same frames. Each
+ * frame is counted once for the object and once for each mapping of it
+ * (pmm_frame_get), so it lives while anyone holds it. object.c says how
+ * the pages are kept.
+ *
+ * The object's memory is its maker's: vmo_init sets it up with one
+ * reference (the maker's), vmo_put drops one, and at the last the object
+ * gives back every frame and calls release(o) (which may be NULL), perhaps
+ * with an address space's lock held: release must not call into the VMM
+ * for a process space. Lock order: a space's lock, then an object's.
+ */
+struct vm_object {
+	struct spinlock lock;
+	unsigned refs;          /* the maker's and each region's */
+	uint64_t size;          /* bytes; a page wholly at or past it is not there (VMF_BEYOND_END) */
+	uint64_t pages;         /* frames held */
+	uint64_t tables;        /* index pages holding them */
+	pa_t root;              /* the index: three levels of 512 (object.c), 0 while empty */
+	void (*release)(struct vm_object *o);
+};
+#define VMO_MAX_PAGES (1ULL << 27)      /* 512 GiB: what three levels of 512 entries index */
+
+void vmo_init(struct vm_object *o, uint64_t size, void (*release)(struct vm_object *o));
+void vmo_get(struct vm_object *o);
+void vmo_put(struct vm_object *o);
+
+/*
+ * The frame of page idx into *pa, with a reference for the caller (drop it
+ * with vmo_page_put). A page not there yet is made, zeroed, if create is
+ * set. Returns 0, VMM_E_BOUNDS (the page lies past the object's size),
+ * VMM_E_NOT_MAPPED (not there, and create not set) or VMM_E_NO_MEMORY
+ * (nothing taken).
+ */
+int vmo_page(struct vm_object *o, uint64_t idx, bool create, pa_t *pa);
+void vmo_page_put(pa_t pa);
+
+/*
+ * Make the object size bytes long (at most VMO_MAX_PAGES pages). Pages
+ * past a smaller size are dropped from it (a mapping still holding one
+ * keeps its frame until it unmaps it) and the bytes past the end of the
+ * last page are zeroed. Returns 0 or VMM_E_INVAL.
+ */
+int vmo_resize(struct vm_object *o, uint64_t size);
+
+/* Check the object's counts against its index; prints each problem, returns how many. */
+unsigned vmo_check(struct vm_object *o);
 
 /* ---- address spaces --------------------------------------------------- */
 
@@ -247,6 +308,7 @@ enum vm_fault_why {
 	VMF_NOT_DEMAND,         /* not-present page in a region that is not on demand */
 	VMF_NO_FRAME,           /* on demand, but the buddy is out of frames */
 	VMF_MISMATCH,           /* mapped, allowed by the region, refused by the tables: a bug */
+	VMF_BEYOND_END,         /* a page of an object's region past the object's end (SIGBUS) */
 };
 
 /* The explanation vmm_fault gives for a fault it could not resolve. */
@@ -282,14 +344,15 @@ unsigned vmm_set_fault_around(unsigned pages);
 
 struct vm_stats {
 	uint64_t regions;
-	uint64_t resident;      /* pages mapped by VM_ANON and VM_DEMAND regions */
+	uint64_t resident;      /* pages mapped by regions with frames (all but VM_MMIO, VM_GUARD) */
 	uint64_t mmio_pages;    /* pages of VM_MMIO regions */
 	uint64_t tables;        /* page tables holding mappings in the space's bounds (and the root) */
 	uint64_t node_pages;    /* frames holding region nodes (and the space) */
 	uint64_t faults;        /* every fault handed to vmm_fault */
 	uint64_t faults_resolved;
-	uint64_t shared;        /* resident pages whose frame another space maps too (copy-on-write) */
-	uint64_t cow_copied;    /* copy-on-write faults that copied the frame */
+	uint64_t shared;        /* resident copy-on-write pages: their frame is held elsewhere too, a write copies */
+	uint64_t object_pages;  /* resident pages of VM_SHARED regions (an object's frames) */
+	uint64_t cow_copied;    /* copy-on-write faults that copied the frame (and first writes to VM_PRIVATE) */
 	uint64_t cow_reused;    /* ... that found the frame no longer shared and took it back */
 };
 void vmm_stats(struct vm_space *s, struct vm_stats *st);

@@ -54,7 +54,7 @@ struct vm_space {
 	struct vm_node *tree;   /* root of the region tree */
 	uint64_t nregions;
 	struct node_pool pool;
-	uint64_t resident;      /* pages of VM_ANON and VM_DEMAND regions that are mapped */
+	uint64_t resident;      /* pages of regions with frames (kind_has_frames) that are mapped */
 	uint64_t faults, resolved;
 	uint64_t cow_copied, cow_reused;        /* copy-on-write faults: a frame copied, or taken back alone */
 	bool kernel;
@@ -77,6 +77,15 @@ struct vmm_state {
 extern struct vmm_state vmm;
 
 static inline va_t region_end(const struct vm_region *r) { return r->base + r->len; }
+
+/* Kinds whose pages are single frames the VMM holds a reference of (not MMIO, not guards). */
+static inline bool kind_has_frames(enum vm_kind k)
+{
+	return k == VM_ANON || k == VM_DEMAND || k == VM_SHARED || k == VM_PRIVATE;
+}
+
+/* Kinds that map a vm_object's pages. */
+static inline bool kind_has_object(enum vm_kind k) { return k == VM_SHARED || k == VM_PRIVATE; }
 
 /* ---- region_tree.c: the tree of regions, its gaps, its nodes ---- */
 void rt_insert(struct vm_node **root, struct vm_node *n);
@@ -109,6 +118,12 @@ void back_free_frame(va_t va, pa_t pa);
 int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *pr, struct vm_region *cr,
 	       uint64_t *shared);
 int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa);
+/*
+ * Map page va of an object's region from the object (the object's frame,
+ * or for a write to a VM_PRIVATE region a copy of it). 0, VMM_E_BOUNDS
+ * (past the object's end) or VMM_E_NO_MEMORY.
+ */
+int back_object_page(struct vm_space *s, struct vm_region *r, va_t va, unsigned access);
 
 /* ---- vmm_report.c: names for reports and explanations ---- */
 const char *vmm_kind_name(enum vm_kind k);

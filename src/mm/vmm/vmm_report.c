@@ -22,9 +22,10 @@ const char *vmm_error_str(int e)
 
 static const char *const kind_name[] = {
 	[VM_ANON] = "anon", [VM_DEMAND] = "demand", [VM_MMIO] = "mmio", [VM_GUARD] = "guard",
+	[VM_SHARED] = "shared", [VM_PRIVATE] = "private",
 };
 
-const char *vmm_kind_name(enum vm_kind k) { return k <= VM_GUARD ? kind_name[k] : "?"; }
+const char *vmm_kind_name(enum vm_kind k) { return k <= VM_KIND_LAST ? kind_name[k] : "?"; }
 
 /* "rwxu", with dashes for what is not allowed. */
 void vmm_flags_str(unsigned flags, char out[5])
@@ -88,7 +89,9 @@ static void stats_locked(struct vm_space *s, struct vm_stats *st)
 	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
 		if (n->r.kind == VM_MMIO)
 			st->mmio_pages += n->r.len / PAGE_SIZE;
-		else if (s->shared && n->r.kind != VM_GUARD)
+		else if (n->r.kind == VM_SHARED)
+			st->object_pages += n->r.resident;
+		else if ((s->shared || n->r.kind == VM_PRIVATE) && n->r.kind != VM_GUARD)
 			pg_walk(s->root, n->r.base, n->r.len, count_shared, &st->shared);
 	}
 }
@@ -142,9 +145,9 @@ void vmm_report(struct vm_space *s, const char *name)
 	vmm_for_each(s, print_region, 0);
 	vmm_stats(s, &st);
 	kprintf("VMM space=%s regions=%lu resident=%lu mmio_pages=%lu tables=%lu node_pages=%lu faults=%lu resolved=%lu"
-		" shared=%lu cow_copied=%lu cow_reused=%lu\n",
+		" shared=%lu cow_copied=%lu cow_reused=%lu object_pages=%lu\n",
 		name, st.regions, st.resident, st.mmio_pages, st.tables, st.node_pages,
-		st.faults, st.faults_resolved, st.shared, st.cow_copied, st.cow_reused);
+		st.faults, st.faults_resolved, st.shared, st.cow_copied, st.cow_reused, st.object_pages);
 }
 
 /*
@@ -160,7 +163,7 @@ unsigned vmm_check(struct vm_space *s)
 	     node = rt_first_ending_after(s->tree, region_end(&node->r)), n++) {
 		const struct vm_region *r = &node->r;
 		uint64_t mapped = back_count(s, r->base, r->len);
-		bool anon = r->kind == VM_ANON || r->kind == VM_DEMAND;
+		bool anon = kind_has_frames(r->kind);
 		if ((anon && mapped != r->resident) || (r->kind == VM_ANON && mapped != r->len / PAGE_SIZE) ||
 		    (r->kind == VM_GUARD && mapped) || (r->kind == VM_MMIO && mapped != r->len / PAGE_SIZE)) {
 			kprintf("vmm: check: region %lx: %lu pages mapped, %lu counted\n", r->base, mapped, r->resident);

@@ -22,5 +22,6 @@ int main(void)
 	inject_tests();
 	policy_tests();
 	fork_tests();
+	object_tests();
 	return check_finish();
 }

@@ -38,5 +38,6 @@ void fault_tests(void);
 void inject_tests(void);
 void policy_tests(void);
 void fork_tests(void);
+void object_tests(void);
 
 #endif
