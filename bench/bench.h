@@ -26,6 +26,7 @@ void bench_report(const char *name, uint64_t ops, uint64_t cycles, const char *e
 void bench_buddy(void);
 void bench_paging(void);
 void bench_vmm(void);
+void bench_fork(void);            /* copy-on-write fork against an eager copy */
 void bench_slab(void);
 void bench_smp(void);            /* kernel only: bench/kernel/smp.c */
 

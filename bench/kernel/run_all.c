@@ -18,7 +18,8 @@ static void bench_empty_loop(void)
 /*
  * A ring-3 benchmark program, run to its end: /bench/proc (user/bench/
  * proc.c: system calls, faults, mmap, switches and spawns as a program
- * sees them) and /bench/malloc (user/bench/malloc.c: the user heap).
+ * sees them), /bench/malloc (user/bench/malloc.c: the user heap) and
+ * /bench/fork (user/bench/fork.c: fork, wait and copy-on-write faults).
  */
 static void bench_program(const char *name)
 {
@@ -34,7 +35,8 @@ static void bench_program(const char *name)
 /*
  * bench=proc runs only the processes' benchmarks (bench=malloc only the heap's): ring-3 loops are the
  * point of a KVM boot on a host whose KVM emulates ring 0 (kvm-pvm), where
- * the kernel's own loops would take minutes.
+ * the kernel's own loops would take minutes. bench=fork runs only fork's:
+ * bench/fork.c in the kernel, then /bench/fork.
  */
 void bench_run_all(void)
 {
@@ -47,6 +49,11 @@ void bench_run_all(void)
 		bench_program("/bench/malloc");
 		return;
 	}
+	if (cmdline_is("bench", "fork")) {
+		bench_fork();
+		bench_program("/bench/fork");
+		return;
+	}
 	if (cmdline_is("bench", "smp")) {
 		bench_smp();
 		return;
@@ -55,8 +62,10 @@ void bench_run_all(void)
 	bench_buddy();
 	bench_paging();
 	bench_vmm();
+	bench_fork();
 	bench_slab();
 	bench_smp();
 	bench_program("/bench/proc");
 	bench_program("/bench/malloc");
+	bench_program("/bench/fork");
 }
