@@ -46,8 +46,12 @@
 #define ENOMEM       12  /* out of frames, or past the process's memory limit */
 #define EACCES       13
 #define EFAULT       14  /* a pointer argument is not readable/writable user memory */
-#define EEXIST       17  /* mmap MAP_FIXED_NOREPLACE-like refusals (not used yet) */
+#define EEXIST       17  /* open: O_CREAT|O_EXCL of a file that exists */
 #define EINVAL       22  /* a bad flag, length, alignment or address */
+#define ENFILE       23  /* open: the file system holds FS_FILES_MAX files */
+#define EMFILE       24  /* open: the process has no free descriptor */
+#define EFBIG        27  /* write, ftruncate: past the largest file */
+#define ESPIPE       29  /* lseek on the console */
 #define ENAMETOOLONG 36  /* spawn: path longer than STRATA_PATH_MAX */
 #define ENOSYS       38  /* no such system call */
 
