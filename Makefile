@@ -115,6 +115,7 @@ HOST_buddy      := $(MM_COMMON) $(wildcard src/mm/buddy/*.c) src/boot/bootinfo.c
 HOST_paging     := $(HOST_buddy) $(wildcard src/mm/paging/*.c)
 HOST_vmm        := $(HOST_paging) $(wildcard src/mm/vmm/*.c)
 HOST_slab       := $(HOST_vmm) $(wildcard src/mm/slab/*.c)
+HOST_fs         := $(HOST_slab) $(wildcard src/fs/*.c) src/proc/initrd.c
 HOST_smp        := $(HOST_slab)
 HOST_acpi       := src/boot/acpi.c
 HOST_proc       := src/proc/elf.c src/proc/initrd.c

@@ -11,8 +11,9 @@
  * ustar archive) into a file of the same path ("/" followed by the
  * archived path). Paths are flat names: "/tmp/a" is one file, and a
  * "directory" is only a prefix the names share. A path is absolute, at
- * most FS_PATH_MAX - 1 bytes, without "//", "/./" or "/../" parts and not
- * ending in "/"; others are -EINVAL.
+ * most FS_PATH_MAX - 1 bytes (longer is -ENAMETOOLONG), and no part of it
+ * between slashes is empty, "." or "..": no "//", "/./" or "/../", and no
+ * "/", "/." or "/.." at its end; others are -EINVAL.
  *
  * Above the slab layer (inodes come from kmalloc) and the VMM (their
  * objects); below the processes. Errors are negative errno values
@@ -35,8 +36,11 @@
 struct inode;                           /* opaque: a file */
 
 /*
- * Copy the ramdisk's files in. Returns the number of files, or -ENOMEM /
- * -EINVAL (a bad archive; what is already in stays).
+ * Copy the ramdisk's files in (a file of the same path already there is
+ * replaced). Returns the number of files, or the first error: -EINVAL (a
+ * bad archive, or an archived name that is not a valid path), -ENOMEM,
+ * -ENAMETOOLONG, -ENFILE. What is already in stays; a file copied only in
+ * part is removed.
  */
 int fs_init(const struct initrd *rd);
 
@@ -78,7 +82,9 @@ long fs_read(struct inode *ino, uint64_t off, void *buf, size_t len, fs_copy_fn 
 /*
  * Write len bytes from buf at off, growing the file if they end past it:
  * the bytes written (fewer if memory or the copy ran out part way), or
- * -EFBIG (past FS_FILE_MAX), -ENOMEM, -EFAULT when nothing was written.
+ * -EFBIG (a byte past FS_FILE_MAX: nothing is written), -ENOMEM, -EFAULT
+ * when nothing was written. After a short count or an error the file
+ * ends where it did or after the last byte written, whichever is later.
  */
 long fs_write(struct inode *ino, uint64_t off, const void *buf, size_t len, fs_copy_fn copy);
 
@@ -95,7 +101,7 @@ void fs_for_each(void (*fn)(const char *path, uint64_t size, void *arg), void *a
 
 /* Files, and frames their pages hold: for reports and leak checks. */
 struct fs_stats {
-	uint64_t files;
+	uint64_t files;         /* held by a name or an open reference (not by a mapping alone) */
 	uint64_t pages;
 	uint64_t unlinked;      /* files without a name, kept by a reference */
 };
