@@ -55,6 +55,8 @@ REQUIRED_RUN_LINES = [
     r"^SLABINFO ",          # the kernel heap's summary
     r"^PROC pid=\d+ name=init exit=0 ",   # /init ran in ring 3 and ended well
     r"^KILL pid=\d+ .*reason=",          # ... and one of its programs was killed for a fault
+    r"^FORK pid=\d+ child=\d+ shared=[1-9]",  # a copy-on-write fork shared pages (/bin/share)
+    r"^share: read\(\) now gives \"stored by the mapping\"",  # a mapped file is the page cache
 ]
 
 # Seconds per boot. Firmware + GRUB take ~0.5 s (SeaBIOS) or ~5 s (OVMF)

@@ -3,7 +3,9 @@
  * processes in ring 3. Two copies of /bin/samevar use one virtual address
  * for different data, /bin/heap grows (brk, mmap, then malloc), and
  * /bin/crash touches kernel memory and is killed while the others
- * finish. /init itself takes one block from the user heap.
+ * finish, and /bin/share shows memory shared between processes (a
+ * copy-on-write fork, a shared page, a mapped file). /init itself takes
+ * one block from the user heap.
  */
 #include "strata.h"
 
@@ -38,6 +40,7 @@ int main(void)
 		{ "samevar", { "/bin/samevar", NULL, NULL }, 0 },
 		{ "heap", { "/bin/heap", NULL, NULL }, 0 },
 		{ "crash kernel", { "/bin/crash", "kernel", NULL }, 0 },
+		{ "share", { "/bin/share", NULL, NULL }, 0 },
 	};
 	int n = sizeof(kids) / sizeof(kids[0]);
 

@@ -36,7 +36,7 @@ static void bench_program(const char *name)
  * bench=proc runs only the processes' benchmarks (bench=malloc only the heap's): ring-3 loops are the
  * point of a KVM boot on a host whose KVM emulates ring 0 (kvm-pvm), where
  * the kernel's own loops would take minutes. bench=fork runs only fork's:
- * bench/fork.c in the kernel, then /bench/fork.
+ * bench/fork.c in the kernel, then /bench/fork and /bench/file (issue 15).
  */
 void bench_run_all(void)
 {
@@ -52,6 +52,7 @@ void bench_run_all(void)
 	if (cmdline_is("bench", "fork")) {
 		bench_fork();
 		bench_program("/bench/fork");
+		bench_program("/bench/file");
 		return;
 	}
 	if (cmdline_is("bench", "smp")) {
@@ -68,4 +69,5 @@ void bench_run_all(void)
 	bench_program("/bench/proc");
 	bench_program("/bench/malloc");
 	bench_program("/bench/fork");
+	bench_program("/bench/file");
 }

@@ -30,17 +30,25 @@
 #define SYS_meminfo 10  /* meminfo(struct strata_meminfo *out): returns 0 */
 #define SYS_ps      11  /* ps(void): the kernel prints its process table on the console; returns 0 */
 #define SYS_fork    12  /* fork(void): a copy of this process, its memory shared copy-on-write; the child's pid, 0 in the child */
-#define SYS_COUNT   13
+#define SYS_open    13  /* open(const char *path, int flags): a descriptor (3 and up) for a file of the in-memory file system */
+#define SYS_close   14  /* close(int fd) */
+#define SYS_read    15  /* read(int fd, void *buf, size_t len): bytes read, 0 at the end */
+#define SYS_lseek   16  /* lseek(int fd, long off, int whence): the new offset */
+#define SYS_ftruncate 17 /* ftruncate(int fd, long len): the file becomes len bytes long */
+#define SYS_unlink  18  /* unlink(const char *path): the name goes; the file when its last holder does */
+#define SYS_msync   19  /* msync(void *addr, size_t len, int flags): the range must be mapped; nothing to write back */
+#define SYS_exec    20  /* exec(const char *path, char *const argv[]): replace this program; returns only on error */
+#define SYS_COUNT   21
 
 /* ---- errors: Linux's values, returned negated ------------------------------ */
 
 #define EPERM         1
-#define ENOENT        2  /* spawn: no such file in the ramdisk */
+#define ENOENT        2  /* spawn, exec, open, unlink: no such file */
 #define ESRCH         3
 #define EIO           5
 #define E2BIG         7  /* spawn: argv longer than STRATA_ARG_MAX */
 #define ENOEXEC       8  /* spawn: the file is not a valid Strata ELF (the console says why) */
-#define EBADF         9  /* write: fd is not 1 or 2 */
+#define EBADF         9  /* not an open descriptor (1 and 2 are the console), or not open for that */
 #define ECHILD       10  /* wait: no such child */
 #define EAGAIN       11  /* spawn, fork: the process table is full */
 #define ENOMEM       12  /* out of frames, or past the process's memory limit */
@@ -62,11 +70,32 @@
 #define PROT_WRITE 0x2
 #define PROT_EXEC  0x4          /* PROT_WRITE | PROT_EXEC together: -EINVAL (W^X) */
 
-#define MAP_SHARED    0x01      /* not yet: -EINVAL (shared memory is a later issue) */
-#define MAP_PRIVATE   0x02
+#define MAP_SHARED    0x01      /* writes reach the file (or, anonymous, every process that shares it across fork) */
+#define MAP_PRIVATE   0x02      /* writes copy the page: the file and other mappings never see them */
 #define MAP_FIXED     0x10      /* exactly addr; whatever was mapped there is unmapped first */
-#define MAP_ANONYMOUS 0x20      /* required: there are no files to map yet; fd must be -1 */
-#define MAP_POPULATE  0x8000    /* take and map every frame now instead of on first touch */
+#define MAP_ANONYMOUS 0x20      /* zeroed memory, no file: fd must be -1 and off 0 */
+#define MAP_POPULATE  0x8000    /* private anonymous: take and map every frame now instead of on first touch */
+
+#define MS_ASYNC      1         /* msync: there is no disk, so all three only check the range */
+#define MS_INVALIDATE 2
+#define MS_SYNC       4
+
+/* ---- open and lseek (Linux's values) --------------------------------------------- */
+
+#define O_RDONLY   0x000
+#define O_WRONLY   0x001
+#define O_RDWR     0x002
+#define O_ACCMODE  0x003
+#define O_CREAT    0x040        /* make the file if it does not exist */
+#define O_EXCL     0x080        /* with O_CREAT: -EEXIST if it does */
+#define O_TRUNC    0x200        /* writable: cut it to 0 bytes */
+#define O_APPEND   0x400        /* every write goes to the end */
+
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+#define STRATA_OPEN_MAX 16      /* descriptors a process may hold, 0-2 (the console) included */
 
 #define MAP_FAILED ((void *)-1)
 

@@ -15,6 +15,8 @@
 #include "lib/kstring.h"
 #include "mm/arch.h"
 #include "mm/buddy/buddy.h"
+#include "mm/slab/slab.h"
+#include "fs/fs.h"
 
 static struct proc procs[PROC_MAX];
 static int next_pid = 1;
@@ -73,23 +75,67 @@ static struct proc *slot_alloc(void)
 	return NULL;
 }
 
-int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc *parent)
+/* fs_copy_fn for a kernel buffer. */
+static int kcopy(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	return 0;
+}
+
+/*
+ * A program's file, read whole from the file system into a buffer of the
+ * heap that *f describes (kfree(f->data) after): 0, -ENOENT, -ENOEXEC
+ * (larger than PROGRAM_MAX), -ENOMEM, -EINVAL (a bad path).
+ */
+#define PROGRAM_MAX (16UL << 20)
+static int program_read(const char *path, struct initrd_file *f)
+{
+	struct inode *ino;
+	ksnprintf(f->path, sizeof(f->path), "%s%s", path[0] == '/' ? "" : "/", path);
+	int e = fs_open(f->path, false, false, &ino);
+	if (e)
+		return e == -EINVAL ? -ENOENT : e;      /* a name no file can have: as execve says it */
+	uint64_t size = fs_size(ino);
+	uint8_t *buf = size <= PROGRAM_MAX ? kmalloc(size ? size : 1) : NULL;
+	long n = buf ? fs_read(ino, 0, buf, size, kcopy) : 0;
+	fs_put(ino);
+	if (!buf || n != (long)size) {
+		kfree(buf);
+		return size > PROGRAM_MAX ? -ENOEXEC : n < 0 ? (int)n : -ENOMEM;
+	}
+	f->data = buf, f->size = size;
+	return 0;
+}
+
+/* A new space holding the program at path, laid out with its arguments: 0 and *out, or an error. */
+static int program_space(const char *path, unsigned argc, char *const argv[], struct vm_space **out,
+			 struct exec_info *ex)
 {
 	struct initrd_file f;
-	if (!initrd_find(&ramdisk, path, &f))
-		return -ENOENT;
+	int e = program_read(path, &f);
+	if (e)
+		return e;
+	struct vm_space *s = vmm_space_create();
+	e = s ? exec_load(s, path, &f, argc, argv, ex) : -ENOMEM;
+	kfree((void *)f.data);
+	if (e && s)
+		vmm_space_destroy(s);
+	*out = e ? NULL : s;
+	return e;
+}
+
+int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc *parent)
+{
 	struct proc *p = slot_alloc();
 	if (!p)
 		return -EAGAIN;
 	*p = (struct proc){ .state = P_FREE };
-	struct vm_space *s = vmm_space_create();
-	if (!s)
-		return -ENOMEM;
+	struct vm_space *s;
 	struct exec_info ex;
-	int e = exec_load(s, path, &f, argc, argv, &ex);
-	if (!e)
-		e = proc_kstack_alloc(p);
-	if (e) {
+	int e = program_space(path, argc, argv, &s, &ex);
+	if (e)
+		return e;
+	if ((e = proc_kstack_alloc(p))) {
 		vmm_space_destroy(s);
 		return e;
 	}
@@ -105,6 +151,36 @@ int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc 
 	sched_prepare(p, ex.entry, ex.sp);
 	p->state = P_RUNNABLE;
 	return p->pid;
+}
+
+/* ---- exec ------------------------------------------------------------------- */
+
+/*
+ * Replace p's program by path's: a new space is laid out first, so any
+ * error leaves p running its old program with its old memory. Then p runs
+ * in the new one, the old one goes, and f is set to enter the program as
+ * spawn would (every register zero but the stack pointer). Open files
+ * stay open.
+ */
+int proc_exec(struct proc *p, const char *path, unsigned argc, char *const argv[], struct trap_frame *f)
+{
+	struct vm_space *s, *old = p->space;
+	struct exec_info ex;
+	int e = program_space(path, argc, argv, &s, &ex);
+	if (e)
+		return e;
+	struct vm_stats st;
+	vmm_stats(old, &st);
+	p->old_faults += st.faults;
+	vmm_switch(s);
+	p->space = s;
+	vmm_space_destroy(old);
+	set_name(p, path);
+	p->brk_base = p->brk = ex.brk_base;
+	p->peak = 0;
+	proc_resident(p);
+	*f = (struct trap_frame){ .rip = ex.entry, .cs = f->cs, .rflags = 0x202, .rsp = ex.sp, .ss = f->ss };
+	return 0;
 }
 
 /* ---- fork ------------------------------------------------------------------- */
@@ -133,6 +209,7 @@ int proc_fork(struct proc *parent, const struct trap_frame *f)
 	p->brk_base = parent->brk_base, p->brk = parent->brk;
 	p->nest = parent->nest;
 	p->deadline = parent->deadline;        /* a runaway's children die with it */
+	files_fork(parent, p);
 	p->line_start = true;
 	proc_resident(p);
 	/* The child returns from the same `syscall`, as sysret would: RCX, R11 set, RAX 0. */
@@ -190,7 +267,7 @@ void proc_exit(int status)
 	struct vm_stats st;
 	uint64_t resident = proc_resident(p);
 	vmm_stats(p->space, &st);
-	p->faults = st.faults;
+	p->faults = p->old_faults + st.faults;
 	char code[16];
 	if (status >> 8)
 		ksnprintf(code, sizeof(code), "killed");
@@ -202,6 +279,7 @@ void proc_exit(int status)
 	vmm_switch(vmm_kernel_space());
 	vmm_space_destroy(p->space);
 	p->space = NULL;
+	files_close_all(p);
 	orphan_children(p);
 	p->status = status;
 	p->state = P_ZOMBIE;
@@ -288,6 +366,12 @@ unsigned proc_count(void)
 void proc_init(const struct initrd *rd)
 {
 	ramdisk = *rd;
+	int files = fs_init(rd);
+	struct fs_stats st;
+	fs_stats(&st);
+	if (files < 0)
+		kprintf("fs: the ramdisk's files could not all be copied in (%d)\n", files);
+	kprintf("fs: %lu files, %lu KiB in the page cache\n", st.files, st.pages * 4);
 	syscall_init();
 	irq_init();
 	irq_set_handler(0, sched_tick);

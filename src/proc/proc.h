@@ -52,10 +52,12 @@ struct proc {
 	va_t brk_base, brk;             /* the program break: [brk_base, page_up(brk)) is mapped */
 	uint64_t peak;                  /* the most pages resident at once */
 	uint64_t faults;                /* faults counted at exit (the space is gone after) */
+	uint64_t old_faults;            /* faults of the spaces exec replaced */
 	uint64_t deadline;              /* the tick at which it is killed (KILL_TIMEOUT); 0: never */
 	bool kill_pending;              /* killed by the timer: ends on its way back to ring 3 */
 	bool nest;                      /* indent its output: a test program under KTAP */
 	bool line_start;                /* its next byte of output starts a line */
+	struct file *files[STRATA_OPEN_MAX];    /* open files by descriptor (file.c); 0-2 are the console */
 };
 
 /* The ramdisk GRUB loaded (the module named "initrd"), and the system calls' set-up. */
@@ -80,6 +82,8 @@ int proc_spawn(const char *path, unsigned argc, char *const argv[], struct proc 
  * leaves nothing behind.
  */
 int proc_fork(struct proc *parent, const struct trap_frame *f);
+/* exec: p runs path's program from now, in a new space (f: the frame it returns to); an error changes nothing. */
+int proc_exec(struct proc *p, const char *path, unsigned argc, char *const argv[], struct trap_frame *f);
 struct proc *proc_by_pid(int pid);
 struct proc *proc_slot(unsigned i);     /* the table's slot i (any state), NULL past the end */
 unsigned proc_count(void);              /* slots in use, zombies included */
@@ -140,6 +144,20 @@ long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64
 long sys_munmap(uint64_t addr, uint64_t len);
 long sys_mprotect(uint64_t addr, uint64_t len, uint64_t prot);
 long sys_brk(uint64_t addr);
+long sys_msync(uint64_t addr, uint64_t len, uint64_t flags);
+
+/* file.c: open files, and the calls on them. */
+struct inode;
+long sys_open(uint64_t upath, uint64_t flags);
+long sys_close(uint64_t fd);
+long sys_read(uint64_t fd, uint64_t buf, uint64_t len);
+long file_write(uint64_t fd, uint64_t buf, uint64_t len);
+long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence);
+long sys_ftruncate(uint64_t fd, uint64_t len);
+long sys_unlink(uint64_t upath);
+int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino);
+void files_fork(struct proc *parent, struct proc *child);
+void files_close_all(struct proc *p);
 
 /* A ps-like listing: one line a live process. */
 void proc_list(void);

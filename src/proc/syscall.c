@@ -46,7 +46,7 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len)
 {
 	char chunk[256];
 	if (fd != 1 && fd != 2)
-		return -EBADF;
+		return file_write(fd, buf, len);
 	if (!user_range_ok(buf, len))
 		return -EFAULT;
 	for (uint64_t done = 0; done < len;) {
@@ -121,6 +121,20 @@ static long sys_spawn(uint64_t upath, uint64_t uargv)
 	return r;
 }
 
+static long sys_exec(uint64_t upath, uint64_t uargv, struct trap_frame *f)
+{
+	struct spawn_args *a = kmalloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	long r = copy_string_from_user(a->path, upath, sizeof(a->path));
+	if (r >= 0)
+		r = copy_argv(a, uargv);
+	if (r >= 0)
+		r = proc_exec(proc_current(), a->path, a->argc, a->argv, f);
+	kfree(a);
+	return r;
+}
+
 static struct proc *find_child(struct proc *parent, long pid, bool zombie)
 {
 	for (unsigned i = 0; i < PROC_MAX; i++) {
@@ -179,7 +193,7 @@ static long sys_meminfo(uint64_t uout)
 /* ---- dispatch ------------------------------------------------------------------------ */
 
 /* One case a call: each takes the arguments it has, as their own types say. */
-static long call(uint64_t n, const struct trap_frame *f)
+static long call(uint64_t n, struct trap_frame *f)
 {
 	switch (n) {
 	case SYS_exit:     return sys_exit(f->rdi);
@@ -195,6 +209,14 @@ static long call(uint64_t n, const struct trap_frame *f)
 	case SYS_meminfo:  return sys_meminfo(f->rdi);
 	case SYS_ps:       proc_list(); return 0;
 	case SYS_fork:     return proc_fork(proc_current(), f);
+	case SYS_open:     return sys_open(f->rdi, f->rsi);
+	case SYS_close:    return sys_close(f->rdi);
+	case SYS_read:     return sys_read(f->rdi, f->rsi, f->rdx);
+	case SYS_lseek:    return sys_lseek(f->rdi, f->rsi, f->rdx);
+	case SYS_ftruncate: return sys_ftruncate(f->rdi, f->rsi);
+	case SYS_unlink:   return sys_unlink(f->rdi);
+	case SYS_msync:    return sys_msync(f->rdi, f->rsi, f->rdx);
+	case SYS_exec:     return sys_exec(f->rdi, f->rsi, f);
 	default:           return -ENOSYS;
 	}
 }

@@ -12,6 +12,8 @@
 #include "proc/uaccess.h"
 #include "abi/syscall.h"
 #include "mm/arch.h"
+#include "mm/slab/slab.h"
+#include "fs/fs.h"
 
 #define RANGE_BATCH 16
 
@@ -113,45 +115,96 @@ static int unmap_range(struct vm_space *s, uint64_t lo, uint64_t hi)
 
 /* ---- the calls ---------------------------------------------------------------- */
 
+static int region_source(struct vm_req *r, bool shared, bool anon, bool populate, uint64_t fd,
+			 uint64_t off, bool shared_write);
+static int place(struct proc *p, uint64_t addr, uint64_t flags, struct vm_req *r, uint64_t *at);
+
 long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd, uint64_t off)
 {
 	struct proc *p = proc_current();
 	const uint64_t known = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_POPULATE;
-	if (!len || (flags & ~known) || !prot_ok(prot))
+	bool shared = flags & MAP_SHARED, anon = flags & MAP_ANONYMOUS;
+	if (!len || (flags & ~known) || !prot_ok(prot) || shared == !!(flags & MAP_PRIVATE))
 		return -EINVAL;
-	/* Only private anonymous memory until shared memory and files exist. */
-	if ((flags & MAP_SHARED) || !(flags & MAP_PRIVATE) || !(flags & MAP_ANONYMOUS) ||
-	    (long)fd != -1 || off)
+	if (anon ? (long)fd != -1 || off : !page_aligned(off))
 		return -EINVAL;
 	if (len > VMM_USER_END)
 		return -ENOMEM;
 	len = page_up(len);
 	if (!within_limit(p, len))
 		return -ENOMEM;
-	struct vm_req r = {
-		.len = len, .flags = vm_flags_of(prot),
-		.kind = (flags & MAP_POPULATE) && prot != PROT_NONE ? VM_ANON : VM_DEMAND,
-	};
+	struct vm_req r = { .len = len, .flags = vm_flags_of(prot) };
+	int e = region_source(&r, shared, anon, (flags & MAP_POPULATE) && prot != PROT_NONE,
+			      fd, off, shared && (prot & PROT_WRITE));
+	if (e)
+		return e;
+	e = place(p, addr, flags, &r, &addr);
+	if (r.obj)
+		vmo_put(r.obj);         /* the region holds its own reference, if it was made */
+	if (e < 0)
+		return e;
+	proc_resident(p);
+	return (long)addr;
+}
+
+/* An anonymous shared object lives in the heap; it goes when its last region does. */
+static void anon_object_free(struct vm_object *o) { kfree(o); }
+
+/*
+ * What backs a new mapping, in r: private anonymous memory (now, or on
+ * demand), a new object shared by whoever forks from here, or a window
+ * of a file's pages, shared or private. With an object, r->obj holds a
+ * reference of the caller's.
+ */
+static int region_source(struct vm_req *r, bool shared, bool anon, bool populate, uint64_t fd,
+			 uint64_t off, bool shared_write)
+{
+	struct inode *ino;
+	if (anon && !shared) {
+		r->kind = populate ? VM_ANON : VM_DEMAND;
+		return 0;
+	}
+	if (anon) {
+		if (!(r->obj = kmalloc(sizeof(*r->obj))))
+			return -ENOMEM;
+		vmo_init(r->obj, r->len, anon_object_free);
+		r->kind = VM_SHARED;
+		return 0;
+	}
+	int e = file_for_mmap(fd, shared_write, &ino);
+	if (e)
+		return e;
+	if (off + r->len < off || (off + r->len) / PAGE_SIZE > VMO_MAX_PAGES)
+		return -EINVAL;
+	r->obj = fs_object(ino);
+	vmo_get(r->obj);
+	r->off = off;
+	r->kind = shared ? VM_SHARED : VM_PRIVATE;
+	return 0;
+}
+
+/* Put r at addr (MAP_FIXED: exactly there, or a free hint) or in mmap's area; its address in *at. */
+static int place(struct proc *p, uint64_t addr, uint64_t flags, struct vm_req *r, uint64_t *at)
+{
+	uint64_t len = r->len;
 	int e;
 	if (flags & MAP_FIXED) {
 		if (!page_aligned(addr) || !user_range_ok(addr, len))
 			return -EINVAL;
 		if ((e = unmap_range(p->space, addr, addr + len)))
 			return e;
-		e = vmm_alloc_fixed(p->space, addr, &r);
+		e = vmm_alloc_fixed(p->space, addr, r);
 	} else {
 		/* A hint is taken if the pages there are free; otherwise mmap's area decides. */
 		addr &= ~(PAGE_SIZE - 1);
-		e = addr && user_range_ok(addr, len) ? vmm_alloc_fixed(p->space, addr, &r) : VMM_E_OVERLAP;
+		e = addr && user_range_ok(addr, len) ? vmm_alloc_fixed(p->space, addr, r) : VMM_E_OVERLAP;
 		if (e) {
-			r.lo = STRATA_MMAP_BASE, r.hi = STRATA_STACK_TOP - STRATA_STACK_MAX - PAGE_SIZE;
-			e = vmm_alloc(p->space, &r, &addr);
+			r->lo = STRATA_MMAP_BASE, r->hi = STRATA_STACK_TOP - STRATA_STACK_MAX - PAGE_SIZE;
+			e = vmm_alloc(p->space, r, &addr);
 		}
 	}
-	if (e)
-		return errno_of(e);
-	proc_resident(p);
-	return (long)addr;
+	*at = addr;
+	return errno_of(e);
 }
 
 long sys_munmap(uint64_t addr, uint64_t len)
@@ -216,4 +269,15 @@ long sys_brk(uint64_t addr)
 	}
 	p->brk = addr;
 	return (long)addr;
+}
+
+/* There is no disk behind any mapping: msync checks its arguments and that the range is mapped. */
+long sys_msync(uint64_t addr, uint64_t len, uint64_t flags)
+{
+	if (!page_aligned(addr) || (flags & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    (flags & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC) || !user_range_ok(addr, len))
+		return -EINVAL;
+	struct overlap o;
+	find_overlaps(proc_current()->space, addr, addr + page_up(len), &o);
+	return o.covered ? 0 : -ENOMEM;
 }

@@ -31,6 +31,16 @@ void *brk(void *addr);
 long meminfo(struct strata_meminfo *out);
 long ps(void);                  /* the kernel prints its process table */
 long fork(void);                /* the child's pid in the parent, 0 in the child */
+long open(const char *path, int flags);  /* O_* of abi/syscall.h; a descriptor, 3 and up */
+long close(int fd);
+long read(int fd, void *buf, size_t len);
+long lseek(int fd, long off, int whence);
+long ftruncate(int fd, long len);
+long unlink(const char *path);
+long msync(void *addr, size_t len, int flags);
+long exec(const char *path, char *const argv[]);        /* returns only on error */
+long shm_open(const char *name, int flags);  /* "/name": the file /shm/name */
+long shm_unlink(const char *name);
 
 /* A raw result in [-4095, -1] is an error; mmap's and brk's too. */
 static inline int is_err(long r) { return r < 0 && r >= -4095; }

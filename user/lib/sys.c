@@ -18,6 +18,36 @@ long mprotect(void *addr, size_t len, int prot) { return syscall3(SYS_mprotect, 
 void *brk(void *addr) { return (void *)syscall1(SYS_brk, (long)addr); }
 long meminfo(struct strata_meminfo *out) { return syscall1(SYS_meminfo, (long)out); }
 long fork(void) { return syscall0(SYS_fork); }
+long open(const char *path, int flags) { return syscall2(SYS_open, (long)path, flags); }
+long close(int fd) { return syscall1(SYS_close, fd); }
+long read(int fd, void *buf, size_t len) { return syscall3(SYS_read, fd, (long)buf, (long)len); }
+long lseek(int fd, long off, int whence) { return syscall3(SYS_lseek, fd, off, whence); }
+long ftruncate(int fd, long len) { return syscall2(SYS_ftruncate, fd, len); }
+long unlink(const char *path) { return syscall1(SYS_unlink, (long)path); }
+long msync(void *addr, size_t len, int flags) { return syscall3(SYS_msync, (long)addr, (long)len, flags); }
+long exec(const char *path, char *const argv[]) { return syscall2(SYS_exec, (long)path, (long)argv); }
+
+/* Named shared memory: a file under /shm, as POSIX's shm_open names one. */
+static int shm_path(char *out, size_t size, const char *name)
+{
+	if (!name || name[0] != '/' || !name[1])
+		return -EINVAL;
+	return snprintf(out, size, "/shm%s", name) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+long shm_open(const char *name, int flags)
+{
+	char path[128];
+	int e = shm_path(path, sizeof(path), name);
+	return e ? e : open(path, flags);
+}
+
+long shm_unlink(const char *name)
+{
+	char path[128];
+	int e = shm_path(path, sizeof(path), name);
+	return e ? e : unlink(path);
+}
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {

@@ -343,7 +343,8 @@ static struct vm_node *holding(struct vm_space *s, va_t va, size_t len)
 	return n;
 }
 
-static int free_locked(struct vm_space *s, va_t va, size_t len)
+/* *put: the object the freed region held, to be put once the lock is dropped (its release may call the heap). */
+static int free_locked(struct vm_space *s, va_t va, size_t len, struct vm_object **put)
 {
 	struct vm_node *n = holding(s, va, len);
 	if (!n)
@@ -355,8 +356,7 @@ static int free_locked(struct vm_space *s, va_t va, size_t len)
 		return e;
 	n = isolate(s, n, va, len);
 	rt_remove(&s->tree, n);
-	if (n->r.obj)
-		vmo_put(n->r.obj);
+	*put = n->r.obj;
 	pool_put(&s->pool, n);
 	s->nregions--;
 	return 0;
@@ -370,10 +370,13 @@ int vmm_free(struct vm_space *s, va_t va, size_t len)
 {
 	if (!len || (va | len) & (PAGE_SIZE - 1))
 		return VMM_E_INVAL;
+	struct vm_object *put = 0;
 	uint64_t flags = spin_lock_irqsave(&s->lock);
-	int e = free_locked(s, va, len);
+	int e = free_locked(s, va, len, &put);
 	pool_trim(&s->pool, &s->tree);
 	spin_unlock_irqrestore(&s->lock, flags);
+	if (put)
+		vmo_put(put);
 	if (!e)
 		MM_TRACE("vmm", "%s space: %lx-%lx freed: unmapped, frames back to the buddy",
 			 s->kernel ? "kernel" : "process", va, va + len);

@@ -162,9 +162,9 @@ struct vm_req {
  *
  * The object's memory is its maker's: vmo_init sets it up with one
  * reference (the maker's), vmo_put drops one, and at the last the object
- * gives back every frame and calls release(o) (which may be NULL), perhaps
- * with an address space's lock held: release must not call into the VMM
- * for a process space. Lock order: a space's lock, then an object's.
+ * gives back every frame and calls release(o) (which may be NULL). The VMM
+ * puts a region's object only with no space lock held, so release may use
+ * the heap. Lock order: a space's lock, then an object's.
  */
 struct vm_object {
 	struct spinlock lock;
