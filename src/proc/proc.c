@@ -344,14 +344,20 @@ static const char *const state_name[] = {
 
 void proc_list(void)
 {
-	kprintf("  %5s %5s %-10s %-16s %12s %10s\n", "pid", "ppid", "state", "name", "resident", "peak");
+	kprintf("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s\n", "pid", "ppid", "state", "name", "resident",
+		"peak", "shared", "object", "copied");
 	for (unsigned i = 0; i < PROC_MAX; i++) {
 		struct proc *p = &procs[i];
+		struct vm_stats st = { 0 };
 		if (p->state == P_FREE)
 			continue;
 		uint64_t r = p->space ? proc_resident(p) : 0;
-		kprintf("  %5d %5d %-10s %-16s %9lu KiB %6lu KiB\n", p->pid, p->parent ? p->parent->pid : 0,
-			state_name[p->state], p->name, r * 4, p->peak * 4);
+		if (p->space)
+			vmm_stats(p->space, &st);
+		/* shared: copy-on-write pages another process holds too; object: shared memory and files */
+		kprintf("  %5d %5d %-10s %-16s %9lu KiB %6lu KiB %6lu KiB %6lu KiB %6lu\n", p->pid,
+			p->parent ? p->parent->pid : 0, state_name[p->state], p->name, r * 4, p->peak * 4,
+			st.shared * 4, st.object_pages * 4, st.cow_copied);
 	}
 }
 

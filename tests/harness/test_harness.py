@@ -24,7 +24,9 @@ PASS, FAIL = harness.EXIT_PASS, harness.EXIT_FAIL
 RUN_REPORT = ("Strata 0.1\r\nCommand line: mode=run\r\n  total available  127 MiB\r\nCPUS online=1 present=1\r\n"
               "PROTECT nx=1\r\nMEMINFO usable_kib=1\r\nVMMDEMO free_before=1 free_after=1\r\n"
               "SLABINFO caches=1\r\nKILL pid=3 name=crash addr=0x0 rip=0x400000 reason=unmapped\r\n"
-              "PROC pid=1 name=init exit=0 resident_kib=20 peak_kib=24 faults=2\r\n")
+              "PROC pid=1 name=init exit=0 resident_kib=20 peak_kib=24 faults=2\r\n"
+              "FORK pid=6 child=7 shared=16 copied=0\r\n"
+              "share: read() now gives \"stored by the mapping\": one page cache\r\n")
 
 
 def log(s):
