@@ -266,6 +266,13 @@ def rows(log):
                  key=lambda l: int(l.rsplit("_", 1)[1])) or ["slab_hot_64"]
     for loop in hot + ["slab_lifo_4096", "slab_random_4096", "slab_mixed_steady"]:
         out.append(instr_vs_peers(log, loop))
+    # Issue 15: a copy-on-write fork against an eager copy of the same space (the gain is the
+    # point), the copy fault against a demand-zero fault, and a file read through a shared
+    # mapping against read() into a buffer; all the kernel boot's -icount figures.
+    for mib in (1, 16, 64):
+        out.append(instr_vs_ref(log, f"instr_fork_{mib}m", f"fork_cow_{mib}m", f"fork_eager_{mib}m", 0.1))
+    out.append(instr_vs_ref(log, "instr_fork_copy_fault", "fork_copy_fault", "fork_zero_fault", 1.5))
+    out.append(instr_vs_ref(log, "instr_file_mmap_read", "file_mmap_shared", "file_read_copy", 1.0))
     return out
 
 

@@ -29,7 +29,11 @@ KERNEL = {"buddy_page_pair_hot": 153.0, "ref_freelist_pair_hot": 12.0,
           "buddy_alloc_all": 124.0, "ref_freelist_alloc_all": 70.0,
           "buddy_free_all_random": 354.0, "ref_freelist_free_all_random": 150.0,
           "slab_hot_8": 120.0, "slab_hot_64": 131.0, "slab_lifo_4096": 541.53,
-          "slab_random_4096": 500.0, "slab_mixed_steady": 260.85}
+          "slab_random_4096": 500.0, "slab_mixed_steady": 260.85,
+          "fork_cow_1m": 172579.0, "fork_eager_1m": 2352717.0, "fork_cow_16m": 2427266.0,
+          "fork_eager_16m": 37362099.0, "fork_cow_64m": 10170243.0, "fork_eager_64m": 149420006.0,
+          "fork_copy_fault": 5485.0, "fork_zero_fault": 4902.0,
+          "file_mmap_shared": 9000.0, "file_read_copy": 8000.0}
 # bench_instr.sh: instructions per op under callgrind.
 INSTR = {
     "slab_hot_8": {"glibc": 135.0, "jemalloc": 76.1, "mimalloc": 107.3, "tcmalloc": 79.0, "strata_host": 136.0},
@@ -154,6 +158,12 @@ class TableTest(unittest.TestCase):
                                  ("instr_buddy_free_all_random", "buddy_free_all_random",
                                   "ref_freelist_free_all_random")]:
             self.check(rows[bench], KERNEL[ours], ref, KERNEL[ref], "instr", KERNEL[ours] / KERNEL[ref] <= 2)
+        for mib in (1, 16, 64):
+            ours, ref = f"fork_cow_{mib}m", f"fork_eager_{mib}m"
+            self.check(rows[f"instr_fork_{mib}m"], KERNEL[ours], ref, KERNEL[ref], "instr",
+                       KERNEL[ours] / KERNEL[ref] <= 0.1)
+        self.check(rows["instr_file_mmap_read"], KERNEL["file_mmap_shared"], "file_read_copy",
+                   KERNEL["file_read_copy"], "instr", False)
         for loop, by in INSTR.items():
             peers = {k: v for k, v in by.items() if k != "strata_host"}
             best = min(peers, key=peers.get)
