@@ -1,0 +1,92 @@
+/*
+ * swap.h - the swap area: where anonymous pages go when RAM runs short,
+ * and the slots they take there. docs/swap.md explains the design.
+ *
+ * A swap area is a run of 4 KiB pages on a disk. Page 0 is the header
+ * below; pages 1 to pages - 1 are slots, each holding one swapped-out
+ * page. The header says what the area is, so a disk that is not one is
+ * never written to by mistake:
+ *
+ *   offset  size  field
+ *        0    16  magic, "STRATA-SWAP" and five NULs
+ *       16     4  version (1)
+ *       20     4  page size (4096)
+ *       24     8  pages in the area, the header's included
+ *       32     4  CRC-32 (IEEE, as zlib's crc32) of the whole 4 KiB page, this field taken as 0
+ *       36  4060  zero
+ *
+ * All fields little-endian. swap_header_check refuses anything else with
+ * the reason, and the caller says it on the console: a bad header is never
+ * overwritten unless the command line asks (swap.format=1).
+ *
+ * Slots are handed out next-fit from a cursor, so pages swapped out one
+ * after another land in neighbouring slots (one long write, and a read
+ * of the neighbours is the read-ahead). Slot 0 is never handed out: 0
+ * means "no slot". Pure code over memory the caller gives: it runs on the
+ * host too (tests/host/swap).
+ */
+#ifndef STRATA_MM_SWAP_H
+#define STRATA_MM_SWAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SWAP_PAGE        4096
+#define SWAP_MAGIC       "STRATA-SWAP"
+#define SWAP_VERSION     1
+#define SWAP_MIN_PAGES   2              /* the header and one slot */
+#define SWAP_MAX_PAGES   (1ULL << 40)   /* what a swapped page's PTE can name (docs/swap.md) */
+
+enum swap_error {
+	SWAP_OK = 0,
+	SWAP_E_MAGIC = -1,      /* not a swap area: no magic */
+	SWAP_E_VERSION = -2,    /* a swap area of another version */
+	SWAP_E_PAGE_SIZE = -3,  /* made for another page size */
+	SWAP_E_CHECKSUM = -4,   /* the header is damaged */
+	SWAP_E_SIZE = -5,       /* fewer than SWAP_MIN_PAGES, more than the disk holds, or past SWAP_MAX_PAGES */
+	SWAP_E_SLOT = -6,       /* free of a slot out of range or not in use (misuse) */
+};
+const char *swap_error_str(int e);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32 and the ZIP format) of n bytes. */
+uint32_t swap_crc32(const void *p, size_t n);
+
+/* Write the header of an area of `pages` pages into page (SWAP_PAGE bytes). 0 or SWAP_E_SIZE. */
+int swap_header_format(void *page, uint64_t pages);
+
+/*
+ * Check the header in page, read from a disk of disk_pages pages: 0 and
+ * *pages set, or the swap_error that says what is wrong.
+ */
+int swap_header_check(const void *page, uint64_t disk_pages, uint64_t *pages);
+
+/* ---- slots ---------------------------------------------------------------- */
+
+struct swap_slots {
+	uint64_t *bits;         /* a bit per page of the area, set: in use (bit 0, the header, always) */
+	uint64_t pages;
+	uint64_t used;          /* slots in use, the header not counted */
+	uint64_t cursor;        /* where the next search starts */
+};
+
+/* Bytes of bitmap an area of `pages` pages needs. */
+size_t swap_slots_bytes(uint64_t pages);
+
+/* Start with every slot free; bits is swap_slots_bytes(pages) bytes. */
+void swap_slots_init(struct swap_slots *s, uint64_t *bits, uint64_t pages);
+
+/* A free slot, now in use; 0 if every slot is. */
+uint64_t swap_slot_alloc(struct swap_slots *s);
+
+/* Give slot back: 0, or SWAP_E_SLOT (reported; nothing changed) if it is out of range or free. */
+int swap_slot_free(struct swap_slots *s, uint64_t slot);
+
+bool swap_slot_in_use(const struct swap_slots *s, uint64_t slot);
+
+static inline uint64_t swap_slots_free(const struct swap_slots *s) { return s->pages - 1 - s->used; }
+
+/* Count the bitmap against `used`; prints each problem, returns how many. */
+unsigned swap_slots_check(const struct swap_slots *s);
+
+#endif
