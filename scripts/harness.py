@@ -774,7 +774,29 @@ def boot_matrix():
         # The SMP benchmarks with 1, 2 and 4 CPUs at once (docs/smp.md).
         Boot("bench-smp-bios-128M-4cpu-tcg", cmdline="mode=bench bench=smp", judge="bench",
              smp=4, timeout=120),
+        # A virtio-blk disk (transitional on i440fx, as QEMU gives it by default:
+        # the driver must use its modern capabilities): PCI finds it, the vblk
+        # suite writes, reads back, flushes and checks the errors (issue 16).
+        # vblk.require=1: a disk the driver cannot start fails, never skips.
+        Boot("vblk-bios-128M-tcg", cmdline="mode=test ktest=vblk vblk.require=1",
+             qemu_extra=virtio_disk(swap_image())),
     ]
+
+
+def swap_image(size=16 << 20):
+    """build/swap.img: a fresh sparse raw image of size bytes (zeroes), made
+    anew for each matrix so no boot reads what an earlier one wrote."""
+    os.makedirs(BUILD, exist_ok=True)
+    path = os.path.join(BUILD, "swap.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def virtio_disk(path):
+    """QEMU arguments for a raw image as a virtio-blk PCI disk."""
+    return ("-drive", f"file={path},if=none,id=sw,format=raw",
+            "-device", "virtio-blk-pci,drive=sw")
 
 
 def big_ram(size):

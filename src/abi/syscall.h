@@ -55,6 +55,7 @@
 #define EACCES       13
 #define EFAULT       14  /* a pointer argument is not readable/writable user memory */
 #define EEXIST       17  /* open: O_CREAT|O_EXCL of a file that exists */
+#define ENODEV       19  /* no such device (vblk: no virtio-blk disk) */
 #define EINVAL       22  /* a bad flag, length, alignment or address */
 #define ENFILE       23  /* open: the file system holds FS_FILES_MAX files */
 #define EMFILE       24  /* open: the process has no free descriptor */

@@ -15,6 +15,7 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/percpu.h"
 #include "drivers/serial/serial.h"
+#include "drivers/virtio/virtio_blk.h"
 #include "lib/kprintf.h"
 #include "mm/arch.h"
 #include "mm/slab/slab.h"
@@ -145,6 +146,8 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	mm_boot();
 	panic_init();
 	smp_boot();
+	pci_report();
+	vblk_init();     /* a disk, if there is one; none is not an error */
 	procs_init();
 	if (mode == MODE_RUN) {
 		mm_report();
