@@ -96,7 +96,7 @@ $(B)/strata.elf: $(KOBJS) src/boot/linker.ld
 
 $(B)/strata.iso: $(B)/strata.elf $(B)/initrd.tar grub.cfg
 	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
-	cp $(B)/strata.elf $(B)/iso/boot/strata.elf
+	objcopy --strip-debug $(B)/strata.elf $(B)/iso/boot/strata.elf   # GRUB loads every section: debug info costs RAM at 8 MiB
 	cp $(B)/initrd.tar $(B)/iso/boot/initrd.tar
 	cp grub.cfg $(B)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/iso 2>$(B)/grub-mkrescue.log || { cat $(B)/grub-mkrescue.log; exit 1; }

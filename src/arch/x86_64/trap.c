@@ -85,8 +85,6 @@ void trap_set_user_hooks(void (*fault)(struct trap_frame *f), void (*ret)(struct
 
 const char *trap_name(unsigned vector) { return vector < 32 ? names[vector] : "interrupt"; }
 
-void irq_dispatch(struct trap_frame *f);
-
 void trap_catch_arm(unsigned vector, struct kjmp *buf, struct caught_fault *out)
 {
 	unsigned c = arch_cpu_index();

@@ -66,6 +66,7 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void irq_init(void);
 void irq_set_handler(unsigned irq, irq_handler_t h);
 void pit_start(unsigned hz);
+void irq_dispatch(struct trap_frame *f);        /* trap.c: a vector of the 8259's range */
 
 /*
  * What happens in ring 3 is the process layer's business: an exception
