@@ -162,9 +162,9 @@ long sys_unlink(uint64_t upath)
 /*
  * The file behind fd for mmap, with the access the mapping needs checked:
  * -EBADF if fd is not open, -EACCES if not open for reading, or (shared
- * and writable) for writing.
+ * and writable) for writing. *can_write: open for writing.
  */
-int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino)
+int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino, bool *can_write)
 {
 	struct file *f = file_of(proc_current(), fd);
 	if (!f)
@@ -172,6 +172,7 @@ int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino)
 	if (!readable(f) || (shared_write && !writable(f)))
 		return -EACCES;
 	*ino = f->ino;
+	*can_write = writable(f);
 	return 0;
 }
 

@@ -354,7 +354,8 @@ void proc_list(void)
 		uint64_t r = p->space ? proc_resident(p) : 0;
 		if (p->space)
 			vmm_stats(p->space, &st);
-		/* shared: copy-on-write pages another process holds too; object: shared memory and files */
+		/* shared: copy-on-write pages held elsewhere too (another process, a file's page cache);
+		 * object: pages of shared memory and MAP_SHARED files */
 		kprintf("  %5d %5d %-10s %-16s %9lu KiB %6lu KiB %6lu KiB %6lu KiB %6lu\n", p->pid,
 			p->parent ? p->parent->pid : 0, state_name[p->state], p->name, r * 4, p->peak * 4,
 			st.shared * 4, st.object_pages * 4, st.cow_copied);

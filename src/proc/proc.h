@@ -155,7 +155,7 @@ long file_write(uint64_t fd, uint64_t buf, uint64_t len);
 long sys_lseek(uint64_t fd, uint64_t off, uint64_t whence);
 long sys_ftruncate(uint64_t fd, uint64_t len);
 long sys_unlink(uint64_t upath);
-int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino);
+int file_for_mmap(uint64_t fd, bool shared_write, struct inode **ino, bool *writable);
 void files_fork(struct proc *parent, struct proc *child);
 void files_close_all(struct proc *p);
 

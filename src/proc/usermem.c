@@ -91,6 +91,7 @@ static int errno_of(int vmm_err)
 	case VMM_OK: return 0;
 	case VMM_E_NO_MEMORY: case VMM_E_NO_SPACE: return -ENOMEM;
 	case VMM_E_NO_REGION: case VMM_E_GUARD: return -ENOMEM;
+	case VMM_E_ACCESS: return -EACCES;
 	default: return -EINVAL;
 	}
 }
@@ -169,11 +170,15 @@ static int region_source(struct vm_req *r, bool shared, bool anon, bool populate
 			return -ENOMEM;
 		vmo_init(r->obj, r->len, anon_object_free);
 		r->kind = VM_SHARED;
+		r->flags |= VM_MAYWRITE;
 		return 0;
 	}
-	int e = file_for_mmap(fd, shared_write, &ino);
+	bool writable;
+	int e = file_for_mmap(fd, shared_write, &ino, &writable);
 	if (e)
 		return e;
+	if (shared && writable)
+		r->flags |= VM_MAYWRITE;        /* mprotect may add PROT_WRITE later; else -EACCES */
 	if (off + r->len < off || (off + r->len) / PAGE_SIZE > VMO_MAX_PAGES)
 		return -EINVAL;
 	r->obj = fs_object(ino);

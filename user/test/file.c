@@ -133,6 +133,27 @@ static void t_private_mapping_copies(void)
 		T_EQ(munmap(q, PAGE_SIZE), 0);
 	}
 	T_EQ(mmap(0, PAGE_SIZE, RW, MAP_SHARED, (int)ro, 0), -EACCES);
+	/* Nor can mprotect make a read-only descriptor's shared mapping writable. */
+	char *s = mmap(0, PAGE_SIZE, PROT_READ, MAP_SHARED, (int)ro, 0);
+	T_EXPECT(!is_err((long)s));
+	if (!is_err((long)s)) {
+		T_EQ(mprotect(s, PAGE_SIZE, RW), -EACCES);
+		T_EQ(mprotect(s, PAGE_SIZE, PROT_NONE), 0);
+		T_EQ(mprotect(s, PAGE_SIZE, PROT_READ), 0);
+		T_EQ(s[0], buf[0]);
+		T_EQ(munmap(s, PAGE_SIZE), 0);
+	}
+	/* Through a descriptor open for writing, it can. */
+	s = mmap(0, PAGE_SIZE, PROT_READ, MAP_SHARED, (int)fd, 0);
+	T_EXPECT(!is_err((long)s));
+	if (!is_err((long)s)) {
+		T_EQ(mprotect(s, PAGE_SIZE, RW), 0);
+		s[1] = 'w';
+		T_EQ(lseek((int)fd, 1, SEEK_SET), 1);
+		T_EQ(read((int)fd, back, 1), 1);
+		T_EQ(back[0], 'w');
+		T_EQ(munmap(s, PAGE_SIZE), 0);
+	}
 	T_EQ(close((int)ro), 0);
 	T_EQ(close((int)fd), 0);
 	T_EQ(unlink(F1), 0);

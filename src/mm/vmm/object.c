@@ -178,6 +178,8 @@ int vmo_resize(struct vm_object *o, uint64_t size)
 		if (o->root)
 			cut(o, &o->root, LEVELS - 1, 0, pages_for(size));
 		zero_tail(o, size);
+	} else {
+		zero_tail(o, o->size);  /* what a mapping stored past the old end: the growth reads zeroes */
 	}
 	o->size = size;
 	spin_unlock_irqrestore(&o->lock, flags);

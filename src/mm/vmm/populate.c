@@ -273,21 +273,27 @@ uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 /*
  * Give the mapped pages of [va, va + len) in region r the flags. Returns
  * 0, or VMM_E_NO_MEMORY with nothing changed (MMIO huge page split).
- * Demand pages are re-protected a window at a time; they are 4 KiB
- * pages, so no split is needed and nothing can fail half way.
+ * Pages filled on a fault (demand, an object's) are re-protected a window
+ * at a time, only those mapped; they are 4 KiB pages, so no split is
+ * needed and nothing can fail half way.
  */
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)
 {
 	unsigned pf = pg_flags_for(s, flags, r->cache);
-	if (r->kind == VM_MMIO || r->kind == VM_SHARED || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
+	if (r->kind == VM_MMIO || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
 		return vmm_error_of(pg_protect(s->root, va, len, pf));
 	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
 		pg_walk(s->root, w, wlen, gather, &l);
 		for (unsigned i = 0; i < l.n; i++) {
-			/* A shared frame stays read-only: a write must still fault, and copy. */
-			unsigned f = pmm_frame_refcount(l.pa[i]) > 1 ? pf & ~PG_WRITE : pf;
+			/*
+			 * A frame held elsewhere too stays read-only, so a write still faults
+			 * and copies; but a VM_SHARED region's frames are the object's, meant
+			 * to be written in place.
+			 */
+			bool cow = r->kind != VM_SHARED && pmm_frame_refcount(l.pa[i]) > 1;
+			unsigned f = cow ? pf & ~PG_WRITE : pf;
 			int e = pg_protect(s->root, l.va[i], PAGE_SIZE, f);
 			if (e)      /* a mapped 4 KiB page: nothing to split, nothing to refuse */
 				MM_PANIC("vmm", "back_protect: pg_protect of mapped page %lx: %s",

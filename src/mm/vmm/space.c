@@ -173,7 +173,7 @@ unsigned vmm_set_fault_around(unsigned pages)
  */
 static int check_flags(const struct vm_space *s, unsigned flags)
 {
-	if ((flags & ~(VM_PROT | VM_ALLOW_WX)) || !(flags & VM_READ))
+	if ((flags & ~(VM_PROT | VM_ALLOW_WX | VM_MAYWRITE)) || !(flags & VM_READ))
 		return VMM_E_INVAL;
 	if (s->kernel ? (flags & VM_USER) : !(flags & VM_USER) && flags != VM_READ)
 		return VMM_E_INVAL;
@@ -218,6 +218,8 @@ static int region_add(struct vm_space *s, va_t va, const struct vm_req *r)
 		return VMM_E_NO_MEMORY;
 	n->r.base = va, n->r.len = r->len, n->r.kind = r->kind;
 	n->r.flags = r->kind == VM_GUARD ? 0 : r->flags;
+	if (r->kind == VM_SHARED && (r->flags & VM_WRITE))
+		n->r.flags |= VM_MAYWRITE;      /* writable now: writable later too */
 	n->r.cache = r->kind == VM_MMIO ? r->cache : VM_CACHE_WB;
 	n->r.pa = r->kind == VM_MMIO ? r->pa : 0;
 	n->r.obj = r->obj, n->r.off = r->obj ? r->off : 0;      /* check_req: only objects' regions */
@@ -390,13 +392,15 @@ static int protect_locked(struct vm_space *s, va_t va, size_t len, unsigned prot
 		return VMM_E_NO_REGION;
 	if (n->r.kind == VM_GUARD)
 		return VMM_E_GUARD;
+	if (n->r.kind == VM_SHARED && (prot & VM_WRITE) && !(n->r.flags & VM_MAYWRITE))
+		return VMM_E_ACCESS;    /* the object's owner did not allow writes through it */
 	if (!pool_reserve(&s->pool, nodes_needed(n, va, len)))
 		return VMM_E_NO_MEMORY;
 	int e = back_protect(s, &n->r, va, len, prot);
 	if (e)
 		return e;
 	n = isolate(s, n, va, len);
-	n->r.flags = prot;
+	n->r.flags = prot | (n->r.flags & VM_MAYWRITE);
 	return 0;
 }
 

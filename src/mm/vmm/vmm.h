@@ -89,6 +89,14 @@
  * PG_ALLOW_WX.
  */
 #define VM_ALLOW_WX (1u << 4)
+/*
+ * VM_SHARED: the region may be made writable later (vmm_protect). Its
+ * maker gives it when the object may be written through it (a file open
+ * for writing, anonymous shared memory); without it, VM_WRITE is refused
+ * with VMM_E_ACCESS. A region made writable has it. Kept across protect,
+ * split and fork.
+ */
+#define VM_MAYWRITE (1u << 5)
 
 /* Cache types for MMIO regions (anonymous memory is always write-back). */
 enum vm_cache { VM_CACHE_WB, VM_CACHE_WT, VM_CACHE_UC, VM_CACHE_WC };
@@ -115,6 +123,7 @@ enum vmm_error {
 	VMM_E_WX = -8,          /* VM_WRITE | VM_EXEC without VM_ALLOW_WX */
 	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3, or another CPU's current one */
 	VMM_E_NOT_MAPPED = -10, /* a page the region maps is missing from the tables */
+	VMM_E_ACCESS = -11,     /* protect: VM_WRITE for a VM_SHARED region without VM_MAYWRITE */
 };
 const char *vmm_error_str(int e);
 
@@ -194,8 +203,9 @@ void vmo_page_put(pa_t pa);
 /*
  * Make the object size bytes long (at most VMO_MAX_PAGES pages). Pages
  * past a smaller size are dropped from it (a mapping still holding one
- * keeps its frame until it unmaps it) and the bytes past the end of the
- * last page are zeroed. Returns 0 or VMM_E_INVAL.
+ * keeps its frame until it unmaps it); the bytes of the last page past
+ * the end (the new one when it shrinks, the old one when it grows: a
+ * mapping may have stored there) are zeroed. Returns 0 or VMM_E_INVAL.
  */
 int vmo_resize(struct vm_object *o, uint64_t size);
 

@@ -12,7 +12,7 @@ static const char *const error_text[] = {
 	"out of virtual space", "out of memory", "no region holds the range",
 	"a guard region has no protection",
 	"writable and executable without VM_ALLOW_WX", "the space is in use (in CR3)",
-	"a page of the region is not mapped",
+	"a page of the region is not mapped", "the region's object may not be written through it",
 };
 
 const char *vmm_error_str(int e)

@@ -302,8 +302,47 @@ static void copy_failures(void)
 	fs_expect_back();
 }
 
+/*
+ * A store past the end of a file through a shared mapping (the last page is
+ * mapped whole), then the file grows, by ftruncate or by a write past the
+ * end: the grown part reads as zeroes, as POSIX says.
+ */
+static void growth_after_a_store_past_the_end_reads_zeroes(void)
+{
+	fs_baseline();
+	struct inode *ino = open_ok("/t", true);
+	REQUIRE(ino);
+	CHECK_EQ(fs_write(ino, 0, "abc", 3, copy_ok), 3);
+	struct vm_object *o = fs_object(ino);
+	pa_t pa;
+	REQUIRE(vmo_page(o, 0, true, &pa) == 0);        /* as a VM_SHARED fault does */
+	((char *)phys_to_virt(pa))[100] = 'X';          /* a store past the end, in the last page */
+	vmo_page_put(pa);
+	CHECK_EQ(fs_truncate(ino, 200), 0);             /* grow: bytes 3..199 must read as zeroes */
+	char b[1] = { 0 };
+	CHECK_EQ(fs_read(ino, 100, b, 1, copy_ok), 1);
+	CHECK_EQ(b[0], 0);
+	b[0] = 0;
+	/* and through a write past the end, on a second file */
+	struct inode *w = open_ok("/w", true);
+	CHECK_EQ(fs_write(w, 0, "abc", 3, copy_ok), 3);
+	CHECK_EQ(vmo_page(fs_object(w), 0, true, &pa), 0);
+	((char *)phys_to_virt(pa))[100] = 'Y';
+	vmo_page_put(pa);
+	CHECK_EQ(fs_write(w, 300, "z", 1, copy_ok), 1);
+	b[0] = 0;
+	CHECK_EQ(fs_read(w, 100, b, 1, copy_ok), 1);
+	CHECK_EQ(b[0], 0);
+	fs_put(w);
+	CHECK_EQ(fs_unlink("/w"), 0);
+	fs_put(ino);
+	CHECK_EQ(fs_unlink("/t"), 0);
+	fs_expect_back();
+}
+
 void api_tests(void)
 {
+	RUN(growth_after_a_store_past_the_end_reads_zeroes);
 	RUN(bad_paths_refused);
 	RUN(open_create_excl);
 	RUN(holes_read_as_zeroes);

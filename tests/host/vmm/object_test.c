@@ -431,8 +431,43 @@ static void object_fault_out_of_memory(void)
 	vmo_put(&o);
 }
 
+/*
+ * A shared region made read-only without VM_MAYWRITE (a file open for
+ * reading) cannot be made writable; with it, or made writable, it can.
+ */
+static void shared_region_write_needs_maywrite(void)
+{
+	vmm_test_boot(64);
+	struct vm_object o;
+	vmo_init(&o, 4 * PG, 0);
+	struct vm_space *s = vmm_space_create();
+	REQUIRE(s);
+	REQUIRE(map(s, BASE, 2, VM_SHARED, UR, &o, 0) == 0);
+	REQUIRE(map(s, BASE + 8 * PG, 2, VM_SHARED, UR | VM_MAYWRITE, &o, 0) == 0);
+	REQUIRE(map(s, BASE + 16 * PG, 2, VM_SHARED, URW, &o, 0) == 0);
+	CHECK_EQ(read_byte(s, BASE), 0);
+	CHECK_EQ(vmm_protect(s, BASE, PG, URW), VMM_E_ACCESS);
+	CHECK_EQ(touch(s, BASE, true), VMF_WRITE_RO);            /* and nothing changed */
+	CHECK_EQ(vmm_protect(s, BASE + 8 * PG, PG, URW), 0);       /* a split keeps the right */
+	CHECK(write_byte(s, BASE + 8 * PG, 'm'));
+	CHECK_EQ(vmm_protect(s, BASE + 9 * PG, PG, UR), 0);
+	CHECK_EQ(vmm_protect(s, BASE + 9 * PG, PG, URW), 0);
+	CHECK_EQ(vmm_protect(s, BASE + 16 * PG, 2 * PG, UR), 0);   /* made writable: may be again */
+	CHECK_EQ(vmm_protect(s, BASE + 16 * PG, 2 * PG, URW), 0);
+	struct vm_space *c;
+	REQUIRE(vmm_fork(s, &c, 0) == 0);                         /* the child inherits each */
+	CHECK_EQ(vmm_protect(c, BASE, PG, URW), VMM_E_ACCESS);
+	CHECK_EQ(vmm_protect(c, BASE + 9 * PG, PG, URW), 0);
+	CHECK_EQ(obj_byte(&o, 0), 'm');
+	CHECK_EQ(vmm_check(s), 0);
+	CHECK_EQ(vmm_space_destroy(c), 0);
+	CHECK_EQ(vmm_space_destroy(s), 0);
+	vmo_put(&o);
+}
+
 void object_tests(void)
 {
+	RUN(shared_region_write_needs_maywrite);
 	RUN(object_against_model);
 	RUN(object_cut_zeroes_the_tail);
 	RUN(object_out_of_memory_leaves_nothing);
