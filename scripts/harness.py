@@ -786,14 +786,19 @@ def boot_matrix():
         # vblk.require=1: a disk the driver cannot start fails, never skips.
         Boot("vblk-bios-128M-tcg", cmdline="mode=test ktest=vblk vblk.require=1",
              qemu_extra=virtio_disk(swap_image())),
+        # The same disk, fresh, as the swap area: swap.format=1 writes its header at boot,
+        # and the swap suite reads it back, refuses it damaged, and moves pages through
+        # slots (docs/swap.md). A disk of its own: boots run side by side.
+        Boot("swap-bios-128M-tcg", cmdline="mode=test ktest=swap swap.format=1 swap.require=1",
+             qemu_extra=virtio_disk(swap_image("swap-area.img"))),
     ]
 
 
-def swap_image(size=16 << 20):
-    """build/swap.img: a fresh sparse raw image of size bytes (zeroes), made
+def swap_image(name="swap.img", size=16 << 20):
+    """build/<name>: a fresh sparse raw image of size bytes (zeroes), made
     anew for each matrix so no boot reads what an earlier one wrote."""
     os.makedirs(BUILD, exist_ok=True)
-    path = os.path.join(BUILD, "swap.img")
+    path = os.path.join(BUILD, name)
     with open(path, "wb") as f:
         f.truncate(size)
     return path

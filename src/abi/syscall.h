@@ -54,12 +54,14 @@
 #define ENOMEM       12  /* out of frames, or past the process's memory limit */
 #define EACCES       13
 #define EFAULT       14  /* a pointer argument is not readable/writable user memory */
+#define EBUSY        16  /* swap: an area is on already, or a slot still in use */
 #define EEXIST       17  /* open: O_CREAT|O_EXCL of a file that exists */
 #define ENODEV       19  /* no such device (vblk: no virtio-blk disk) */
 #define EINVAL       22  /* a bad flag, length, alignment or address */
 #define ENFILE       23  /* open: the file system holds FS_FILES_MAX files */
 #define EMFILE       24  /* open: the process has no free descriptor */
 #define EFBIG        27  /* write, ftruncate: past the largest file */
+#define ENOSPC       28  /* swap: every slot is taken */
 #define ESPIPE       29  /* lseek on the console */
 #define ENAMETOOLONG 36  /* spawn: path longer than STRATA_PATH_MAX */
 #define ENOSYS       38  /* no such system call */
@@ -174,7 +176,8 @@ struct strata_meminfo {
 	unsigned long processes;        /* processes alive, zombies included */
 	unsigned long tsc_khz;          /* the TSC's rate as the kernel calibrated it, for timing with rdtsc */
 	/* copy-on-write (fork) */
-	unsigned long shared_kib;       /* of resident_kib, the pages another process maps too */
+	unsigned long shared_kib;       /* of resident_kib, copy-on-write pages held elsewhere too (another
+	                                 * process, or the page cache for a MAP_PRIVATE file page): a write copies */
 	unsigned long cow_copied;       /* copy-on-write faults that copied a page */
 	unsigned long cow_reused;       /* ... that found the page no longer shared: no copy */
 };

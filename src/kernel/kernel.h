@@ -40,5 +40,9 @@ void pagefault_init(void);
 void vmm_demo(void);            /* the VMM at work: regions, real faults, a process space */
 void slab_trace_demo(void);     /* the alloc(5) path, narrated down to the PTE, and back */
 void bench_run_all(void);
+/* swap_boot.c: the virtio-blk disk as the swap area (swap.format=1 writes its header). */
+struct swap_dev;
+const struct swap_dev *swap_boot_dev(void);     /* NULL without a disk */
+void swap_boot(void);
 
 #endif

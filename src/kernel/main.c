@@ -148,6 +148,7 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	smp_boot();
 	pci_report();
 	vblk_init();     /* a disk, if there is one; none is not an error */
+	swap_boot();     /* that disk as the swap area, if its header says it is one */
 	procs_init();
 	if (mode == MODE_RUN) {
 		mm_report();

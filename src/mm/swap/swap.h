@@ -89,4 +89,59 @@ static inline uint64_t swap_slots_free(const struct swap_slots *s) { return s->p
 /* Count the bitmap against `used`; prints each problem, returns how many. */
 unsigned swap_slots_check(const struct swap_slots *s);
 
+/* ---- the area (area.c) -------------------------------------------------------------- */
+
+/*
+ * The disk under the area, as the kernel's glue gives it (a block driver
+ * sits above the memory layers, so it is handed down, not called up):
+ * read and write one 4 KiB page by its index on the device, 0 or a
+ * negative errno.
+ */
+struct swap_dev {
+	const char *name;
+	uint64_t pages;                         /* 4 KiB pages the device holds */
+	int (*read)(uint64_t page, void *buf);
+	int (*write)(uint64_t page, const void *buf);
+	int (*flush)(void);                     /* NULL: writes are durable when they complete */
+};
+
+/*
+ * Use dev for swap: read its header and check it (swap_header_check). A
+ * device without a valid header is refused with the reason on the console
+ * and left untouched, unless format is set: then a header for the whole
+ * device is written (and flushed) first. The slot bitmap comes from the
+ * buddy. Returns 0, -EINVAL (no valid header, and none written: the
+ * console says why), -EBUSY (an area is on already), or a device's or the
+ * buddy's errno (-EIO, -ENOMEM), with nothing held.
+ */
+int swap_on(const struct swap_dev *dev, bool format);
+
+/* Stop using the area: refused (-EBUSY) while a slot is in use; the bitmap goes back. */
+int swap_off(void);
+
+/*
+ * A page out to the area: a slot taken (next-fit) and written. 0 and
+ * *slot; -ENOSPC when every slot is taken; -ENODEV with no area; the
+ * device's errno (the slot given back).
+ */
+int swap_write_page(const void *page, uint64_t *slot);
+
+/* Slot's page back into page: 0, -ENODEV, -EINVAL (a slot not in use), or the device's errno. */
+int swap_read_page(uint64_t slot, void *page);
+
+/* Give slot back: 0, -ENODEV, or -EINVAL (misuse, reported). */
+int swap_free_slot(uint64_t slot);
+
+struct swap_stats {
+	bool on;
+	uint64_t pages;         /* slots, the header not counted */
+	uint64_t used;
+	uint64_t out, in;       /* pages written out and read back, since boot */
+	uint64_t reclaim_runs;
+};
+void swap_stats(struct swap_stats *st);
+
+/* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= (0s when off). */
+void swap_report(void);
+
 #endif

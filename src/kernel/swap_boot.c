@@ -1,0 +1,36 @@
+/*
+ * swap_boot.c - the glue between the disk and the swap area: the
+ * virtio-blk driver, seen as the 4 KiB pages a struct swap_dev reads and
+ * writes (eight sectors each), handed to swap_on at boot. The swap layer
+ * never calls a driver by name: drivers sit above the memory layers.
+ */
+#include "kernel/kernel.h"
+#include "kernel/cmdline.h"
+#include "drivers/virtio/virtio_blk.h"
+#include "mm/swap/swap.h"
+#include "lib/kprintf.h"
+
+#define SECTORS_PER_PAGE (SWAP_PAGE / VBLK_SECTOR_SIZE)
+
+static int vblk_page_read(uint64_t page, void *buf) { return vblk_read(page * SECTORS_PER_PAGE, buf, SECTORS_PER_PAGE); }
+static int vblk_page_write(uint64_t page, const void *buf) { return vblk_write(page * SECTORS_PER_PAGE, buf, SECTORS_PER_PAGE); }
+
+static struct swap_dev disk = { .name = "virtio-blk", .read = vblk_page_read, .write = vblk_page_write };
+
+const struct swap_dev *swap_boot_dev(void)
+{
+	disk.pages = vblk_sectors() / SECTORS_PER_PAGE;
+	disk.flush = vblk_has_flush() ? vblk_flush : 0;
+	return disk.pages ? &disk : 0;
+}
+
+/* The disk, if there is one, as the swap area: its header checked, or written with swap.format=1. */
+void swap_boot(void)
+{
+	const struct swap_dev *dev = swap_boot_dev();
+	if (dev)
+		swap_on(dev, cmdline_int("swap.format", 0) == 1);
+	else
+		kprintf("swap: no disk: no swap area\n");
+	swap_report();
+}
