@@ -124,8 +124,8 @@ static int map_count(pg_root_t root, va_t va, pa_t pa, size_t len, unsigned flag
 		va_t a = va + off;
 		unsigned lvl = piece_level(a, pa + off, len - off, flags), at;
 		pte_t *e = walk(root, a, lvl, NULL, NULL, &at);
-		if (pte_present(*e) && !(flags & PG_MAP_REPLACE))
-			return PG_E_EXISTS;
+		if (*e && !(flags & PG_MAP_REPLACE))
+			return PG_E_EXISTS;     /* present, or a swapped page's entry */
 		for (unsigned l = at; l > lvl; l--)
 			if (last[l] != a >> level_shift(l)) {
 				last[l] = a >> level_shift(l);
@@ -186,7 +186,7 @@ static bool map_one_fast(pg_root_t root, va_t va, pa_t pa, unsigned flags)
 {
 	unsigned at;
 	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
-	if (at || pte_present(*e))
+	if (at || *e)
 		return false;
 	pte_set(e, pte_leaf_make(pa, flags & PG_PROT_MASK, 0));
 	return true;
@@ -304,23 +304,23 @@ static void clear_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *b)
 }
 
 /*
- * True if t has no present entry. The search starts at hint, the entry
- * just edited: if a table below it survived, or a neighbour is mapped,
- * the answer comes at once.
+ * True if t has no entry in use (present, or a swap entry). The search
+ * starts at hint, the entry just edited: if a table below it survived, or
+ * a neighbour is mapped, the answer comes at once.
  */
 static bool table_empty(const pte_t *t, unsigned hint)
 {
 	for (unsigned n = 0; n < PT_ENTRIES; n++)
-		if (pte_present(t[(hint + n) % PT_ENTRIES]))
+		if (t[(hint + n) % PT_ENTRIES])
 			return false;
 	return true;
 }
 
-/* True if t has no present entry but, perhaps, entry i: whether clearing i empties it. */
+/* True if t has no entry in use but, perhaps, entry i: whether clearing i empties it. */
 static bool table_empty_but(const pte_t *t, unsigned i)
 {
 	for (unsigned n = 1; n < PT_ENTRIES; n++)
-		if (pte_present(t[(i + n) % PT_ENTRIES]))
+		if (t[(i + n) % PT_ENTRIES])
 			return false;
 	return true;
 }
@@ -419,4 +419,102 @@ int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags)
 	if (len == PAGE_SIZE && edit_one_fast(root, va, reprotect_leaf, &p, &b, true))
 		return 0;
 	return edit_range(root, va, len, &v, &b);
+}
+
+/* ---- swap entries (paging.h) ---- */
+
+int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa)
+{
+	struct tlb_batch b;
+	unsigned at;
+	int err = 0;
+	if (va & (PAGE_SIZE - 1))
+		return PG_E_ALIGN;
+	if (!pg_va_canonical(va))
+		return PG_E_CANONICAL;
+	if (value > PG_SWAP_MAX)
+		return PG_E_UNSUPPORTED;
+	tlb_begin(&b, root);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (!pte_present(*e))
+		err = PG_E_NOT_MAPPED;
+	else if (at)
+		err = PG_E_UNSUPPORTED;
+	if (!err) {
+		*pa = pte_addr(*e, 0);
+		tlb_add(&b, va, *e);
+		pte_set(e, pte_swap_make(value));
+		tlb_flush_here(&b);
+	}
+	spin_unlock_irqrestore(&pg.lock, irq);
+	if (!err)
+		tlb_flush_there(&b);
+	return err;
+}
+
+int pg_swap_entry(pg_root_t root, va_t va, uint64_t *value)
+{
+	unsigned at;
+	if (!pg_va_canonical(va))
+		return PG_E_NOT_MAPPED;
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	pte_t e = *walk(root, va, 0, NULL, NULL, &at);
+	spin_unlock_irqrestore(&pg.lock, irq);
+	if (at || !pte_is_swap(e))
+		return PG_E_NOT_MAPPED;
+	*value = pte_swap_value(e);
+	return 0;
+}
+
+int pg_swap_drop(pg_root_t root, va_t va, uint64_t *value)
+{
+	struct tlb_batch b;
+	struct visitor v = { .leave = clear_table, .arg = &b };
+	unsigned at;
+	int err = 0;
+	if (!pg_va_canonical(va))
+		return PG_E_NOT_MAPPED;
+	va &= ~(PAGE_SIZE - 1);
+	tlb_begin(&b, root);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (at || !pte_is_swap(*e)) {
+		err = PG_E_NOT_MAPPED;
+	} else {
+		if (value)
+			*value = pte_swap_value(*e);
+		pte_set(e, 0);          /* nothing to flush: the CPU caches no not-present entry */
+		visit(root, va, va + PAGE_SIZE - 1, &v);        /* the tables it leaves empty go */
+		tlb_flush_here(&b);
+	}
+	spin_unlock_irqrestore(&pg.lock, irq);
+	if (!err)
+		tlb_flush_there(&b);
+	return err;
+}
+
+struct swap_walk {
+	pg_swap_fn fn;
+	void *arg;
+};
+
+static void swap_hole(pte_t *e, unsigned level, va_t va, va_t end, void *arg)
+{
+	struct swap_walk *w = arg;
+	(void)end;
+	if (!level && pte_is_swap(*e))
+		w->fn(va, pte_swap_value(*e), w->arg);
+}
+
+void pg_walk_swap(pg_root_t root, va_t va, size_t len, pg_swap_fn fn, void *arg)
+{
+	if (!pg_va_canonical(va))
+		return;
+	va_t last = upper_half(va) ? ~0UL : lower_half_last();     /* as pg_walk: va's half at most */
+	if (len && va + len - 1 >= va && va + len - 1 < last)
+		last = va + len - 1;
+	struct swap_walk w = { fn, arg };
+	struct visitor v = { .hole = swap_hole, .arg = &w };
+	visit(root, va, last, &v);
 }

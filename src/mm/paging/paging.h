@@ -188,6 +188,41 @@ int pg_translate(pg_root_t root, va_t va, pa_t *pa, unsigned *flags, size_t *pag
 typedef void (*pg_walk_fn)(va_t va, pa_t pa, size_t size, unsigned flags, void *arg);
 void pg_walk(pg_root_t root, va_t va, size_t len, pg_walk_fn fn, void *arg);
 
+/* ---- swap entries --------------------------------------------------- */
+
+/*
+ * A page swapped out leaves a swap entry in its place: not present to the
+ * CPU, holding a value of the caller's up to PG_SWAP_MAX (a swap slot; the
+ * bit layout is in pte.h and docs/paging.md). A table holding one is not
+ * empty, so no unmap frees it; pg_map over one is PG_E_EXISTS unless
+ * PG_MAP_REPLACE (the page coming back); pg_unmap and pg_protect of a
+ * range holding one are PG_E_NOT_MAPPED, as for a hole. pg_root_destroy
+ * drops them with the tables: the caller takes its values out first.
+ */
+#define PG_SWAP_MAX ((1ULL << 40) - 1)
+
+/*
+ * The mapped 4 KiB page at va becomes a swap entry holding value; its
+ * frame is in *pa (not freed) and every CPU's TLB entry for va is gone.
+ * Returns 0, or PG_E_ALIGN, PG_E_CANONICAL, PG_E_NOT_MAPPED (nothing mapped
+ * there, or a swap entry), PG_E_UNSUPPORTED (a huge page, or value past
+ * PG_SWAP_MAX) with nothing changed.
+ */
+int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa);
+
+/* The value of the swap entry at va into *value: 0, or PG_E_NOT_MAPPED if va holds none. */
+int pg_swap_entry(pg_root_t root, va_t va, uint64_t *value);
+
+/*
+ * Remove the swap entry at va (its value into *value, if not NULL) and the
+ * tables that leaves empty. 0, or PG_E_NOT_MAPPED if va holds none.
+ */
+int pg_swap_drop(pg_root_t root, va_t va, uint64_t *value);
+
+/* Call fn for every swap entry in [va, va+len) (len 0: to the end of va's half), in address order; fn must not edit root. */
+typedef void (*pg_swap_fn)(va_t va, uint64_t value, void *arg);
+void pg_walk_swap(pg_root_t root, va_t va, size_t len, pg_swap_fn fn, void *arg);
+
 /*
  * Print the mappings of [from, to) merged into ranges of equal flags and
  * page size, like QEMU's `info mem`, one line each:

@@ -107,6 +107,25 @@ static inline pte_t *table_at(pa_t pa) { return phys_to_virt(pa); }
 static inline bool pte_present(pte_t e) { return e & PTE_P; }
 
 /*
+ * A swap entry: a 4 KiB page's entry with P clear, which the CPU ignores
+ * whole (a fault on it is a not-present #PF), holding a value of the VMM's
+ * (a swap slot) for when the page comes back:
+ *
+ *   63      52 51                                12 11  10  9  8       1  0
+ *  +----------+------------------------------------+--------+----------+---+
+ *  |    0     |            value (40 bits)         | 0 | 0 | 1 |   0    | 0 |
+ *  +----------+------------------------------------+--------+----------+---+
+ *                                                             mark       P
+ *
+ * Bit 9, one the CPU leaves to software, marks it, so an entry is 0
+ * (empty), present, or a swap entry; tables count a swap entry as in use.
+ */
+#define PTE_SWAP_MARK (1UL << 9)
+static inline bool pte_is_swap(pte_t e) { return !(e & PTE_P) && (e & PTE_SWAP_MARK); }
+static inline pte_t pte_swap_make(uint64_t value) { return value << 12 | PTE_SWAP_MARK; }
+static inline uint64_t pte_swap_value(pte_t e) { return (e & PTE_ADDR) >> 12; }
+
+/*
  * A leaf maps memory; anything else present points to the next table.
  * PS above level 2 (a 512 GiB page), or at level 2 without 1 GiB pages, is
  * a reserved bit: the table is corrupt, and no walk may go on. The check

@@ -84,6 +84,18 @@ uint64_t hw_leaf(uint64_t root, uint64_t va, unsigned *level)
 	return 0;
 }
 
+uint64_t hw_pte(uint64_t root, uint64_t va)
+{
+	uint64_t t = root;
+	for (int l = paging_features()->levels - 1; l > 0; l--) {
+		uint64_t e = tbl(t)[(va >> (12 + 9 * l)) & 511];
+		if (!(e & P) || (e & PS))
+			return 0;
+		t = e & ADDR;
+	}
+	return tbl(t)[(va >> 12) & 511];
+}
+
 unsigned expect_flags(unsigned f)
 {
 	const struct paging_features *pf = paging_features();

@@ -37,6 +37,9 @@ struct hw_xlate hw_walk(uint64_t root, uint64_t va);
 /* The raw leaf entry for va (0 if none) and its level. */
 uint64_t hw_leaf(uint64_t root, uint64_t va, unsigned *level);
 
+/* The raw level-0 entry for va, present or not (0 if a table above is missing). */
+uint64_t hw_pte(uint64_t root, uint64_t va);
+
 /* Portable flags the engine should report for a map with flags f on this CPU. */
 unsigned expect_flags(unsigned f);
 
@@ -48,6 +51,7 @@ void test_fail_injection(void);
 void test_split(void);
 void test_one_page_edits(void);
 void test_replace(void);
+void test_swap_entries(void);
 void test_model_4level(void);
 void test_model_5level(void);
 void test_model_no_1g_no_nx(void);

@@ -10,6 +10,7 @@ int main(void)
 	RUN(test_split);
 	RUN(test_one_page_edits);
 	RUN(test_replace);
+	RUN(test_swap_entries);
 	RUN(test_tlb);
 	RUN(test_pcid);
 	RUN(test_tlb_model);
