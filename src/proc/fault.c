@@ -19,6 +19,7 @@ static enum strata_kill_reason reason_of(enum vm_fault_why why, uint64_t addr)
 	case VMF_EXEC_NX:       return KILL_EXEC_NX;
 	case VMF_NO_FRAME:      return KILL_OOM;
 	case VMF_BEYOND_END:    return KILL_SIGBUS;
+	case VMF_SWAP_IO:       return KILL_SWAP_IO;
 	default:                return KILL_EXCEPTION;
 	}
 }

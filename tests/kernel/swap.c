@@ -4,7 +4,9 @@
  * wrote the header): the area is on and as large as the disk; its header,
  * read back from the disk, is taken again; damaged on the disk, it is
  * refused and the disk left as it was; pages go out to slots and come back
- * byte for byte; a full area says so; and every misuse is refused.
+ * byte for byte; a full area says so; every misuse is refused; and a
+ * process space's pages go out to the disk, their frames free, and come
+ * back at their touch, a disk that fails a read keeping the page in swap.
  * Without a disk every test skips (swap.require=1 makes that a failure).
  */
 #include "kernel/ktest.h"
@@ -14,6 +16,8 @@
 #include "mm/swap/swap.h"
 #include "mm/arch.h"
 #include "mm/buddy/buddy.h"
+#include "mm/paging/paging.h"
+#include "mm/vmm/vmm.h"
 #include "lib/kstring.h"
 
 #define NO_AREA "no swap area on this machine (the harness's swap boot gives a disk and swap.format=1)"
@@ -164,4 +168,99 @@ KTEST(swap, misuse_refused)
 	KT_ASSERT(f != PMM_NO_FRAME);
 	KT_EXPECT(swap_read_page(1, phys_to_virt(f)) == -EINVAL);     /* holds no page */
 	pmm_free_page(f);
+}
+
+/* ---- the VMM's half: pages of a process space through the disk ---- */
+
+#define SPACE_BASE 0x40000000UL
+
+/* A process-like space with `pages` demand pages, each filled with its own pattern. */
+static struct vm_space *filled_space(unsigned pages)
+{
+	struct vm_space *s = vmm_space_create();
+	struct vm_req r = { .len = pages * PAGE_SIZE, .kind = VM_DEMAND, .flags = VM_READ | VM_WRITE | VM_USER };
+	if (!s || vmm_alloc_fixed(s, SPACE_BASE, &r))
+		return s;
+	for (unsigned i = 0; i < pages; i++) {
+		pa_t pa;
+		if (vmm_fault(s, SPACE_BASE + i * PAGE_SIZE, VM_ACC_WRITE | VM_ACC_USER, 0) != VMF_RESOLVED ||
+		    pg_translate(vmm_space_root(s), SPACE_BASE + i * PAGE_SIZE, &pa, 0, 0))
+			break;
+		fill(phys_to_virt(pa), i + 100);
+	}
+	return s;
+}
+
+/* Page i of s, brought back if it is in swap, as filled_space wrote it. */
+static bool page_intact(struct vm_space *s, unsigned i, uint64_t *scratch)
+{
+	va_t va = SPACE_BASE + i * PAGE_SIZE;
+	pa_t pa;
+	if (pg_translate(vmm_space_root(s), va, &pa, 0, 0) &&
+	    (vmm_fault(s, va, VM_ACC_USER, 0) != VMF_RESOLVED || pg_translate(vmm_space_root(s), va, &pa, 0, 0)))
+		return false;
+	fill(scratch, i + 100);
+	return !memcmp(phys_to_virt(pa), scratch, SWAP_PAGE);
+}
+
+/* 256 pages (1 MiB) out to the disk, their frames free, and back at their touch, byte for byte. */
+KTEST(swap, process_pages_through_the_disk)
+{
+	NEED_AREA();
+	enum { N = 256 };
+	pa_t f = pmm_alloc_page(0);
+	KT_ASSERT(f != PMM_NO_FRAME);
+	struct vm_space *s = filled_space(N);
+	KT_ASSERT(s && vmm_resident(s) == N);
+	uint64_t free0 = pmm_free_count();
+	unsigned out = 0;
+	for (unsigned i = 0; i < N; i++)
+		out += vmm_swap_out(s, SPACE_BASE + i * PAGE_SIZE) == 0;
+	KT_EXPECT(out == N);
+	KT_EXPECT(vmm_resident(s) == 0 && vmm_swapped(s) == N);
+	KT_EXPECT(pmm_free_count() >= free0 + N - 8);   /* the frames are free (less any cached per CPU) */
+	KT_EXPECT(vmm_check(s) == 0);
+	unsigned bad = 0;
+	for (unsigned i = N; i-- > 0;)                   /* backwards: no read-ahead to help */
+		bad += !page_intact(s, i, phys_to_virt(f));
+	KT_EXPECT(bad == 0);
+	KT_EXPECT(vmm_swapped(s) == 0);
+	/* Half out again, then the space goes: their slots with it. */
+	for (unsigned i = 0; i < N; i += 2)
+		vmm_swap_out(s, SPACE_BASE + i * PAGE_SIZE);
+	struct swap_stats st;
+	swap_stats(&st);
+	KT_EXPECT(st.used == N / 2);
+	KT_EXPECT(vmm_space_destroy(s) == 0);
+	swap_stats(&st);
+	KT_EXPECT(st.used == 0);
+	pmm_free_page(f);
+}
+
+/* The real disk behind a switch that fails reads: a page stays in swap until reads work again. */
+static bool fail_reads;
+static const struct swap_dev *real;
+static int flaky_read(uint64_t page, void *buf) { return fail_reads ? -EIO : real->read(page, buf); }
+static int flaky_write(uint64_t page, const void *buf) { return real->write(page, buf); }
+
+KTEST(swap, read_error_keeps_the_page_in_swap)
+{
+	NEED_AREA();
+	real = swap_boot_dev();
+	struct swap_dev flaky = { "flaky", real->pages, flaky_read, flaky_write, real->flush };
+	KT_ASSERT(swap_off() == 0);
+	KT_ASSERT(swap_on(&flaky, false) == 0);
+	pa_t f = pmm_alloc_page(0);
+	struct vm_space *s = filled_space(4);
+	KT_ASSERT(s && f != PMM_NO_FRAME);
+	KT_EXPECT(vmm_swap_out(s, SPACE_BASE + PAGE_SIZE) == 0);
+	fail_reads = true;
+	KT_EXPECT(vmm_fault(s, SPACE_BASE + PAGE_SIZE, VM_ACC_USER, 0) == VMF_SWAP_IO);
+	KT_EXPECT(vmm_swapped(s) == 1);
+	fail_reads = false;
+	KT_EXPECT(page_intact(s, 1, phys_to_virt(f)));
+	KT_EXPECT(vmm_space_destroy(s) == 0);
+	pmm_free_page(f);
+	KT_EXPECT(swap_off() == 0);
+	KT_EXPECT(swap_on(real, false) == 0);
 }

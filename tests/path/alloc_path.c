@@ -22,12 +22,14 @@
 #include "mm/slab/slab.h"
 
 #define PATH_MAX_FILES 14      /* 25 before the architecture pass */
-#define PATH_MAX_FUNCTIONS 82  /* 112 before it; 79 until the page cache
+#define PATH_MAX_FUNCTIONS 81  /* 112 before it; 79 until the page cache
                                   * split pmm_alloc_page into a frameless
                                   * fast half and alloc_page_full (#14); 80
                                   * until the heap's working sets added
                                   * cache_unlock (the clock, the end of an
-                                  * interval) and depot_pop_empty (#14) */
+                                  * interval) and depot_pop_empty (#14); 82
+                                  * until map_one_fast tested the entry
+                                  * itself, not pte_present (swap entries) */
 #define MAX_CALLS 4096
 
 #define NOINSTR __attribute__((no_instrument_function))

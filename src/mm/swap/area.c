@@ -94,23 +94,44 @@ int swap_off(void)
 	return 0;
 }
 
-int swap_write_page(const void *page, uint64_t *slot)
+int swap_slot_take(uint64_t *slot)
 {
 	if (!area.on)
 		return -ENODEV;
 	uint64_t n = swap_slot_alloc(&area.slots);
 	if (!n)
 		return -ENOSPC;
-	int e = area.dev.write(n, page);
+	*slot = n;
+	return 0;
+}
+
+int swap_write_slot(uint64_t slot, const void *page)
+{
+	if (!area.on)
+		return -ENODEV;
+	if (!slot || !swap_slot_in_use(&area.slots, slot)) {
+		MM_MISUSE("swap", "write to slot %llu, which is not taken", (unsigned long long)slot);
+		return -EINVAL;
+	}
+	int e = area.dev.write(slot, page);
 	if (e) {
 		kprintf("swap: %s: slot %llu could not be written (%d)\n", area.dev.name,
-			(unsigned long long)n, e);
-		swap_slot_free(&area.slots, n);
+			(unsigned long long)slot, e);
 		return e;
 	}
 	area.out++;
-	*slot = n;
 	return 0;
+}
+
+int swap_write_page(const void *page, uint64_t *slot)
+{
+	uint64_t n;
+	int e = swap_slot_take(&n);
+	if (!e && (e = swap_write_slot(n, page)))
+		swap_slot_free(&area.slots, n);
+	if (!e)
+		*slot = n;
+	return e;
 }
 
 int swap_read_page(uint64_t slot, void *page)

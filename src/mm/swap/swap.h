@@ -126,6 +126,10 @@ int swap_off(void);
  */
 int swap_write_page(const void *page, uint64_t *slot);
 
+/* The two halves of swap_write_page, for a caller that must act between them (the VMM). */
+int swap_slot_take(uint64_t *slot);                     /* 0, -ENODEV, -ENOSPC */
+int swap_write_slot(uint64_t slot, const void *page);   /* 0, -ENODEV, -EINVAL, or the device's errno */
+
 /* Slot's page back into page: 0, -ENODEV, -EINVAL (a slot not in use), or the device's errno. */
 int swap_read_page(uint64_t slot, void *page);
 

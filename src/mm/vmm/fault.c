@@ -16,6 +16,8 @@
  *   an object's region (VM_SHARED, VM_PRIVATE) --> the object's page (made if new; for a
  *                                               write to VM_PRIVATE a copy): VMF_RESOLVED, or
  *                                               VMF_BEYOND_END past the object's end, VMF_NO_FRAME
+ *   a swap entry (an anonymous page in swap) --> read back (swap.c): VMF_RESOLVED,
+ *                                               VMF_SWAP_IO if the disk fails, VMF_NO_FRAME
  *   region not on demand                    --> VMF_NOT_DEMAND
  *   zeroed frame, mapped (and a few after it, see vmm_set_fault_around)
  *                                           --> VMF_RESOLVED, or VMF_NO_FRAME
@@ -91,6 +93,11 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t ad
 		tlb_flush_range(s->root, va, PAGE_SIZE);
 		return VMF_RESOLVED;
 	}
+	uint64_t slot;
+	if ((r->kind == VM_ANON || r->kind == VM_DEMAND) && s->swapped && !pg_swap_entry(s->root, va, &slot)) {
+		int e = swap_in_page(s, r, va, slot);    /* swap.c: the page comes back */
+		return e == VMM_E_IO ? VMF_SWAP_IO : e ? VMF_NO_FRAME : VMF_RESOLVED;
+	}
 	if (kind_has_object(r->kind)) {
 		int e = back_object_page(s, r, va, access);
 		return e == VMM_E_BOUNDS ? VMF_BEYOND_END : e ? VMF_NO_FRAME : VMF_RESOLVED;
@@ -140,12 +147,13 @@ static const char *const why_text[] = {
 	[VMF_NO_FRAME] = "out of frames to fill an on-demand page",
 	[VMF_MISMATCH] = "the page tables refuse what the region allows (a VMM bug)",
 	[VMF_BEYOND_END] = "page past the end of the mapped object",
+	[VMF_SWAP_IO] = "the page is in swap and the disk could not give it back",
 };
 
 /* One line: what was wrong, where, by which access, and in which region. */
 void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size)
 {
-	const char *what = f->why <= VMF_BEYOND_END ? why_text[f->why] : "?";
+	const char *what = f->why <= VMF_SWAP_IO ? why_text[f->why] : "?";
 	const char *acc = f->access & VM_ACC_EXEC ? "fetch" : f->access & VM_ACC_WRITE ? "write" : "read";
 	const char *mode = f->access & VM_ACC_USER ? "user" : "kernel";
 	if (!f->in_region) {

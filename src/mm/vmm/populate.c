@@ -1,9 +1,10 @@
 /*
  * populate.c - what stands behind a region's addresses: frames taken and
- * mapped (at allocation, or on a fault), given back, re-protected. The
- * only file of the VMM that edits page tables, always through the paging
- * layer and its portable flags; so the one place that turns the paging
- * layer's errors into the VMM's (vmm_error_of).
+ * mapped (at allocation, or on a fault), given back, re-protected. With
+ * swap.c (pages to swap and back), the only file of the VMM that edits
+ * page tables, always through the paging layer and its portable flags;
+ * the one place that turns the paging layer's errors into the VMM's
+ * (vmm_error_of).
  *
  * VM_ANON, VM_DEMAND, VM_SHARED and VM_PRIVATE pages are single frames
  * mapped with 4 KiB pages, so that any page can be freed alone; VM_MMIO
@@ -29,7 +30,7 @@ unsigned vm_cache_bits(enum vm_cache cache)
  * The paging flags for pages of a region of s with these flags and cache
  * type: what a PTE stores, so pg_protect takes them as they are.
  */
-static unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
+unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache)
 {
 	unsigned f = PG_READ | cache_bits[cache];
 	if (flags & VM_WRITE)
@@ -245,6 +246,7 @@ int back_release(struct vm_space *s, struct vm_region *r, va_t va, size_t len)
 		return vmm_error_of(pg_unmap(s->root, va, len));
 	if (r->kind == VM_GUARD)
 		return 0;
+	swap_release(s, va, len);       /* pages in swap: their entries and slots */
 	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
 		size_t wlen = va + len - w < WINDOW_PAGES * PAGE_SIZE ? va + len - w : WINDOW_PAGES * PAGE_SIZE;
@@ -280,7 +282,7 @@ uint64_t back_count(struct vm_space *s, va_t va, size_t len)
 int back_protect(struct vm_space *s, struct vm_region *r, va_t va, size_t len, unsigned flags)
 {
 	unsigned pf = pg_flags_for(s, flags, r->cache);
-	if (r->kind == VM_MMIO || (r->kind == VM_ANON && (!(flags & VM_WRITE) || !s->shared)))
+	if (r->kind == VM_MMIO || (r->kind == VM_ANON && !s->swapped && (!(flags & VM_WRITE) || !s->shared)))
 		return vmm_error_of(pg_protect(s->root, va, len, pf));
 	for (va_t w = va; w < va + len; w += WINDOW_PAGES * PAGE_SIZE) {
 		struct leaves l = { 0 };
@@ -323,13 +325,17 @@ static void protect_runs(struct vm_space *p, const struct leaves *l, unsigned pf
 }
 
 /* back_share: see fork.c. */
-int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *pr, struct vm_region *cr,
+int back_share(struct vm_space *p, struct vm_space *c, struct vm_region *pr, struct vm_region *cr,
 	       uint64_t *shared)
 {
 	if (pr->kind == VM_GUARD)
 		return 0;
 	if (pr->kind == VM_MMIO)
 		return back_populate(c, cr);
+	/* A page in swap comes back first: a fork shares frames, never a swap entry. */
+	int back = swap_in_range(p, pr);
+	if (back)
+		return back;
 	/* A shared region stays writable in both: its frames are the object's, not copied. */
 	bool cow = pr->kind != VM_SHARED;
 	unsigned pf = pg_flags_for(p, cow ? pr->flags & ~VM_WRITE : pr->flags, VM_CACHE_WB);

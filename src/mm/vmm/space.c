@@ -125,8 +125,10 @@ int vmm_space_destroy(struct vm_space *s)
 	}
 	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
 	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
-		if (kind_has_frames(n->r.kind))
+		if (kind_has_frames(n->r.kind)) {
+			swap_release(s, n->r.base, n->r.len);   /* the slots of pages in swap */
 			pg_walk(s->root, n->r.base, n->r.len, free_leaf, 0);
+		}
 		if (kind_has_object(n->r.kind))
 			vmo_put(n->r.obj);
 	}

@@ -124,6 +124,8 @@ enum vmm_error {
 	VMM_E_IN_USE = -9,      /* destroy of the space in this CPU's CR3, or another CPU's current one */
 	VMM_E_NOT_MAPPED = -10, /* a page the region maps is missing from the tables */
 	VMM_E_ACCESS = -11,     /* protect: VM_WRITE for a VM_SHARED region without VM_MAYWRITE */
+	VMM_E_BUSY = -12,       /* swap out: the page is shared (copy-on-write) or not anonymous */
+	VMM_E_IO = -13,         /* swap out: no swap area, it is full, or the disk failed */
 };
 const char *vmm_error_str(int e);
 
@@ -319,6 +321,7 @@ enum vm_fault_why {
 	VMF_NO_FRAME,           /* on demand, but the buddy is out of frames */
 	VMF_MISMATCH,           /* mapped, allowed by the region, refused by the tables: a bug */
 	VMF_BEYOND_END,         /* a page of an object's region past the object's end (SIGBUS) */
+	VMF_SWAP_IO,            /* the page is in swap and the disk failed to give it back */
 };
 
 /* The explanation vmm_fault gives for a fault it could not resolve. */
@@ -350,6 +353,22 @@ void vmm_fault_explain(const struct vm_fault *f, char *buf, size_t size);
  */
 unsigned vmm_set_fault_around(unsigned pages);
 
+/* ---- swap (swap.c; the area is mm/swap/swap.h's) ------------------------------ */
+
+/*
+ * Write page va of process space s out to the swap area and free its
+ * frame; its PTE keeps the slot (a swap entry, paging.h), and the next
+ * touch reads it back (vmm_fault). Only a page of a VM_ANON or VM_DEMAND
+ * region whose frame is s's alone may go. Returns 0, VMM_E_NO_REGION,
+ * VMM_E_NOT_MAPPED (not resident), VMM_E_BUSY (shared, an object's, or
+ * not anonymous), VMM_E_IO (no area, full, or the disk failed: the page
+ * stays as it was), or VMM_E_INVAL for the kernel's space.
+ */
+int vmm_swap_out(struct vm_space *s, va_t va);
+
+/* Pages of s in swap now. */
+uint64_t vmm_swapped(struct vm_space *s);
+
 /* ---- reports ---------------------------------------------------------------- */
 
 struct vm_stats {
@@ -362,6 +381,7 @@ struct vm_stats {
 	uint64_t faults_resolved;
 	uint64_t shared;        /* resident copy-on-write pages: their frame is held elsewhere too, a write copies */
 	uint64_t object_pages;  /* resident pages of VM_SHARED regions (an object's frames) */
+	uint64_t swapped;       /* pages in swap (their PTEs hold the slots) */
 	uint64_t cow_copied;    /* copy-on-write faults that copied the frame (and first writes to VM_PRIVATE) */
 	uint64_t cow_reused;    /* ... that found the frame no longer shared and took it back */
 };

@@ -57,6 +57,7 @@ struct vm_space {
 	uint64_t resident;      /* pages of regions with frames (kind_has_frames) that are mapped */
 	uint64_t faults, resolved;
 	uint64_t cow_copied, cow_reused;        /* copy-on-write faults: a frame copied, or taken back alone */
+	uint64_t swapped;                       /* pages in swap: swap entries in its tables */
 	bool kernel;
 	bool shared;            /* forked, or made by a fork: some frames may be another space's too */
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */
@@ -102,8 +103,10 @@ bool pool_reserve(struct node_pool *p, unsigned n);
 void pool_release(struct node_pool *p);
 void pool_trim(struct node_pool *p, struct vm_node **root);
 
-/* ---- populate.c: the only file that edits page tables ---- */
+/* ---- populate.c: the file that edits page tables (with swap.c) ---- */
 unsigned vm_cache_bits(enum vm_cache cache);   /* the PG_CACHE_* bits of a cache type */
+/* The paging flags for a page of a region of s with these flags and cache type. */
+unsigned pg_flags_for(const struct vm_space *s, unsigned flags, enum vm_cache cache);
 int back_page(struct vm_space *s, struct vm_region *r, va_t va);
 int back_populate(struct vm_space *s, struct vm_region *r);
 int back_release(struct vm_space *s, struct vm_region *r, va_t va, size_t len);
@@ -115,7 +118,7 @@ void back_free_frame(va_t va, pa_t pa);
  * read-only in both, each frame counted once more (*shared counts them);
  * and break the sharing of page va (frame pa) of r on a write.
  */
-int back_share(struct vm_space *p, struct vm_space *c, const struct vm_region *pr, struct vm_region *cr,
+int back_share(struct vm_space *p, struct vm_space *c, struct vm_region *pr, struct vm_region *cr,
 	       uint64_t *shared);
 int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa);
 /*
@@ -124,6 +127,11 @@ int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa);
  * (past the object's end) or VMM_E_NO_MEMORY.
  */
 int back_object_page(struct vm_space *s, struct vm_region *r, va_t va, unsigned access);
+
+/* ---- swap.c: pages in swap, for the fault, the release, destroy and fork ---- */
+int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot);
+int swap_in_range(struct vm_space *s, struct vm_region *r);
+void swap_release(struct vm_space *s, va_t va, size_t len);
 
 /* ---- vmm_report.c: names for reports and explanations ---- */
 const char *vmm_kind_name(enum vm_kind k);

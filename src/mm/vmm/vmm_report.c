@@ -83,7 +83,7 @@ static void stats_locked(struct vm_space *s, struct vm_stats *st)
 		.tables = tables_of(s),
 		.node_pages = s->pool.npages + s->own_page,
 		.faults = s->faults, .faults_resolved = s->resolved,
-		.cow_copied = s->cow_copied, .cow_reused = s->cow_reused,
+		.cow_copied = s->cow_copied, .cow_reused = s->cow_reused, .swapped = s->swapped,
 	};
 	for (struct vm_node *n = rt_first_ending_after(s->tree, 0); n;
 	     n = rt_first_ending_after(s->tree, region_end(&n->r))) {
@@ -145,9 +145,16 @@ void vmm_report(struct vm_space *s, const char *name)
 	vmm_for_each(s, print_region, 0);
 	vmm_stats(s, &st);
 	kprintf("VMM space=%s regions=%lu resident=%lu mmio_pages=%lu tables=%lu node_pages=%lu faults=%lu resolved=%lu"
-		" shared=%lu cow_copied=%lu cow_reused=%lu object_pages=%lu\n",
+		" shared=%lu cow_copied=%lu cow_reused=%lu object_pages=%lu swapped=%lu\n",
 		name, st.regions, st.resident, st.mmio_pages, st.tables, st.node_pages,
-		st.faults, st.faults_resolved, st.shared, st.cow_copied, st.cow_reused, st.object_pages);
+		st.faults, st.faults_resolved, st.shared, st.cow_copied, st.cow_reused, st.object_pages,
+		st.swapped);
+}
+
+static void count_swapped(va_t va, uint64_t slot, void *arg)
+{
+	(void)va, (void)slot;
+	(*(uint64_t *)arg)++;
 }
 
 /*
@@ -158,18 +165,29 @@ unsigned vmm_check(struct vm_space *s)
 {
 	uint64_t flags = spin_lock_irqsave(&s->lock);
 	unsigned problems = rt_check(s->tree, s->lo, s->hi);
-	uint64_t total = 0, n = 0;
+	uint64_t total = 0, n = 0, swapped = 0;
 	for (struct vm_node *node = rt_first_ending_after(s->tree, 0); node;
 	     node = rt_first_ending_after(s->tree, region_end(&node->r)), n++) {
 		const struct vm_region *r = &node->r;
-		uint64_t mapped = back_count(s, r->base, r->len);
+		uint64_t mapped = back_count(s, r->base, r->len), out = 0;
 		bool anon = kind_has_frames(r->kind);
-		if ((anon && mapped != r->resident) || (r->kind == VM_ANON && mapped != r->len / PAGE_SIZE) ||
+		pg_walk_swap(s->root, r->base, r->len, count_swapped, &out);
+		if (out && r->kind != VM_ANON && r->kind != VM_DEMAND) {
+			kprintf("vmm: check: region %lx (%s) holds %lu swap entries\n", r->base,
+				vmm_kind_name(r->kind), out);
+			problems++;
+		}
+		swapped += out;
+		if ((anon && mapped != r->resident) || (r->kind == VM_ANON && mapped + out != r->len / PAGE_SIZE) ||
 		    (r->kind == VM_GUARD && mapped) || (r->kind == VM_MMIO && mapped != r->len / PAGE_SIZE)) {
 			kprintf("vmm: check: region %lx: %lu pages mapped, %lu counted\n", r->base, mapped, r->resident);
 			problems++;
 		}
 		total += anon ? r->resident : 0;
+	}
+	if (swapped != s->swapped) {
+		kprintf("vmm: check: %lu swap entries in the tables, %lu counted\n", swapped, s->swapped);
+		problems++;
 	}
 	if (total != s->resident || n != s->nregions) {
 		kprintf("vmm: check: space counts %lu resident in %lu regions, regions hold %lu in %lu\n",

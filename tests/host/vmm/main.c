@@ -23,5 +23,6 @@ int main(void)
 	policy_tests();
 	fork_tests();
 	object_tests();
+	swap_tests();
 	return check_finish();
 }

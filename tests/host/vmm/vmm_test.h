@@ -39,5 +39,6 @@ void inject_tests(void);
 void policy_tests(void);
 void fork_tests(void);
 void object_tests(void);
+void swap_tests(void);
 
 #endif
