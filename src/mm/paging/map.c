@@ -453,6 +453,34 @@ int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa)
 	return err;
 }
 
+int pg_test_clear_accessed(pg_root_t root, va_t va)
+{
+	struct tlb_batch b;
+	unsigned at;
+	int r;
+	if (!pg_va_canonical(va))
+		return PG_E_NOT_MAPPED;
+	va &= ~(PAGE_SIZE - 1);
+	tlb_begin(&b, root);
+	uint64_t irq = spin_lock_irqsave(&pg.lock);
+	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
+	if (at || !pte_present(*e)) {
+		r = PG_E_NOT_MAPPED;
+	} else if (!(*e & PTE_A)) {
+		r = 0;
+	} else {
+		/* Cleared with the TLB entry dropped: a CPU sets A only when it loads the entry. */
+		tlb_add(&b, va, *e);
+		__atomic_and_fetch(e, ~PTE_A, __ATOMIC_RELAXED);
+		tlb_flush_here(&b);
+		r = 1;
+	}
+	spin_unlock_irqrestore(&pg.lock, irq);
+	if (r == 1)
+		tlb_flush_there(&b);
+	return r;
+}
+
 int pg_swap_entry(pg_root_t root, va_t va, uint64_t *value)
 {
 	unsigned at;

@@ -210,6 +210,14 @@ void pg_walk(pg_root_t root, va_t va, size_t len, pg_walk_fn fn, void *arg);
  */
 int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa);
 
+/*
+ * The accessed bit of the mapped 4 KiB page at va: 1 if the CPU set it
+ * since the last call, which clears it (and drops va from every CPU's TLB,
+ * so the next touch sets it again); 0 if it was clear; PG_E_NOT_MAPPED if
+ * no 4 KiB page is mapped there. What a clock over pages reads.
+ */
+int pg_test_clear_accessed(pg_root_t root, va_t va);
+
 /* The value of the swap entry at va into *value: 0, or PG_E_NOT_MAPPED if va holds none. */
 int pg_swap_entry(pg_root_t root, va_t va, uint64_t *value);
 

@@ -150,6 +150,82 @@ void swap_release(struct vm_space *s, va_t va, size_t len)
 	}
 }
 
+/* ---- reclaim: the clock ---- */
+
+struct hand {
+	unsigned n;
+	va_t va[WINDOW];
+};
+
+static void resident_page(va_t va, pa_t pa, size_t size, unsigned flags, void *arg)
+{
+	struct hand *h = arg;
+	(void)pa, (void)size, (void)flags;
+	if (h->n < WINDOW)
+		h->va[h->n++] = va;
+}
+
+/*
+ * One window of the hand, from *at in region r: each resident page seen
+ * (*seen) gets its second chance or goes out (*out). Returns false when
+ * swap refuses (full, or the disk failed): no point in going on.
+ */
+static bool sweep(struct vm_space *s, struct vm_region *r, va_t *at, uint64_t want,
+		  uint64_t *out, uint64_t *seen)
+{
+	struct hand h = { 0 };
+	size_t len = region_end(r) - *at < WINDOW * PAGE_SIZE ? region_end(r) - *at : WINDOW * PAGE_SIZE;
+	pg_walk(s->root, *at, len, resident_page, &h);
+	*at += len;
+	for (unsigned i = 0; i < h.n && *out < want; i++) {
+		(*seen)++;
+		if (pg_test_clear_accessed(s->root, h.va[i]) != 0)
+			continue;                       /* used since the hand last passed */
+		int e = swap_out_locked(s, h.va[i]);
+		if (e == VMM_E_IO)
+			return false;
+		*out += !e;
+		if (*out == want)
+			*at = h.va[i] + PAGE_SIZE;      /* the next call starts after it */
+	}
+	return true;
+}
+
+uint64_t vmm_reclaim(struct vm_space *s, uint64_t want)
+{
+	uint64_t out = 0, seen = 0;
+	if (s->kernel || !want)
+		return 0;
+	uint64_t flags = spin_lock_irqsave(&s->lock);
+	uint64_t limit = 2 * s->resident;       /* two turns: every page's second chance spent */
+	va_t at = s->clock;
+	uint64_t seen_at_wrap = UINT64_MAX;
+	bool go = true;
+	while (go && out < want && seen < limit) {
+		struct vm_node *n = rt_first_ending_after(s->tree, at);
+		if (!n) {
+			if (seen == seen_at_wrap)
+				break;                  /* a whole turn found no page to look at */
+			seen_at_wrap = seen;
+			at = 0;
+			continue;
+		}
+		if (at < n->r.base)
+			at = n->r.base;
+		if (!anonymous(&n->r)) {
+			at = region_end(&n->r);
+			continue;
+		}
+		go = sweep(s, &n->r, &at, want, &out, &seen);
+	}
+	s->clock = at;
+	spin_unlock_irqrestore(&s->lock, flags);
+	if (out)
+		MM_TRACE("vmm", "reclaim: %llu page(s) written out after %llu looked at",
+			 (unsigned long long)out, (unsigned long long)seen);
+	return out;
+}
+
 uint64_t vmm_swapped(struct vm_space *s)
 {
 	uint64_t flags = spin_lock_irqsave(&s->lock);

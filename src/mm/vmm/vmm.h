@@ -369,6 +369,17 @@ int vmm_swap_out(struct vm_space *s, va_t va);
 /* Pages of s in swap now. */
 uint64_t vmm_swapped(struct vm_space *s);
 
+/*
+ * Reclaim: write up to `want` pages of s out to swap, chosen by a clock
+ * over its resident private anonymous pages that goes on from where the
+ * last call stopped: a page whose accessed bit is set has been used since
+ * the hand last passed, so it gets a second chance (the bit cleared); one
+ * whose bit is clear goes out. At most two turns of the clock (every
+ * resident page seen twice). Returns the pages written out; fewer when
+ * the pages are busy (shared, the kernel's) or swap is full.
+ */
+uint64_t vmm_reclaim(struct vm_space *s, uint64_t want);
+
 /* ---- reports ---------------------------------------------------------------- */
 
 struct vm_stats {

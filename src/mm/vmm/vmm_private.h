@@ -58,6 +58,7 @@ struct vm_space {
 	uint64_t faults, resolved;
 	uint64_t cow_copied, cow_reused;        /* copy-on-write faults: a frame copied, or taken back alone */
 	uint64_t swapped;                       /* pages in swap: swap entries in its tables */
+	va_t clock;                             /* vmm_reclaim's hand: where the next scan starts */
 	bool kernel;
 	bool shared;            /* forked, or made by a fork: some frames may be another space's too */
 	bool own_page;          /* the struct lives in a page of its own (process spaces) */

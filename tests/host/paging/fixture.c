@@ -84,7 +84,7 @@ uint64_t hw_leaf(uint64_t root, uint64_t va, unsigned *level)
 	return 0;
 }
 
-uint64_t hw_pte(uint64_t root, uint64_t va)
+uint64_t *hw_pte_ptr(uint64_t root, uint64_t va)
 {
 	uint64_t t = root;
 	for (int l = paging_features()->levels - 1; l > 0; l--) {
@@ -93,7 +93,13 @@ uint64_t hw_pte(uint64_t root, uint64_t va)
 			return 0;
 		t = e & ADDR;
 	}
-	return tbl(t)[(va >> 12) & 511];
+	return &tbl(t)[(va >> 12) & 511];
+}
+
+uint64_t hw_pte(uint64_t root, uint64_t va)
+{
+	uint64_t *e = hw_pte_ptr(root, va);
+	return e ? *e : 0;
 }
 
 unsigned expect_flags(unsigned f)

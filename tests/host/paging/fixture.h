@@ -39,6 +39,7 @@ uint64_t hw_leaf(uint64_t root, uint64_t va, unsigned *level);
 
 /* The raw level-0 entry for va, present or not (0 if a table above is missing). */
 uint64_t hw_pte(uint64_t root, uint64_t va);
+uint64_t *hw_pte_ptr(uint64_t root, uint64_t va);      /* to play the CPU: set A or D as it would */
 
 /* Portable flags the engine should report for a map with flags f on this CPU. */
 unsigned expect_flags(unsigned f);
@@ -52,6 +53,7 @@ void test_split(void);
 void test_one_page_edits(void);
 void test_replace(void);
 void test_swap_entries(void);
+void test_accessed_bit(void);
 void test_model_4level(void);
 void test_model_5level(void);
 void test_model_no_1g_no_nx(void);

@@ -11,6 +11,7 @@ int main(void)
 	RUN(test_one_page_edits);
 	RUN(test_replace);
 	RUN(test_swap_entries);
+	RUN(test_accessed_bit);
 	RUN(test_tlb);
 	RUN(test_pcid);
 	RUN(test_tlb_model);

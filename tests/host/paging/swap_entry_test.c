@@ -82,3 +82,23 @@ void test_swap_entries(void)
 	CHECK_EQ(pmm_free_count(), base);
 	pg_root_destroy(root);
 }
+
+/* The accessed bit as a clock reads it: set by "the CPU", seen once, cleared. */
+void test_accessed_bit(void)
+{
+	fixture_boot(RAM, &cpu_full);
+	uint64_t root = pg_root_create();
+	CHECK_EQ(pg_map(root, VA, 0x200000, 4096, RW), PG_OK);
+	CHECK_EQ(pg_test_clear_accessed(root, VA), 0);           /* never touched */
+	*hw_pte_ptr(root, VA) |= 1u << 5;                         /* the CPU loads the entry */
+	CHECK_EQ(pg_test_clear_accessed(root, VA), 1);
+	CHECK_EQ(hw_pte(root, VA) & (1u << 5), 0);
+	CHECK(hw_walk(root, VA).ok);                              /* still mapped, same rights */
+	CHECK_EQ(pg_test_clear_accessed(root, VA), 0);
+	CHECK_EQ(pg_test_clear_accessed(root, VA + 4096), PG_E_NOT_MAPPED);
+	uint64_t pa;
+	CHECK_EQ(pg_swap_out(root, VA, 3, &pa), PG_OK);
+	CHECK_EQ(pg_test_clear_accessed(root, VA), PG_E_NOT_MAPPED); /* a swap entry has no A bit */
+	CHECK_EQ(pg_swap_drop(root, VA, 0), PG_OK);
+	pg_root_destroy(root);
+}

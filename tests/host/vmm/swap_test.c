@@ -18,6 +18,7 @@
 #include "mm/paging/paging.h"
 #include "mm/swap/swap.h"
 #include "abi/syscall.h"
+#include "mm/paging/pte.h"          /* white box: to play the CPU setting an accessed bit */
 
 #define PG 4096UL
 #define URW (VM_READ | VM_WRITE | VM_USER)
@@ -240,8 +241,57 @@ static void disk_errors_lose_nothing(void)
 	CHECK_EQ(vmm_space_destroy(s), 0);
 }
 
+/* What the CPU does when it loads the entry of va: set its accessed bit. */
+static void touch_accessed(struct vm_space *s, uintptr_t va)
+{
+	unsigned at;
+	pte_t *e = walk(vmm_space_root(s), va, 0, NULL, NULL, &at);
+	REQUIRE(!at && pte_present(*e));
+	*e |= PTE_A;
+}
+
+/*
+ * The clock: pages used since the hand passed get a second chance, the
+ * others go out, and the hand goes on from where it stopped, round the
+ * space, until every page comes back intact.
+ */
+static void reclaim_gives_second_chances(void)
+{
+	boot_with_swap();
+	struct vm_space *s = space_with(32, VM_DEMAND), *c;
+	REQUIRE(s);
+	for (unsigned i = 0; i < 16; i++)
+		touch_accessed(s, BASE + i * PG);
+	CHECK_EQ(vmm_reclaim(s, 8), 8);
+	for (unsigned i = 0; i < 32; i++)        /* the used half kept; 16-23 out */
+		CHECK_EQ(pa_of(s, BASE + i * PG, 0) == 0, i >= 16 && i < 24);
+	CHECK_EQ(vmm_reclaim(s, 8), 8);          /* the hand goes on: 24-31 */
+	CHECK_EQ(pa_of(s, BASE + 24 * PG, 0), 0);
+	CHECK_EQ(pa_of(s, BASE + 31 * PG, 0), 0);
+	CHECK(pa_of(s, BASE, 0) != 0);
+	CHECK_EQ(vmm_reclaim(s, 8), 8);          /* round again: their second chance is spent */
+	CHECK_EQ(pa_of(s, BASE, 0), 0);
+	CHECK(pa_of(s, BASE + 8 * PG, 0) != 0);
+	CHECK_EQ(vmm_swapped(s), 24);
+	CHECK_EQ(vmm_check(s), 0);
+	CHECK_EQ(vmm_reclaim(s, 100), 8);        /* all that is left; two turns at most */
+	CHECK_EQ(vmm_resident(s), 0);
+	CHECK_EQ(vmm_reclaim(s, 1), 0);          /* nothing resident */
+	for (unsigned i = 0; i < 32; i++)
+		CHECK(intact(s, i));
+	/* Shared with a child (copy-on-write): nothing can go. */
+	REQUIRE(vmm_fork(s, &c, 0) == 0);
+	CHECK_EQ(vmm_reclaim(s, 4), 0);
+	CHECK_EQ(vmm_reclaim(c, 4), 0);
+	CHECK_EQ(vmm_space_destroy(c), 0);
+	CHECK_EQ(vmm_reclaim(s, 4), 4);          /* its own again */
+	CHECK_EQ(vmm_space_destroy(s), 0);
+	CHECK_EQ(slots_used(), 0);
+}
+
 void swap_tests(void)
 {
+	RUN(reclaim_gives_second_chances);
 	RUN(swap_out_and_back);
 	RUN(release_gives_slots_back);
 	RUN(fork_brings_pages_back);
