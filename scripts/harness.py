@@ -791,6 +791,11 @@ def boot_matrix():
         # slots (docs/swap.md). A disk of its own: boots run side by side.
         Boot("swap-bios-128M-tcg", cmdline="mode=test ktest=swap swap.format=1 swap.require=1",
              qemu_extra=virtio_disk(swap_image("swap-area.img"))),
+        # A machine too small for what runs on it: /test/swap and its child write three
+        # times the free RAM and read it back, the reclaimer writing pages out and the
+        # faults reading them back (docs/swap.md).
+        Boot("swap-user-bios-24M-tcg", cmdline="mode=test ktest=user user.test=swap swap.format=1",
+             mem="24M", timeout=120, qemu_extra=virtio_disk(swap_image("swap-user.img", 64 << 20))),
     ]
 
 

@@ -181,6 +181,11 @@ struct strata_meminfo {
 	                                 * process, or the page cache for a MAP_PRIVATE file page): a write copies */
 	unsigned long cow_copied;       /* copy-on-write faults that copied a page */
 	unsigned long cow_reused;       /* ... that found the page no longer shared: no copy */
+	/* swap (docs/swap.md): the machine's area, and this process's pages in it */
+	unsigned long swap_kib;         /* the area's slots; 0: no swap */
+	unsigned long swap_used_kib;
+	unsigned long swap_out, swap_in;        /* pages written out and read back, machine-wide, since boot */
+	unsigned long swapped_kib;      /* of this process's memory, what is in swap now */
 };
 
 #endif

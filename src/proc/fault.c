@@ -58,6 +58,9 @@ void proc_user_page_fault(struct trap_frame *f, uint64_t addr, unsigned access)
 		proc_kill(KILL_RESERVED_BIT, addr, f->rip);
 	struct vm_fault vf;
 	enum vm_fault_why why = vmm_fault(p->space, addr, access, &vf);
+	/* No frame: reclaim a batch (to swap) and try again, while reclaim finds pages. */
+	for (int tries = 0; why == VMF_NO_FRAME && tries < 8 && proc_reclaim_for_fault(); tries++)
+		why = vmm_fault(p->space, addr, access, &vf);
 	if (why == VMF_RESOLVED) {
 		proc_resident(p);
 		return;

@@ -146,6 +146,11 @@ long sys_mprotect(uint64_t addr, uint64_t len, uint64_t prot);
 long sys_brk(uint64_t addr);
 long sys_msync(uint64_t addr, uint64_t len, uint64_t flags);
 
+/* reclaim.c: pages back from processes (to swap) when free frames run short. */
+uint64_t proc_reclaim(uint64_t want);   /* pages written out */
+void proc_reclaim_if_low(void);         /* below the low mark: until the high one */
+bool proc_reclaim_for_fault(void);      /* a batch for a fault that found no frame */
+
 /* file.c: open files, and the calls on them. */
 struct inode;
 long sys_open(uint64_t upath, uint64_t flags);

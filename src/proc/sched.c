@@ -114,6 +114,7 @@ void sched_loop(bool (*done)(void *arg), void *arg)
 	for (;;) {
 		reap_orphans();
 		check_deadlines();
+		proc_reclaim_if_low();
 		if (done(arg))
 			return;
 		struct proc *p = pick();

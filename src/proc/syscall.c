@@ -16,6 +16,7 @@
 #include "mm/buddy/buddy.h"
 #include "mm/slab/slab.h"
 #include "kernel/tsc.h"
+#include "mm/swap/swap.h"
 
 /* ---- write: the console ------------------------------------------------- */
 
@@ -177,8 +178,10 @@ static long sys_meminfo(uint64_t uout)
 	struct proc *p = proc_current();
 	struct vm_stats st;
 	struct pmm_stats ps;
+	struct swap_stats sw;
 	vmm_stats(p->space, &st);
 	pmm_get_stats(&ps);
+	swap_stats(&sw);
 	struct strata_meminfo m = {
 		.resident_kib = proc_resident(p) * 4, .peak_kib = p->peak * 4,
 		.faults = st.faults, .limit_kib = PROC_LIMIT_KIB,
@@ -186,6 +189,8 @@ static long sys_meminfo(uint64_t uout)
 		.free_kib = pmm_free_count() * 4, .total_kib = ps.total_pages * 4,
 		.processes = proc_count(), .tsc_khz = tsc_khz(),
 		.shared_kib = st.shared * 4, .cow_copied = st.cow_copied, .cow_reused = st.cow_reused,
+		.swap_kib = sw.pages * 4, .swap_used_kib = sw.used * 4, .swap_out = sw.out, .swap_in = sw.in,
+		.swapped_kib = st.swapped * 4,
 	};
 	return copy_to_user(uout, &m, sizeof(m));
 }

@@ -12,10 +12,18 @@
 #include "lib/kstring.h"
 #include "mm/buddy/buddy.h"
 #include "mm/slab/slab.h"
+#include "kernel/cmdline.h"
 
 #define USER_TEST_SECONDS 60
 
-static bool is_test(const struct initrd_file *f) { return !strncmp(f->path, "test/", 5); }
+/* A program under test/, or only test/NAME if the command line says user.test=NAME. */
+static bool is_test(const struct initrd_file *f)
+{
+	char only[48];
+	if (strncmp(f->path, "test/", 5))
+		return false;
+	return !cmdline_get("user.test", only, sizeof(only)) || !strcmp(f->path + 5, only);
+}
 
 static unsigned count_tests(const struct initrd *rd)
 {

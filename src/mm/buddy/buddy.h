@@ -144,6 +144,16 @@ struct pmm_stats {
 };
 void pmm_get_stats(struct pmm_stats *s);
 
+/*
+ * The free-frame marks reclaim works to (docs/swap.md), scaled to RAM:
+ * min is 1/256 of the managed frames (at least 32, at most 16384), low
+ * twice that, high three times. Below low, memory is reclaimed until high;
+ * below min, an allocation that fails waits for reclaim before it gives up.
+ * The buddy only says where they are; the reclaimer above it acts.
+ */
+struct pmm_watermarks { uint64_t min, low, high; };
+void pmm_watermarks(struct pmm_watermarks *w);
+
 /* Free pages, including those in per-CPU caches: a snapshot, read while other CPUs may allocate. */
 uint64_t pmm_free_count(void);
 

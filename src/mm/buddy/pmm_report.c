@@ -7,6 +7,16 @@
 #include "mm/buddy/pmm_state.h"
 #include "lib/kprintf.h"
 
+/* pmm_watermarks: see buddy.h. */
+void pmm_watermarks(struct pmm_watermarks *w)
+{
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	uint64_t min = s.total_pages / 256;
+	min = min < 32 ? 32 : min > 16384 ? 16384 : min;
+	*w = (struct pmm_watermarks){ .min = min, .low = 2 * min, .high = 3 * min };
+}
+
 /* pmm_get_stats: see buddy.h. Under every lock of the layer: one consistent picture. */
 void pmm_get_stats(struct pmm_stats *s)
 {

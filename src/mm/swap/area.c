@@ -159,6 +159,8 @@ int swap_free_slot(uint64_t slot)
 	return swap_slot_free(&area.slots, slot) ? -EINVAL : 0;
 }
 
+void swap_count_reclaim(void) { area.reclaim_runs++; }
+
 void swap_stats(struct swap_stats *st)
 {
 	*st = (struct swap_stats){

@@ -145,6 +145,9 @@ struct swap_stats {
 };
 void swap_stats(struct swap_stats *st);
 
+/* A reclaimer ran (counted in reclaim_runs). */
+void swap_count_reclaim(void);
+
 /* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= (0s when off). */
 void swap_report(void);
 

@@ -1,0 +1,85 @@
+/*
+ * swap.c - a working set larger than RAM, through swap: this process and
+ * a child each write a distinct pattern into as much memory as the two
+ * together need for about three times the free RAM (each within the
+ * per-process limit), then read it all back and check every byte. With
+ * too little RAM for both, the reclaimer must write pages out and the
+ * faults read them back: meminfo's swap counters prove it. After the
+ * child exits and the parent frees its memory, no slot is left in use.
+ * Without a swap area (most boots of the matrix) the case skips; the
+ * harness's swap boot gives a small machine and a disk (docs/swap.md).
+ */
+#include "ktap.h"
+
+#define MIB (1024UL * 1024)
+
+static struct strata_meminfo m0, m1;
+
+/* The word at index i of process `who`'s working set. */
+static unsigned long pattern(unsigned long who, unsigned long i)
+{
+	unsigned long x = (who << 40) ^ (i * 0x9e3779b97f4a7c15UL);
+	return x ^ (x >> 29);
+}
+
+/* Write, then read back, n bytes at p; the number of wrong words. */
+static unsigned long churn(volatile unsigned long *p, unsigned long n, unsigned long who)
+{
+	unsigned long words = n / sizeof(long), bad = 0;
+	for (unsigned long i = 0; i < words; i++) {
+		p[i] = pattern(who, i);
+		if (i % (64 * 1024) == 0)
+			yield();                /* the other process runs too: both sets are live */
+	}
+	for (unsigned long i = 0; i < words; i++)
+		bad += p[i] != pattern(who, i);
+	return bad;
+}
+
+static void t_working_set_larger_than_ram(void)
+{
+	meminfo(&m0);
+	if (!m0.swap_kib) {
+		ktap_skip_case("no swap area on this machine (the harness's swap boot has one)");
+		return;
+	}
+	/* Each of the two takes half of three times the free RAM, within the limit and the swap. */
+	unsigned long want = m0.free_kib * 3 / 2 * 1024;
+	unsigned long room = (m0.limit_kib - m0.committed_kib) * 1024 - 2 * MIB;
+	unsigned long each = want < room ? want : room;
+	if (each > m0.swap_kib * 1024 / 2)
+		each = m0.swap_kib * 1024 / 2;
+	each &= ~(PAGE_SIZE - 1);
+	printf("# working set: 2 x %lu KiB, free RAM %lu KiB, swap %lu KiB\n", each / 1024, m0.free_kib,
+	       m0.swap_kib);
+	T_EXPECT(2 * each > m0.free_kib * 1024);        /* more than RAM: swap must be used */
+	volatile unsigned long *p = mmap(0, each, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_EXPECT(!is_err((long)p));
+	if (is_err((long)p))
+		return;
+	long pid = fork();
+	if (pid == 0)
+		exit(churn(p, each, 2) ? 1 : 0);
+	T_EXPECT(pid > 0);
+	T_EQ(churn(p, each, 1), 0);
+	int status = -1;
+	T_EQ(wait(pid, &status), pid);
+	T_EQ(status, 0);                                 /* the child's every word right too */
+	meminfo(&m1);
+	printf("# swap out %lu, in %lu pages\n", m1.swap_out - m0.swap_out, m1.swap_in - m0.swap_in);
+	T_EXPECT(m1.swap_out > m0.swap_out);
+	T_EXPECT(m1.swap_in > m0.swap_in);
+	T_EQ(munmap((void *)p, each), 0);
+	meminfo(&m1);
+	T_EQ(m1.swapped_kib, 0);
+	T_EQ(m1.swap_used_kib, m0.swap_used_kib);        /* every slot back */
+}
+
+static const struct ktap_case cases[] = {
+	{ "working_set_larger_than_ram", t_working_set_larger_than_ram },
+};
+
+int main(void)
+{
+	return ktap_run(cases, ARRAY_SIZE(cases));
+}
