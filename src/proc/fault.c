@@ -45,6 +45,27 @@ static bool syscall_stuck_in_ring3(struct trap_frame *f, uint64_t addr)
 	return true;
 }
 
+/*
+ * Out of memory, nothing left to reclaim: the process with the largest
+ * resident set goes. If that is another, it is marked (it dies at its next
+ * chance, freeing its frames) and p gives it the CPU; true, and p's fault
+ * is retried. False if p is the largest: p dies (reason=oom).
+ */
+static bool oom_kill_other(struct proc *p, uint64_t addr)
+{
+	struct proc *v = proc_oom_victim();
+	if (!v || v == p)
+		return false;
+	kprintf("oom: pid %d (%s, %lu KiB resident) killed for pid %d's fault at 0x%lx\n", v->pid, v->name,
+		(unsigned long)vmm_resident(v->space) * 4, p->pid, addr);
+	proc_mark_killed(v, KILL_OOM);
+	for (int i = 0; i < 4 && v->state != P_ZOMBIE && v->state != P_FREE; i++)
+		sched_yield();
+	if (p->kill_pending)
+		proc_kill(p->kill_reason, addr, 0);
+	return true;
+}
+
 void proc_user_page_fault(struct trap_frame *f, uint64_t addr, unsigned access)
 {
 	struct proc *p = proc_current();
@@ -61,6 +82,8 @@ void proc_user_page_fault(struct trap_frame *f, uint64_t addr, unsigned access)
 	/* No frame: reclaim a batch (to swap) and try again, while reclaim finds pages. */
 	for (int tries = 0; why == VMF_NO_FRAME && tries < 8 && proc_reclaim_for_fault(); tries++)
 		why = vmm_fault(p->space, addr, access, &vf);
+	if (why == VMF_NO_FRAME && oom_kill_other(p, addr))
+		return;                 /* the fault comes again, with the victim's frames free */
 	if (why == VMF_RESOLVED) {
 		proc_resident(p);
 		return;

@@ -54,7 +54,8 @@ struct proc {
 	uint64_t faults;                /* faults counted at exit (the space is gone after) */
 	uint64_t old_faults;            /* faults of the spaces exec replaced */
 	uint64_t deadline;              /* the tick at which it is killed (KILL_TIMEOUT); 0: never */
-	bool kill_pending;              /* killed by the timer: ends on its way back to ring 3 */
+	bool kill_pending;              /* killed (the timer, oom): ends on its way back to ring 3 */
+	uint8_t kill_reason;            /* ... with this reason (KILL_TIMEOUT, KILL_OOM) */
 	bool nest;                      /* indent its output: a test program under KTAP */
 	bool line_start;                /* its next byte of output starts a line */
 	struct file *files[STRATA_OPEN_MAX];    /* open files by descriptor (file.c); 0-2 are the console */
@@ -148,6 +149,8 @@ long sys_msync(uint64_t addr, uint64_t len, uint64_t flags);
 
 /* reclaim.c: pages back from processes (to swap) when free frames run short. */
 uint64_t proc_reclaim(uint64_t want);   /* pages written out */
+struct proc *proc_oom_victim(void);     /* the process with the largest resident set */
+void proc_mark_killed(struct proc *p, enum strata_kill_reason why);   /* it ends at its next chance */
 void proc_reclaim_if_low(void);         /* below the low mark: until the high one */
 bool proc_reclaim_for_fault(void);      /* a batch for a fault that found no frame */
 

@@ -36,6 +36,33 @@ uint64_t proc_reclaim(uint64_t want)
 	return got;
 }
 
+/* Mark p to die with why at its next chance (its way back to ring 3, or out of wait). */
+void proc_mark_killed(struct proc *p, enum strata_kill_reason why)
+{
+	if (p->kill_pending)
+		return;
+	p->kill_pending = true;
+	p->kill_reason = (uint8_t)why;
+	if (p->state == P_WAITING)
+		p->state = P_RUNNABLE;
+}
+
+/* The live process holding the most frames: what an out-of-memory kill frees most of. */
+struct proc *proc_oom_victim(void)
+{
+	struct proc *best = 0;
+	uint64_t most = 0;
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = proc_slot(i);
+		if (p->state == P_FREE || p->state == P_ZOMBIE || !p->space || p->kill_pending)
+			continue;
+		uint64_t r = vmm_resident(p->space);
+		if (!best || r > most)
+			best = p, most = r;
+	}
+	return best;
+}
+
 /* Below low: reclaim until high. Called by the scheduler loop between turns. */
 void proc_reclaim_if_low(void)
 {

@@ -102,9 +102,7 @@ static void check_deadlines(void)
 			struct proc *p = proc_slot(j);
 			if (p->state == P_FREE || p->state == P_ZOMBIE || !descends_from(p, d))
 				continue;
-			p->kill_pending = true;
-			if (p->state == P_WAITING)
-				p->state = P_RUNNABLE;
+			proc_mark_killed(p, KILL_TIMEOUT);
 		}
 	}
 }
@@ -153,9 +151,11 @@ void sched_user_return(struct trap_frame *f)
 	if (!current)
 		return;
 	if (current->kill_pending)
-		proc_kill(KILL_TIMEOUT, 0, f->rip);
+		proc_kill(current->kill_reason, 0, f->rip);
 	if (need_resched) {
 		need_resched = false;
 		sched_yield();
+		if (current->kill_pending)      /* killed while it waited for its turn */
+			proc_kill(current->kill_reason, 0, f->rip);
 	}
 }

@@ -169,7 +169,7 @@ static long sys_wait(uint64_t pid, uint64_t ustatus)
 		p->wait_for = want;
 		sched_block();
 		if (p->kill_pending)
-			proc_kill(KILL_TIMEOUT, 0, 0);
+			proc_kill(p->kill_reason, 0, 0);
 	}
 }
 
@@ -236,7 +236,7 @@ void syscall_dispatch(struct trap_frame *f)
 	f->rax = (uint64_t)call(n, f);
 	struct proc *p = proc_current();
 	if (p->kill_pending)
-		proc_kill(KILL_TIMEOUT, 0, f->rip);
+		proc_kill(p->kill_reason, 0, f->rip);
 	if (f->rip >= VMM_USER_END)
 		proc_kill(KILL_EXCEPTION, f->rip, f->rip);
 	f->rcx = f->rip;

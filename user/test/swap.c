@@ -6,8 +6,11 @@
  * too little RAM for both, the reclaimer must write pages out and the
  * faults read them back: meminfo's swap counters prove it. After the
  * child exits and the parent frees its memory, no slot is left in use.
- * Without a swap area (most boots of the matrix) the case skips; the
- * harness's swap boot gives a small machine and a disk (docs/swap.md).
+ * And with RAM and swap together too small, the out-of-memory path kills
+ * the largest process, not a bystander. Each case runs where the machine
+ * allows it (a swap at least twice the free RAM, or too small for what a
+ * process may take), and skips elsewhere: the harness's two swap boots
+ * give one machine of each (docs/swap.md).
  */
 #include "ktap.h"
 
@@ -43,6 +46,10 @@ static void t_working_set_larger_than_ram(void)
 		ktap_skip_case("no swap area on this machine (the harness's swap boot has one)");
 		return;
 	}
+	if (m0.swap_kib < 2 * m0.free_kib) {
+		ktap_skip_case("swap smaller than twice the free RAM: the working set would not fit");
+		return;
+	}
 	/* Each of the two takes half of three times the free RAM, within the limit and the swap. */
 	unsigned long want = m0.free_kib * 3 / 2 * 1024;
 	unsigned long room = (m0.limit_kib - m0.committed_kib) * 1024 - 2 * MIB;
@@ -75,8 +82,53 @@ static void t_working_set_larger_than_ram(void)
 	T_EQ(m1.swap_used_kib, m0.swap_used_kib);        /* every slot back */
 }
 
+/*
+ * RAM and swap together too small: a child far larger than its parent
+ * fills both, and the out-of-memory path kills the process with the
+ * largest resident set, the child (reason=oom); the parent's memory comes
+ * through intact, and every slot and frame comes back.
+ */
+static void t_full_swap_kills_the_largest(void)
+{
+	meminfo(&m0);
+	if (!m0.swap_kib) {
+		ktap_skip_case("no swap area on this machine (the harness's swap boot has one)");
+		return;
+	}
+	unsigned long room = (m0.limit_kib - m0.committed_kib) * 1024 - 2 * MIB;
+	unsigned long small = 2 * MIB, big = room & ~(PAGE_SIZE - 1);
+	if ((m0.free_kib + m0.swap_kib) * 1024 > small + big) {
+		ktap_skip_case("RAM and swap hold what a process may take: nothing can run out");
+		return;
+	}
+	printf("# parent %lu KiB, child %lu KiB, free RAM %lu KiB, swap %lu KiB\n", small / 1024, big / 1024,
+	       m0.free_kib, m0.swap_kib);
+	volatile unsigned long *p = mmap(0, small, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_EXPECT(!is_err((long)p));
+	if (is_err((long)p))
+		return;
+	for (unsigned long i = 0; i < small / sizeof(long); i++)
+		p[i] = pattern(1, i);
+	long pid = fork();
+	if (pid == 0) {
+		volatile unsigned long *q = mmap(0, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		exit(is_err((long)q) || churn(q, big, 2) ? 1 : 0);     /* killed long before the end */
+	}
+	int status = -1;
+	T_EQ(wait(pid, &status), pid);
+	T_EQ(STRATA_KILL_REASON(status), KILL_OOM);
+	unsigned long bad = 0;
+	for (unsigned long i = 0; i < small / sizeof(long); i++)
+		bad += p[i] != pattern(1, i);
+	T_EQ(bad, 0);
+	T_EQ(munmap((void *)p, small), 0);
+	meminfo(&m1);
+	T_EQ(m1.swap_used_kib, m0.swap_used_kib);
+}
+
 static const struct ktap_case cases[] = {
 	{ "working_set_larger_than_ram", t_working_set_larger_than_ram },
+	{ "full_swap_kills_the_largest", t_full_swap_kills_the_largest },
 };
 
 int main(void)
