@@ -796,6 +796,9 @@ def boot_matrix():
         # faults reading them back (docs/swap.md).
         Boot("swap-user-bios-24M-tcg", cmdline="mode=test ktest=user user.test=swap swap.format=1",
              mem="24M", timeout=120, qemu_extra=virtio_disk(swap_image("swap-user.img", 64 << 20))),
+        # A working set through RAM, then through swap, timed (issue 16's benchmarks).
+        Boot("bench-swap-bios-24M-tcg", cmdline="mode=bench bench=swap swap.format=1", judge="bench",
+             mem="24M", timeout=120, qemu_extra=virtio_disk(swap_image("swap-bench.img", 64 << 20))),
         # The same with a disk too small: swap fills and the largest process dies (oom).
         Boot("swap-full-bios-24M-tcg", cmdline="mode=test ktest=user user.test=swap swap.format=1",
              mem="24M", timeout=120, qemu_extra=virtio_disk(swap_image("swap-full.img", 4 << 20))),
