@@ -108,7 +108,8 @@ static long copy_argv(struct spawn_args *a, uint64_t uargv)
 	}
 }
 
-static long sys_spawn(uint64_t upath, uint64_t uargv)
+/* spawn's and exec's path and argv, copied into a new spawn_args (the caller kfrees it): 0, or an errno. */
+static long spawn_args_in(uint64_t upath, uint64_t uargv, struct spawn_args **out)
 {
 	struct spawn_args *a = kmalloc(sizeof(*a));
 	if (!a)
@@ -116,22 +117,32 @@ static long sys_spawn(uint64_t upath, uint64_t uargv)
 	long r = copy_string_from_user(a->path, upath, sizeof(a->path));
 	if (r >= 0)
 		r = copy_argv(a, uargv);
-	if (r >= 0)
-		r = proc_spawn(a->path, a->argc, a->argv, proc_current());
+	if (r < 0) {
+		kfree(a);
+		return r;
+	}
+	*out = a;
+	return 0;
+}
+
+static long sys_spawn(uint64_t upath, uint64_t uargv)
+{
+	struct spawn_args *a;
+	long r = spawn_args_in(upath, uargv, &a);
+	if (r)
+		return r;
+	r = proc_spawn(a->path, a->argc, a->argv, proc_current());
 	kfree(a);
 	return r;
 }
 
 static long sys_exec(uint64_t upath, uint64_t uargv, struct trap_frame *f)
 {
-	struct spawn_args *a = kmalloc(sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	long r = copy_string_from_user(a->path, upath, sizeof(a->path));
-	if (r >= 0)
-		r = copy_argv(a, uargv);
-	if (r >= 0)
-		r = proc_exec(proc_current(), a->path, a->argc, a->argv, f);
+	struct spawn_args *a;
+	long r = spawn_args_in(upath, uargv, &a);
+	if (r)
+		return r;
+	r = proc_exec(proc_current(), a->path, a->argc, a->argv, f);
 	kfree(a);
 	return r;
 }

@@ -423,62 +423,67 @@ int pg_protect(pg_root_t root, va_t va, size_t len, unsigned flags)
 
 /* ---- swap entries (paging.h) ---- */
 
+/* The one-page edits below go through edit_one_fast: one walk, the leaf, its flush. */
+struct one_page {
+	struct tlb_batch *b;
+	uint64_t value;         /* swap out: the entry's value */
+	pa_t pa;                /* swap out: the page's frame */
+	int accessed;           /* test_clear_accessed: the bit was set */
+};
+
+static void swap_out_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *arg)
+{
+	struct one_page *o = arg;
+	(void)level, (void)end;
+	o->pa = pte_addr(*e, 0);
+	tlb_add(o->b, va, *e);
+	pte_set(e, pte_swap_make(o->value));
+}
+
+/* Why a one-page edit found no 4 KiB leaf: nothing (or a swap entry) there, or a huge page. */
+static int no_4k_leaf(pg_root_t root, va_t va)
+{
+	return pg_translate(root, va, NULL, NULL, NULL) ? PG_E_NOT_MAPPED : PG_E_UNSUPPORTED;
+}
+
 int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa)
 {
 	struct tlb_batch b;
-	unsigned at;
-	int err = 0;
+	struct one_page o = { .b = &b, .value = value };
 	if (va & (PAGE_SIZE - 1))
 		return PG_E_ALIGN;
 	if (!pg_va_canonical(va))
 		return PG_E_CANONICAL;
 	if (value > PG_SWAP_MAX)
 		return PG_E_UNSUPPORTED;
-	tlb_begin(&b, root);
-	uint64_t irq = spin_lock_irqsave(&pg.lock);
-	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
-	if (!pte_present(*e))
-		err = PG_E_NOT_MAPPED;
-	else if (at)
-		err = PG_E_UNSUPPORTED;
-	if (!err) {
-		*pa = pte_addr(*e, 0);
-		tlb_add(&b, va, *e);
-		pte_set(e, pte_swap_make(value));
-		tlb_flush_here(&b);
-	}
-	spin_unlock_irqrestore(&pg.lock, irq);
-	if (!err)
-		tlb_flush_there(&b);
-	return err;
+	if (!edit_one_fast(root, va, swap_out_leaf, &o, &b, true))
+		return no_4k_leaf(root, va);
+	*pa = o.pa;
+	return 0;
+}
+
+/* Cleared with the TLB entry dropped: a CPU sets A only when it loads the entry. */
+static void clear_accessed_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *arg)
+{
+	struct one_page *o = arg;
+	(void)level, (void)end;
+	if (!(*e & PTE_A))
+		return;
+	o->accessed = 1;
+	tlb_add(o->b, va, *e);
+	__atomic_and_fetch(e, ~PTE_A, __ATOMIC_RELAXED);
 }
 
 int pg_test_clear_accessed(pg_root_t root, va_t va)
 {
 	struct tlb_batch b;
-	unsigned at;
-	int r;
+	struct one_page o = { .b = &b };
 	if (!pg_va_canonical(va))
 		return PG_E_NOT_MAPPED;
 	va &= ~(PAGE_SIZE - 1);
-	tlb_begin(&b, root);
-	uint64_t irq = spin_lock_irqsave(&pg.lock);
-	pte_t *e = walk(root, va, 0, NULL, NULL, &at);
-	if (at || !pte_present(*e)) {
-		r = PG_E_NOT_MAPPED;
-	} else if (!(*e & PTE_A)) {
-		r = 0;
-	} else {
-		/* Cleared with the TLB entry dropped: a CPU sets A only when it loads the entry. */
-		tlb_add(&b, va, *e);
-		__atomic_and_fetch(e, ~PTE_A, __ATOMIC_RELAXED);
-		tlb_flush_here(&b);
-		r = 1;
-	}
-	spin_unlock_irqrestore(&pg.lock, irq);
-	if (r == 1)
-		tlb_flush_there(&b);
-	return r;
+	if (!edit_one_fast(root, va, clear_accessed_leaf, &o, &b, true))
+		return PG_E_NOT_MAPPED;
+	return o.accessed;
 }
 
 int pg_swap_entry(pg_root_t root, va_t va, uint64_t *value)

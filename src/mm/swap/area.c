@@ -105,22 +105,29 @@ int swap_slot_take(uint64_t *slot)
 	return 0;
 }
 
-int swap_write_slot(uint64_t slot, const void *page)
+/* A slot's page to or from the disk: the area on, the slot taken, the device asked, counted. */
+static int slot_io(uint64_t slot, void *page, bool write)
 {
 	if (!area.on)
 		return -ENODEV;
 	if (!slot || !swap_slot_in_use(&area.slots, slot)) {
-		MM_MISUSE("swap", "write to slot %llu, which is not taken", (unsigned long long)slot);
+		MM_MISUSE("swap", "%s slot %llu, which %s", write ? "write to" : "read of",
+			  (unsigned long long)slot, write ? "is not taken" : "holds no page");
 		return -EINVAL;
 	}
-	int e = area.dev.write(slot, page);
+	int e = write ? area.dev.write(slot, page) : area.dev.read(slot, page);
 	if (e) {
-		kprintf("swap: %s: slot %llu could not be written (%d)\n", area.dev.name,
-			(unsigned long long)slot, e);
+		kprintf("swap: %s: slot %llu could not be %s (%d)\n", area.dev.name,
+			(unsigned long long)slot, write ? "written" : "read", e);
 		return e;
 	}
-	area.out++;
+	*(write ? &area.out : &area.in) += 1;
 	return 0;
+}
+
+int swap_write_slot(uint64_t slot, const void *page)
+{
+	return slot_io(slot, (void *)page, true);     /* a write only reads the page */
 }
 
 int swap_write_page(const void *page, uint64_t *slot)
@@ -136,20 +143,7 @@ int swap_write_page(const void *page, uint64_t *slot)
 
 int swap_read_page(uint64_t slot, void *page)
 {
-	if (!area.on)
-		return -ENODEV;
-	if (!swap_slot_in_use(&area.slots, slot) || !slot) {
-		MM_MISUSE("swap", "read of slot %llu, which holds no page", (unsigned long long)slot);
-		return -EINVAL;
-	}
-	int e = area.dev.read(slot, page);
-	if (e) {
-		kprintf("swap: %s: slot %llu could not be read (%d)\n", area.dev.name,
-			(unsigned long long)slot, e);
-		return e;
-	}
-	area.in++;
-	return 0;
+	return slot_io(slot, page, false);
 }
 
 int swap_free_slot(uint64_t slot)
