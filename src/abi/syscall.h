@@ -186,6 +186,7 @@ struct strata_meminfo {
 	unsigned long swap_used_kib;
 	unsigned long swap_out, swap_in;        /* pages written out and read back, machine-wide, since boot */
 	unsigned long swapped_kib;      /* of this process's memory, what is in swap now */
+	unsigned long swap_errors;      /* swap reads and writes the disk failed, machine-wide, since boot */
 };
 
 #endif

@@ -344,21 +344,23 @@ static const char *const state_name[] = {
 
 void proc_list(void)
 {
-	kprintf("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s\n", "pid", "ppid", "state", "name", "resident",
-		"peak", "shared", "object", "copied");
+	kprintf("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s %10s\n", "pid", "ppid", "state", "name",
+		"resident", "peak", "shared", "object", "copied", "swapped");
 	for (unsigned i = 0; i < PROC_MAX; i++) {
 		struct proc *p = &procs[i];
 		struct vm_stats st = { 0 };
 		if (p->state == P_FREE)
 			continue;
-		uint64_t r = p->space ? proc_resident(p) : 0;
-		if (p->space)
+		uint64_t r = p->space ? proc_resident(p) : 0, swapped = 0;
+		if (p->space) {
 			vmm_stats(p->space, &st);
+			swapped = vmm_swapped(p->space);
+		}
 		/* shared: copy-on-write pages held elsewhere too (another process, a file's page cache);
-		 * object: pages of shared memory and MAP_SHARED files */
-		kprintf("  %5d %5d %-10s %-16s %9lu KiB %6lu KiB %6lu KiB %6lu KiB %6lu\n", p->pid,
+		 * object: pages of shared memory and MAP_SHARED files; swapped: its pages in swap now */
+		kprintf("  %5d %5d %-10s %-16s %9lu KiB %6lu KiB %6lu KiB %6lu KiB %6lu %6lu KiB\n", p->pid,
 			p->parent ? p->parent->pid : 0, state_name[p->state], p->name, r * 4, p->peak * 4,
-			st.shared * 4, st.object_pages * 4, st.cow_copied);
+			st.shared * 4, st.object_pages * 4, st.cow_copied, swapped * 4);
 	}
 }
 

@@ -109,4 +109,13 @@ long spawn_wait(const char *path, char *const argv[], int *status);
 /* Make the next kib of stack resident, so later code takes no stack faults. */
 void stack_touch(size_t kib);
 
+/*
+ * Working sets for the swap tests (workset.c): word i of process who's
+ * set, and a pass that writes every word of bytes at p (yielding now and
+ * then, so sets of several processes are live at once) and reads them
+ * all back: the number of wrong words.
+ */
+unsigned long workset_word(unsigned long who, unsigned long i);
+unsigned long workset_churn(volatile unsigned long *p, unsigned long bytes, unsigned long who);
+
 #endif

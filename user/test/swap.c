@@ -18,27 +18,6 @@
 
 static struct strata_meminfo m0, m1;
 
-/* The word at index i of process `who`'s working set. */
-static unsigned long pattern(unsigned long who, unsigned long i)
-{
-	unsigned long x = (who << 40) ^ (i * 0x9e3779b97f4a7c15UL);
-	return x ^ (x >> 29);
-}
-
-/* Write, then read back, n bytes at p; the number of wrong words. */
-static unsigned long churn(volatile unsigned long *p, unsigned long n, unsigned long who)
-{
-	unsigned long words = n / sizeof(long), bad = 0;
-	for (unsigned long i = 0; i < words; i++) {
-		p[i] = pattern(who, i);
-		if (i % (64 * 1024) == 0)
-			yield();                /* the other process runs too: both sets are live */
-	}
-	for (unsigned long i = 0; i < words; i++)
-		bad += p[i] != pattern(who, i);
-	return bad;
-}
-
 static void t_working_set_larger_than_ram(void)
 {
 	meminfo(&m0);
@@ -66,9 +45,10 @@ static void t_working_set_larger_than_ram(void)
 		return;
 	long pid = fork();
 	if (pid == 0)
-		exit(churn(p, each, 2) ? 1 : 0);
+		exit(workset_churn(p, each, 2) ? 1 : 0);
 	T_EXPECT(pid > 0);
-	T_EQ(churn(p, each, 1), 0);
+	T_EQ(workset_churn(p, each, 1), 0);
+	ps();                   /* the process table's swapped column: pages of these two in swap now */
 	int status = -1;
 	T_EQ(wait(pid, &status), pid);
 	T_EQ(status, 0);                                 /* the child's every word right too */
@@ -108,18 +88,18 @@ static void t_full_swap_kills_the_largest(void)
 	if (is_err((long)p))
 		return;
 	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		p[i] = pattern(1, i);
+		p[i] = workset_word(1, i);
 	long pid = fork();
 	if (pid == 0) {
 		volatile unsigned long *q = mmap(0, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		exit(is_err((long)q) || churn(q, big, 2) ? 1 : 0);     /* killed long before the end */
+		exit(is_err((long)q) || workset_churn(q, big, 2) ? 1 : 0);     /* killed long before the end */
 	}
 	int status = -1;
 	T_EQ(wait(pid, &status), pid);
 	T_EQ(STRATA_KILL_REASON(status), KILL_OOM);
 	unsigned long bad = 0;
 	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		bad += p[i] != pattern(1, i);
+		bad += p[i] != workset_word(1, i);
 	T_EQ(bad, 0);
 	T_EQ(munmap((void *)p, small), 0);
 	meminfo(&m1);

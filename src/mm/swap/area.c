@@ -19,7 +19,7 @@ static struct {
 	pa_t bitmap;                    /* the slots' bits: a block of the buddy */
 	unsigned order;
 	bool on;
-	uint64_t out, in, reclaim_runs;
+	uint64_t out, in, reclaim_runs, errors;
 } area;
 
 /* The buddy order of a block holding bytes. */
@@ -119,6 +119,7 @@ static int slot_io(uint64_t slot, void *page, bool write)
 	if (e) {
 		kprintf("swap: %s: slot %llu could not be %s (%d)\n", area.dev.name,
 			(unsigned long long)slot, write ? "written" : "read", e);
+		area.errors++;
 		return e;
 	}
 	*(write ? &area.out : &area.in) += 1;
@@ -161,6 +162,7 @@ void swap_stats(struct swap_stats *st)
 		.on = area.on, .pages = area.on ? area.slots.pages - 1 : 0,
 		.used = area.on ? area.slots.used : 0,
 		.out = area.out, .in = area.in, .reclaim_runs = area.reclaim_runs,
+		.errors = area.errors,
 	};
 }
 
@@ -168,8 +170,8 @@ void swap_report(void)
 {
 	struct swap_stats st;
 	swap_stats(&st);
-	kprintf("SWAP size_kib=%llu used_kib=%llu out=%llu in=%llu reclaim_runs=%llu\n",
+	kprintf("SWAP size_kib=%llu used_kib=%llu out=%llu in=%llu reclaim_runs=%llu errors=%llu\n",
 		(unsigned long long)st.pages * 4, (unsigned long long)st.used * 4,
 		(unsigned long long)st.out, (unsigned long long)st.in,
-		(unsigned long long)st.reclaim_runs);
+		(unsigned long long)st.reclaim_runs, (unsigned long long)st.errors);
 }

@@ -142,13 +142,14 @@ struct swap_stats {
 	uint64_t used;
 	uint64_t out, in;       /* pages written out and read back, since boot */
 	uint64_t reclaim_runs;
+	uint64_t errors;        /* reads and writes the device failed */
 };
 void swap_stats(struct swap_stats *st);
 
 /* A reclaimer ran (counted in reclaim_runs). */
 void swap_count_reclaim(void);
 
-/* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= (0s when off). */
+/* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= errors= (0s when off). */
 void swap_report(void);
 
 #endif
