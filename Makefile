@@ -119,7 +119,7 @@ HOST_fs         := $(HOST_slab) $(wildcard src/fs/*.c) src/proc/initrd.c
 HOST_smp        := $(HOST_slab)
 HOST_acpi       := src/boot/acpi.c
 HOST_proc       := src/proc/elf.c src/proc/initrd.c
-HOST_swap       := src/mm/swap/header.c src/mm/swap/slots.c   # area.c needs the buddy: the kernel suite tests it
+HOST_swap       := src/mm/swap/header.c src/mm/swap/slots.c src/mm/swap/kept.c   # area.c needs the buddy: the kernel suite tests it
 HOST_lock       := src/lib/lockcheck.c
 HOST_malloc     := $(filter-out user/lib/malloc/os_strata.c user/lib/malloc/export_linux.c,$(wildcard user/lib/malloc/*.c))
 

@@ -187,6 +187,8 @@ struct strata_meminfo {
 	unsigned long swap_out, swap_in;        /* pages written out and read back, machine-wide, since boot */
 	unsigned long swapped_kib;      /* of this process's memory, what is in swap now */
 	unsigned long swap_errors;      /* swap reads and writes the disk failed, machine-wide, since boot */
+	unsigned long swap_clean;       /* pages reclaimed with no write (clean, their slot kept), since boot */
+	unsigned long swap_kept_kib;    /* of swap_used_kib, slots kept for clean pages back in RAM */
 };
 
 #endif

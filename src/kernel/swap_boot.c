@@ -7,7 +7,8 @@
  * swap.fail_read=N makes the Nth page read from the disk (the header's
  * read at boot is the first) fail as a device error would, once: the
  * harness's swapio boot shows a failed swap-in kills only the process
- * that needed the page (docs/swap.md).
+ * that needed the page (docs/swap.md). swap.keep=0: no slot is kept for
+ * a clean page, every page reclaimed is written (to measure the saving).
  */
 #include "kernel/kernel.h"
 #include "kernel/cmdline.h"
@@ -45,6 +46,8 @@ void swap_boot(void)
 	const struct swap_dev *dev = swap_boot_dev();
 	long n = cmdline_int("swap.fail_read", 0);
 	fail_read = n > 0 ? (uint64_t)n : 0;
+	if (cmdline_int("swap.keep", 1) == 0)
+		swap_keep_off();                /* to measure what keeping clean pages' slots saves */
 	if (dev)
 		swap_on(dev, cmdline_int("swap.format", 0) == 1);
 	else

@@ -201,6 +201,7 @@ static long sys_meminfo(uint64_t uout)
 		.processes = proc_count(), .tsc_khz = tsc_khz(),
 		.shared_kib = st.shared * 4, .cow_copied = st.cow_copied, .cow_reused = st.cow_reused,
 		.swap_kib = sw.pages * 4, .swap_used_kib = sw.used * 4, .swap_out = sw.out, .swap_in = sw.in, .swap_errors = sw.errors,
+		.swap_clean = sw.clean, .swap_kept_kib = sw.kept * 4,
 		.swapped_kib = st.swapped * 4,
 	};
 	return copy_to_user(uout, &m, sizeof(m));

@@ -225,15 +225,24 @@ KTEST(swap, process_pages_through_the_disk)
 		bad += !page_intact(s, i, phys_to_virt(f));
 	KT_EXPECT(bad == 0);
 	KT_EXPECT(vmm_swapped(s) == 0);
-	/* Half out again, then the space goes: their slots with it. */
+	/* Read back, every page keeps its slot while clean: half out again, written by no one. */
+	struct swap_stats st, st0;
+	swap_stats(&st0);
+	KT_EXPECT(st0.kept == N && st0.used == N);
 	for (unsigned i = 0; i < N; i += 2)
 		vmm_swap_out(s, SPACE_BASE + i * PAGE_SIZE);
-	struct swap_stats st;
 	swap_stats(&st);
-	KT_EXPECT(st.used == N / 2);
+	KT_EXPECT(st.out == st0.out && st.clean == st0.clean + N / 2);
+	KT_EXPECT(st.kept == N / 2 && st.used == N);
+	KT_EXPECT(vmm_check(s) == 0);
+	bad = 0;
+	for (unsigned i = 0; i < N; i += 2)
+		bad += !page_intact(s, i, phys_to_virt(f));
+	KT_EXPECT(bad == 0);
+	/* The space goes: the slots of its pages in swap and those kept with it. */
 	KT_EXPECT(vmm_space_destroy(s) == 0);
 	swap_stats(&st);
-	KT_EXPECT(st.used == 0);
+	KT_EXPECT(st.used == 0 && st.kept == 0);
 	pmm_free_page(f);
 }
 

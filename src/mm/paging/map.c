@@ -428,6 +428,7 @@ struct one_page {
 	struct tlb_batch *b;
 	uint64_t value;         /* swap out: the entry's value */
 	pa_t pa;                /* swap out: the page's frame */
+	bool dirty;             /* swap out: its entry's D bit */
 	int accessed;           /* test_clear_accessed: the bit was set */
 };
 
@@ -435,9 +436,15 @@ static void swap_out_leaf(pte_t *e, unsigned level, va_t va, va_t end, void *arg
 {
 	struct one_page *o = arg;
 	(void)level, (void)end;
-	o->pa = pte_addr(*e, 0);
-	tlb_add(o->b, va, *e);
-	pte_set(e, pte_swap_make(o->value));
+	/*
+	 * One exchange: a CPU whose TLB holds the entry with D clear must set D
+	 * in memory before it writes (Intel SDM vol. 3, 4.8), and finds the swap
+	 * entry instead, so the D taken here is final.
+	 */
+	pte_t old = __atomic_exchange_n(e, pte_swap_make(o->value), __ATOMIC_SEQ_CST);
+	o->pa = pte_addr(old, 0);
+	o->dirty = old & PTE_D;
+	tlb_add(o->b, va, old);
 }
 
 /* Why a one-page edit found no 4 KiB leaf: nothing (or a swap entry) there, or a huge page. */
@@ -446,7 +453,7 @@ static int no_4k_leaf(pg_root_t root, va_t va)
 	return pg_translate(root, va, NULL, NULL, NULL) ? PG_E_NOT_MAPPED : PG_E_UNSUPPORTED;
 }
 
-int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa)
+int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa, bool *dirty)
 {
 	struct tlb_batch b;
 	struct one_page o = { .b = &b, .value = value };
@@ -459,6 +466,8 @@ int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa)
 	if (!edit_one_fast(root, va, swap_out_leaf, &o, &b, true))
 		return no_4k_leaf(root, va);
 	*pa = o.pa;
+	if (dirty)
+		*dirty = o.dirty;
 	return 0;
 }
 

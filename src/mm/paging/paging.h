@@ -204,11 +204,13 @@ void pg_walk(pg_root_t root, va_t va, size_t len, pg_walk_fn fn, void *arg);
 /*
  * The mapped 4 KiB page at va becomes a swap entry holding value; its
  * frame is in *pa (not freed) and every CPU's TLB entry for va is gone.
+ * *dirty (if not NULL): the entry's dirty bit as it was swapped out, so a
+ * write no CPU had finished when the entry changed cannot be missed.
  * Returns 0, or PG_E_ALIGN, PG_E_CANONICAL, PG_E_NOT_MAPPED (nothing mapped
  * there, or a swap entry), PG_E_UNSUPPORTED (a huge page, or value past
  * PG_SWAP_MAX) with nothing changed.
  */
-int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa);
+int pg_swap_out(pg_root_t root, va_t va, uint64_t value, pa_t *pa, bool *dirty);
 
 /*
  * The accessed bit of the mapped 4 KiB page at va: 1 if the CPU set it

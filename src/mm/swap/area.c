@@ -19,7 +19,11 @@ static struct {
 	pa_t bitmap;                    /* the slots' bits: a block of the buddy */
 	unsigned order;
 	bool on;
-	uint64_t out, in, reclaim_runs, errors;
+	struct swap_kept kept;
+	pa_t kept_block;                /* the kept table: a block of the buddy, or none */
+	unsigned kept_order;
+	bool keep_off;                  /* swap_keep_off: every page rewritten */
+	uint64_t out, in, reclaim_runs, errors, clean;
 } area;
 
 /* The buddy order of a block holding bytes. */
@@ -64,6 +68,27 @@ static int header(const struct swap_dev *dev, bool format, uint64_t *pages)
 	return e ? e : bad ? -EINVAL : 0;
 }
 
+/*
+ * The kept table: a slot is worth keeping only for a page in RAM, so an
+ * entry per frame of RAM at most (32 bytes per 4 KiB frame: 0.8 %), and per
+ * slot; 32768 entries at most (1 MiB). No block from the buddy: no slot
+ * is kept, nothing else lost.
+ */
+#define KEPT_MAX 32768
+static void kept_table_init(uint64_t slots)
+{
+	struct pmm_stats ps;
+	pmm_get_stats(&ps);
+	uint64_t want = slots < ps.total_pages ? slots : ps.total_pages, cap = 64;
+	while (cap < KEPT_MAX && cap * 2 <= want)
+		cap *= 2;
+	area.kept_order = order_for(swap_kept_bytes(cap));
+	area.kept_block = pmm_alloc(area.kept_order, 0);
+	if (area.kept_block == PMM_NO_FRAME)
+		cap = 0;
+	swap_kept_init(&area.kept, cap ? phys_to_virt(area.kept_block) : 0, cap);
+}
+
 int swap_on(const struct swap_dev *dev, bool format)
 {
 	uint64_t pages;
@@ -78,6 +103,7 @@ int swap_on(const struct swap_dev *dev, bool format)
 		return -ENOMEM;
 	area.dev = *dev, area.bitmap = bits, area.order = order;
 	swap_slots_init(&area.slots, phys_to_virt(bits), pages);
+	kept_table_init(pages - 1);
 	area.on = true;
 	kprintf("swap: %s: %llu KiB of slots\n", dev->name, (unsigned long long)(pages - 1) * 4);
 	return 0;
@@ -90,6 +116,8 @@ int swap_off(void)
 	if (area.slots.used)
 		return -EBUSY;
 	pmm_free(area.bitmap, area.order);
+	if (area.kept.cap)
+		pmm_free(area.kept_block, area.kept_order);
 	area.on = false;
 	return 0;
 }
@@ -155,6 +183,35 @@ int swap_free_slot(uint64_t slot)
 }
 
 void swap_count_reclaim(void) { area.reclaim_runs++; }
+void swap_count_clean(void) { area.clean++; }
+
+void swap_keep_off(void) { area.keep_off = true; }
+
+bool swap_keep(const void *owner, uint64_t va, uint64_t slot, uint64_t pa)
+{
+	if (area.on && !area.keep_off && !swap_kept_add(&area.kept, owner, va, slot, pa))
+		return true;
+	swap_free_slot(slot);
+	return false;
+}
+
+bool swap_unkeep(const void *owner, uint64_t va, uint64_t *slot, uint64_t *pa)
+{
+	return area.on && swap_kept_take(&area.kept, owner, va, slot, pa);
+}
+
+static void free_kept(uint64_t slot, void *arg)
+{
+	(void)arg;
+	swap_free_slot(slot);
+}
+
+uint64_t swap_drop_kept(const void *owner, uint64_t va, uint64_t len)
+{
+	return area.on ? swap_kept_drop(&area.kept, owner, va, len, free_kept, 0) : 0;
+}
+
+uint64_t swap_kept_of(const void *owner) { return area.on ? swap_kept_count(&area.kept, owner) : 0; }
 
 void swap_stats(struct swap_stats *st)
 {
@@ -162,7 +219,7 @@ void swap_stats(struct swap_stats *st)
 		.on = area.on, .pages = area.on ? area.slots.pages - 1 : 0,
 		.used = area.on ? area.slots.used : 0,
 		.out = area.out, .in = area.in, .reclaim_runs = area.reclaim_runs,
-		.errors = area.errors,
+		.errors = area.errors, .kept = area.on ? area.kept.n : 0, .clean = area.clean,
 	};
 }
 
@@ -170,8 +227,9 @@ void swap_report(void)
 {
 	struct swap_stats st;
 	swap_stats(&st);
-	kprintf("SWAP size_kib=%llu used_kib=%llu out=%llu in=%llu reclaim_runs=%llu errors=%llu\n",
-		(unsigned long long)st.pages * 4, (unsigned long long)st.used * 4,
+	kprintf("SWAP size_kib=%llu used_kib=%llu out=%llu in=%llu reclaim_runs=%llu errors=%llu kept=%llu "
+		"clean=%llu\n", (unsigned long long)st.pages * 4, (unsigned long long)st.used * 4,
 		(unsigned long long)st.out, (unsigned long long)st.in,
-		(unsigned long long)st.reclaim_runs, (unsigned long long)st.errors);
+		(unsigned long long)st.reclaim_runs, (unsigned long long)st.errors,
+		(unsigned long long)st.kept, (unsigned long long)st.clean);
 }

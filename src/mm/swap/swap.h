@@ -46,6 +46,7 @@ enum swap_error {
 	SWAP_E_CHECKSUM = -4,   /* the header is damaged */
 	SWAP_E_SIZE = -5,       /* fewer than SWAP_MIN_PAGES, more than the disk holds, or past SWAP_MAX_PAGES */
 	SWAP_E_SLOT = -6,       /* free of a slot out of range or not in use (misuse) */
+	SWAP_E_FULL = -7,       /* the table of kept slots is as full as it may be */
 };
 const char *swap_error_str(int e);
 
@@ -88,6 +89,36 @@ static inline uint64_t swap_slots_free(const struct swap_slots *s) { return s->p
 
 /* Count the bitmap against `used`; prints each problem, returns how many. */
 unsigned swap_slots_check(const struct swap_slots *s);
+
+/* ---- slots kept for clean pages (kept.c) ---------------------------------------------- */
+
+/*
+ * A page of an address space (owner, va) read back from swap into frame
+ * pa, its slot still holding the same bytes: while the page stays clean
+ * in that frame, reclaim drops the frame without a write. owner NULL: an
+ * empty entry.
+ */
+struct swap_kept_entry {
+	const void *owner;
+	uint64_t va, slot, pa;
+};
+struct swap_kept {
+	struct swap_kept_entry *e;
+	uint64_t cap;           /* entries, a power of two */
+	uint64_t n;             /* in use: at most 3/4 of cap */
+};
+
+size_t swap_kept_bytes(uint64_t cap);
+void swap_kept_init(struct swap_kept *k, struct swap_kept_entry *mem, uint64_t cap);
+/* Keep slot for (owner, va): 0, SWAP_E_FULL (keep none), SWAP_E_SLOT (misuse: kept already, or no owner or slot). */
+int swap_kept_add(struct swap_kept *k, const void *owner, uint64_t va, uint64_t slot, uint64_t pa);
+/* The slot and frame kept for (owner, va), removed: true, or false if none. */
+bool swap_kept_take(struct swap_kept *k, const void *owner, uint64_t va, uint64_t *slot, uint64_t *pa);
+/* Remove owner's entries in [va, va + len), calling fn(slot, arg) for each: how many. */
+uint64_t swap_kept_drop(struct swap_kept *k, const void *owner, uint64_t va, uint64_t len,
+			void (*fn)(uint64_t slot, void *arg), void *arg);
+/* Entries of owner (NULL: every entry), counted over the whole table: for checks. */
+uint64_t swap_kept_count(const struct swap_kept *k, const void *owner);
 
 /* ---- the area (area.c) -------------------------------------------------------------- */
 
@@ -136,6 +167,23 @@ int swap_read_page(uint64_t slot, void *page);
 /* Give slot back: 0, -ENODEV, or -EINVAL (misuse, reported). */
 int swap_free_slot(uint64_t slot);
 
+/*
+ * Slots kept for clean pages (the table above, the area's). swap_keep:
+ * page va of owner, just read from slot into frame pa, keeps the slot
+ * (true) or, the table full, the slot is freed (false). swap_unkeep: the
+ * slot kept for va, out of the table and the caller's again (still in
+ * use). swap_drop_kept: owner's kept slots in [va, va + len) freed, how
+ * many. swap_kept_of: how many owner keeps (a scan: for checks).
+ * swap_count_clean: a page reclaimed with no write, for the SWAP line.
+ */
+bool swap_keep(const void *owner, uint64_t va, uint64_t slot, uint64_t pa);
+bool swap_unkeep(const void *owner, uint64_t va, uint64_t *slot, uint64_t *pa);
+uint64_t swap_drop_kept(const void *owner, uint64_t va, uint64_t len);
+uint64_t swap_kept_of(const void *owner);
+void swap_count_clean(void);
+/* Keep no slot from now on (swap.keep=0: the same work measured with every page rewritten). */
+void swap_keep_off(void);
+
 struct swap_stats {
 	bool on;
 	uint64_t pages;         /* slots, the header not counted */
@@ -143,13 +191,15 @@ struct swap_stats {
 	uint64_t out, in;       /* pages written out and read back, since boot */
 	uint64_t reclaim_runs;
 	uint64_t errors;        /* reads and writes the device failed */
+	uint64_t kept;          /* slots kept for clean pages in RAM (counted in used) */
+	uint64_t clean;         /* pages reclaimed without a write: their kept slot held them */
 };
 void swap_stats(struct swap_stats *st);
 
 /* A reclaimer ran (counted in reclaim_runs). */
 void swap_count_reclaim(void);
 
-/* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= errors= (0s when off). */
+/* One line for programs: SWAP size_kib= used_kib= out= in= reclaim_runs= errors= kept= clean= (0s when off). */
 void swap_report(void);
 
 #endif

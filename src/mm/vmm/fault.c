@@ -95,7 +95,8 @@ static enum vm_fault_why handle(struct vm_space *s, struct vm_region *r, va_t ad
 	}
 	uint64_t slot;
 	if ((r->kind == VM_ANON || r->kind == VM_DEMAND) && s->swapped && !pg_swap_entry(s->root, va, &slot)) {
-		int e = swap_in_page(s, r, va, slot);    /* swap.c: the page comes back */
+		/* swap.c: the page comes back; a read keeps its slot while the page stays clean */
+		int e = swap_in_page(s, r, va, slot, !(access & VM_ACC_WRITE));
 		return e == VMM_E_IO ? VMF_SWAP_IO : e ? VMF_NO_FRAME : VMF_RESOLVED;
 	}
 	if (kind_has_object(r->kind)) {

@@ -1,7 +1,8 @@
 /*
- * swap.c - anonymous pages out to the swap area and back: the VMM's half
- * of swapping (the area and its slots are mm/swap/; choosing which pages
- * go, reclaim, is not here yet: docs/swap.md).
+ * swap.c - anonymous pages out to the swap area and back, and the clock
+ * that chooses them: the VMM's half of swapping (the area, its slots and
+ * the slots kept for clean pages are mm/swap/; who is asked to reclaim,
+ * and when, is src/proc/reclaim.c; docs/swap.md).
  *
  *   out:  a slot taken -> the PTE becomes a swap entry holding it (the TLB
  *         entry shot down: no CPU writes the page any more) -> the frame
@@ -9,7 +10,9 @@
  *         frame back over its entry and gives the slot back.
  *   in:   a not-present fault finds a swap entry -> a frame -> the slot read
  *         into it -> mapped over the entry with the region's rights -> the
- *         slot freed. A failed read is VMF_SWAP_IO: the page stays in swap.
+ *         slot freed, or, for a read fault, kept: while the page stays clean
+ *         in that frame, its next swap-out writes nothing. A failed read is
+ *         VMF_SWAP_IO: the page stays in swap.
  *
  * Only a frame the space holds alone goes out (refcount 1): a copy-on-write
  * page shared with another space, or an object's, would need every space
@@ -30,7 +33,8 @@ static int swap_out_locked(struct vm_space *s, va_t va)
 	struct vm_node *n = rt_find(s->tree, va);
 	pa_t pa, got;
 	unsigned pf;
-	uint64_t slot;
+	uint64_t slot, kept_pa = 0;
+	bool kept = false, dirty = true;
 	if (!n)
 		return VMM_E_NO_REGION;
 	if (!anonymous(&n->r))
@@ -39,12 +43,18 @@ static int swap_out_locked(struct vm_space *s, va_t va)
 		return VMM_E_NOT_MAPPED;
 	if (pmm_frame_refcount(pa) != 1)
 		return VMM_E_BUSY;
-	if (swap_slot_take(&slot))
+	/* A slot kept since the page came back: the write goes there, if one is needed. */
+	if (s->kept && swap_unkeep(s, va, &slot, &kept_pa))
+		kept = true, s->kept--;
+	else if (swap_slot_take(&slot))
 		return VMM_E_IO;
 	/* The entry before the write: once the PTE says "in swap", no CPU can change the frame. */
-	if (pg_swap_out(s->root, va, slot, &got) || got != pa)
+	if (pg_swap_out(s->root, va, slot, &got, &dirty) || got != pa)
 		MM_PANIC("vmm", "swap out of mapped page %lx refused by the tables", va);
-	if (swap_write_slot(slot, phys_to_virt(pa))) {
+	/* Clean: not written since it was read from the slot, into this same frame. */
+	if (kept && !dirty && kept_pa == pa) {
+		swap_count_clean();
+	} else if (swap_write_slot(slot, phys_to_virt(pa))) {
 		if (pg_map(s->root, va, pa, PAGE_SIZE, pf | PG_SIZE_4K | PG_MAP_REPLACE |
 			   ((pf & PG_WRITE) && (pf & PG_EXEC) ? PG_ALLOW_WX : 0)))
 			MM_PANIC("vmm", "page %lx cannot go back over its own swap entry", va);
@@ -54,8 +64,9 @@ static int swap_out_locked(struct vm_space *s, va_t va)
 	pmm_free_page(pa);
 	n->r.resident--, s->resident--;
 	s->swapped++;
-	MM_TRACE("vmm", "page %lx: frame pa 0x%llx written to swap slot %llu, freed", va,
-		 (unsigned long long)pa, (unsigned long long)slot);
+	MM_TRACE("vmm", "page %lx: frame pa 0x%llx %s swap slot %llu, freed", va, (unsigned long long)pa,
+		 kept && !dirty && kept_pa == pa ? "clean, its bytes still in" : "written to",
+		 (unsigned long long)slot);
 	return 0;
 }
 
@@ -76,7 +87,7 @@ int vmm_swap_out(struct vm_space *s, va_t va)
  * Page va of r is in swap at slot (the fault found its entry): bring it
  * back. 0, VMM_E_NO_MEMORY (no frame: the page stays in swap) or VMM_E_IO.
  */
-int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot)
+int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot, bool keep)
 {
 	pa_t pa = pmm_alloc_page(0);
 	unsigned pf = pg_flags_for(s, r->flags, VM_CACHE_WB) | PG_SIZE_4K | PG_MAP_REPLACE;
@@ -91,7 +102,10 @@ int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot
 		pmm_free_page(pa);
 		return VMM_E_NO_MEMORY;         /* over an entry in a table that exists: none is made */
 	}
-	swap_free_slot(slot);
+	if (keep && swap_keep(s, va, slot, pa))
+		s->kept++;
+	else if (!keep)
+		swap_free_slot(slot);           /* (a slot swap_keep cannot keep it frees) */
 	r->resident++, s->resident++;
 	s->swapped--;
 	MM_TRACE("vmm", "page %lx: swap slot %llu read back into frame pa 0x%llx", va,
@@ -124,7 +138,7 @@ int swap_in_range(struct vm_space *s, struct vm_region *r)
 		size_t len = region_end(r) - w < WINDOW * PAGE_SIZE ? region_end(r) - w : WINDOW * PAGE_SIZE;
 		pg_walk_swap(s->root, w, len, gather, &l);
 		for (unsigned i = 0; i < l.n; i++) {
-			int e = swap_in_page(s, r, l.va[i], l.slot[i]);
+			int e = swap_in_page(s, r, l.va[i], l.slot[i], false);
 			if (e)
 				return e;
 		}
@@ -132,9 +146,11 @@ int swap_in_range(struct vm_space *s, struct vm_region *r)
 	return 0;
 }
 
-/* The pages of [va, va + len) in swap go: their entries, and their slots. */
+/* The pages of [va, va + len) in swap go: their entries, and their slots; slots kept too. */
 void swap_release(struct vm_space *s, va_t va, size_t len)
 {
+	if (s->kept)
+		s->kept -= swap_drop_kept(s, va, len);
 	if (!s->swapped)
 		return;
 	for (va_t w = va; w < va + len; w += WINDOW * PAGE_SIZE) {

@@ -58,6 +58,7 @@ struct vm_space {
 	uint64_t faults, resolved;
 	uint64_t cow_copied, cow_reused;        /* copy-on-write faults: a frame copied, or taken back alone */
 	uint64_t swapped;                       /* pages in swap: swap entries in its tables */
+	uint64_t kept;                          /* resident pages whose slot is kept while clean (swap.h) */
 	va_t clock;                             /* vmm_reclaim's hand: where the next scan starts */
 	bool kernel;
 	bool shared;            /* forked, or made by a fork: some frames may be another space's too */
@@ -130,7 +131,7 @@ int back_cow(struct vm_space *s, struct vm_region *r, va_t va, pa_t pa);
 int back_object_page(struct vm_space *s, struct vm_region *r, va_t va, unsigned access);
 
 /* ---- swap.c: pages in swap, for the fault, the release, destroy and fork ---- */
-int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot);
+int swap_in_page(struct vm_space *s, struct vm_region *r, va_t va, uint64_t slot, bool keep);
 int swap_in_range(struct vm_space *s, struct vm_region *r);
 void swap_release(struct vm_space *s, va_t va, size_t len);
 

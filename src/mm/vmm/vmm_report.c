@@ -6,6 +6,7 @@
 #include "mm/vmm/vmm_private.h"
 #include "mm/paging/paging.h"
 #include "mm/buddy/buddy.h"
+#include "mm/swap/swap.h"
 
 static const char *const error_text[] = {
 	"ok", "invalid argument", "outside the bounds", "overlaps a region",
@@ -187,6 +188,11 @@ unsigned vmm_check(struct vm_space *s)
 	}
 	if (swapped != s->swapped) {
 		kprintf("vmm: check: %lu swap entries in the tables, %lu counted\n", swapped, s->swapped);
+		problems++;
+	}
+	uint64_t kept = swap_kept_of(s);                /* a scan of swap's table */
+	if (kept != s->kept) {
+		kprintf("vmm: check: swap keeps %lu slots for the space, %lu counted\n", kept, s->kept);
 		problems++;
 	}
 	if (total != s->resident || n != s->nregions) {

@@ -4,7 +4,8 @@
  * not present (the tests' own walker reads the raw entry: P clear, the
  * mark, the value); it keeps its table alive through unmaps around it;
  * pg_map over it needs PG_MAP_REPLACE; dropping the last one frees the
- * tables; the walk lists them in order; and bad calls change nothing.
+ * tables; the walk lists them in order; the dirty bit as it was comes
+ * back; and bad calls change nothing.
  */
 #include "fixture.h"
 
@@ -30,8 +31,10 @@ void test_swap_entries(void)
 	CHECK_EQ(pg_map(root, VA, frame, 4096, RW), PG_OK);
 	CHECK_EQ(pg_map(root, VA + 4096, frame, 4096, RW), PG_OK);      /* a neighbour in the table */
 	uint64_t tables = base - pmm_free_count() - 1;
-	CHECK_EQ(pg_swap_out(root, VA, 12345, &pa), PG_OK);
+	bool dirty = true;
+	CHECK_EQ(pg_swap_out(root, VA, 12345, &pa, &dirty), PG_OK);
 	CHECK_EQ(pa, frame);
+	CHECK(!dirty);                           /* never written since it was mapped */
 	uint64_t raw = hw_pte(root, VA);
 	CHECK_EQ(raw & 1, 0);                    /* not present: the CPU faults on it */
 	CHECK_EQ(raw, (12345ULL << 12) | (1ULL << 9));
@@ -42,10 +45,10 @@ void test_swap_entries(void)
 	CHECK_EQ(pg_swap_entry(root, VA + 4096, &v), PG_E_NOT_MAPPED);  /* a present page */
 	CHECK_EQ(pg_swap_entry(root, VA + 8192, &v), PG_E_NOT_MAPPED);  /* an empty entry */
 	/* Twice, or over a swap entry: refused. */
-	CHECK_EQ(pg_swap_out(root, VA, 1, &pa), PG_E_NOT_MAPPED);
-	CHECK_EQ(pg_swap_out(root, VA + 8192, 1, &pa), PG_E_NOT_MAPPED);
-	CHECK_EQ(pg_swap_out(root, VA + 4096, PG_SWAP_MAX + 1, &pa), PG_E_UNSUPPORTED);
-	CHECK_EQ(pg_swap_out(root, VA + 1, 1, &pa), PG_E_ALIGN);
+	CHECK_EQ(pg_swap_out(root, VA, 1, &pa, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_swap_out(root, VA + 8192, 1, &pa, NULL), PG_E_NOT_MAPPED);
+	CHECK_EQ(pg_swap_out(root, VA + 4096, PG_SWAP_MAX + 1, &pa, NULL), PG_E_UNSUPPORTED);
+	CHECK_EQ(pg_swap_out(root, VA + 1, 1, &pa, NULL), PG_E_ALIGN);
 	CHECK_EQ(pg_map(root, VA, frame, 4096, RW), PG_E_EXISTS);
 	CHECK_EQ(pg_unmap(root, VA, 8192), PG_E_NOT_MAPPED);            /* as a hole would be */
 	CHECK_EQ(pg_swap_entry(root, VA, &v), PG_OK);                   /* nothing changed */
@@ -55,7 +58,9 @@ void test_swap_entries(void)
 	CHECK_EQ(base - pmm_free_count() - 1, tables);
 	/* A second entry; the walk sees both, in order, with their values. */
 	CHECK_EQ(pg_map(root, VA + 3 * 4096, frame, 4096, RW), PG_OK);
-	CHECK_EQ(pg_swap_out(root, VA + 3 * 4096, PG_SWAP_MAX, &pa), PG_OK);
+	*hw_pte_ptr(root, VA + 3 * 4096) |= 1ULL << 6;                   /* the CPU wrote it: D */
+	CHECK_EQ(pg_swap_out(root, VA + 3 * 4096, PG_SWAP_MAX, &pa, &dirty), PG_OK);
+	CHECK(dirty);
 	struct seen s = { 0 };
 	pg_walk_swap(root, VA, 16 * 4096, collect, &s);
 	CHECK_EQ(s.n, 2);
@@ -77,7 +82,7 @@ void test_swap_entries(void)
 	CHECK_EQ(pmm_free_count(), base);
 	/* A huge page cannot be swapped a 4 KiB page at a time. */
 	CHECK_EQ(pg_map(root, VA, 0x40000000ULL, 2 * MiB, RW | PG_SIZE_2M), PG_OK);
-	CHECK_EQ(pg_swap_out(root, VA, 1, &pa), PG_E_UNSUPPORTED);
+	CHECK_EQ(pg_swap_out(root, VA, 1, &pa, NULL), PG_E_UNSUPPORTED);
 	CHECK_EQ(pg_unmap(root, VA, 2 * MiB), PG_OK);
 	CHECK_EQ(pmm_free_count(), base);
 	pg_root_destroy(root);
@@ -97,7 +102,7 @@ void test_accessed_bit(void)
 	CHECK_EQ(pg_test_clear_accessed(root, VA), 0);
 	CHECK_EQ(pg_test_clear_accessed(root, VA + 4096), PG_E_NOT_MAPPED);
 	uint64_t pa;
-	CHECK_EQ(pg_swap_out(root, VA, 3, &pa), PG_OK);
+	CHECK_EQ(pg_swap_out(root, VA, 3, &pa, NULL), PG_OK);
 	CHECK_EQ(pg_test_clear_accessed(root, VA), PG_E_NOT_MAPPED); /* a swap entry has no A bit */
 	CHECK_EQ(pg_swap_drop(root, VA, 0), PG_OK);
 	pg_root_destroy(root);

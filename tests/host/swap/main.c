@@ -154,6 +154,85 @@ static void slots_misuse_refused(void)
 	CHECK(swap_slot_in_use(&s, 0));
 }
 
+/*
+ * The kept table against a model (an array by owner and page): random
+ * adds, takes and range drops over two owners and a few hundred pages,
+ * so probe runs collide, wrap round the table's end and are shifted back
+ * by deletions; every lookup checked against the model, and the table
+ * never past three quarters.
+ */
+#define KOWNERS 2
+#define KPAGES  300
+struct kmodel { uint64_t slot[KOWNERS][KPAGES]; uint64_t dropped; };
+
+static void count_drop(uint64_t slot, void *arg)
+{
+	struct kmodel *m = arg;
+	(void)slot;
+	m->dropped++;
+}
+
+static void kept_against_model(void)
+{
+	static const uint64_t caps[] = { 64, 128, 1024 };
+	static const char owners[KOWNERS];
+	uint64_t seed = 99;
+	for (unsigned c = 0; c < 3; c++) {
+		struct swap_kept k;
+		struct swap_kept_entry *mem = malloc(swap_kept_bytes(caps[c]));
+		struct kmodel m = { 0 };
+		uint64_t n = 0, next_slot = 1;
+		REQUIRE(mem);
+		swap_kept_init(&k, mem, caps[c]);
+		for (unsigned step = 0; step < 30000; step++) {
+			unsigned o = prng_next(&seed) % KOWNERS, p = prng_next(&seed) % KPAGES, op = prng_next(&seed) % 100;
+			uint64_t va = 0x400000 + (uint64_t)p * SWAP_PAGE, slot = 0, pa = 0;
+			if (op < 50) {
+				int e = swap_kept_add(&k, &owners[o], va, next_slot, next_slot << 12);
+				if (m.slot[o][p]) {
+					CHECK_EQ(e, SWAP_E_SLOT);        /* kept already: misuse, nothing changed */
+				} else if (4 * (n + 1) > 3 * caps[c]) {
+					CHECK_EQ(e, SWAP_E_FULL);
+				} else {
+					CHECK_EQ(e, 0);
+					m.slot[o][p] = next_slot++, n++;
+				}
+			} else if (op < 90) {
+				bool got = swap_kept_take(&k, &owners[o], va, &slot, &pa);
+				CHECK_EQ(got, m.slot[o][p] != 0);
+				if (got) {
+					CHECK_EQ(slot, m.slot[o][p]);
+					CHECK_EQ(pa, slot << 12);
+					m.slot[o][p] = 0, n--;
+				}
+			} else {
+				/* A range: short ones looked up page by page, long ones by a pass over the table. */
+				unsigned len = op < 97 ? 1 + prng_next(&seed) % 8 : 1 + prng_next(&seed) % KPAGES;
+				uint64_t want = 0;
+				for (unsigned q = p; q < p + len && q < KPAGES; q++)
+					want += m.slot[o][q] != 0, m.slot[o][q] = 0;
+				m.dropped = 0;
+				CHECK_EQ(swap_kept_drop(&k, &owners[o], va, (uint64_t)len * SWAP_PAGE, count_drop, &m), want);
+				CHECK_EQ(m.dropped, want);
+				n -= want;
+			}
+			CHECK_EQ(k.n, n);
+			if (step % 997 == 0) {
+				for (unsigned q = 0; q < KOWNERS; q++) {
+					uint64_t mine = 0;
+					for (unsigned r = 0; r < KPAGES; r++)
+						mine += m.slot[q][r] != 0;
+					CHECK_EQ(swap_kept_count(&k, &owners[q]), mine);
+				}
+				CHECK_EQ(swap_kept_count(&k, 0), n);
+			}
+		}
+		CHECK_EQ(swap_kept_add(&k, 0, 0x1000, 5, 0), SWAP_E_SLOT);      /* no owner */
+		CHECK_EQ(swap_kept_add(&k, &owners[0], 0x1000, 0, 0), SWAP_E_SLOT);     /* no slot */
+		free(mem);
+	}
+}
+
 int main(void)
 {
 	RUN(crc_is_zlibs);
@@ -162,5 +241,6 @@ int main(void)
 	RUN(slots_against_model);
 	RUN(slots_next_fit);
 	RUN(slots_misuse_refused);
+	RUN(kept_against_model);
 	return check_finish();
 }

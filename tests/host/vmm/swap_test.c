@@ -50,8 +50,8 @@ static const struct swap_dev mem_disk = { "memdisk", DISK_PAGES, disk_read, disk
 
 static void boot_with_swap(void)
 {
+	CHECK_EQ(swap_off(), 0);        /* the last test gave every slot back; before the buddy's reset */
 	vmm_test_boot(64);
-	swap_off();
 	free(disk);
 	disk = calloc(DISK_PAGES, SWAP_PAGE);
 	fail_read = fail_write = false;
@@ -130,7 +130,15 @@ static void swap_out_and_back(void)
 	unsigned fl;
 	CHECK(pa_of(s, BASE, &fl) && (fl & PG_WRITE) && (fl & PG_USER));
 	CHECK_EQ(vmm_swapped(s), 0);
+	CHECK_EQ(slots_used(), 16);                      /* read back: each keeps its slot while clean */
+	CHECK_EQ(vmm_check(s), 0);
+	CHECK_EQ(vmm_free(s, BASE, 32 * PG), 0);         /* a free gives kept slots back */
 	CHECK_EQ(slots_used(), 0);
+	CHECK_EQ(vmm_check(s), 0);
+	struct vm_req again = { .len = 32 * PG, .kind = VM_DEMAND, .flags = URW };
+	REQUIRE(vmm_alloc_fixed(s, BASE, &again) == 0);
+	for (unsigned i = 0; i < 32; i++)
+		fill(s, i);
 	CHECK_EQ(vmm_check(s), 0);
 	/* Read-only now: a page back from swap comes back read-only. */
 	CHECK_EQ(vmm_swap_out(s, BASE + PG), 0);
@@ -229,16 +237,93 @@ static void disk_errors_lose_nothing(void)
 	CHECK_EQ(vmm_check(s), 0);
 	/* A full area: the page stays where it is. */
 	static uint64_t taken[DISK_PAGES];
-	unsigned n = 0;
+	unsigned n = 0, room = DISK_PAGES - 1 - slots_used();   /* page 1 keeps its slot */
 	while (n < DISK_PAGES && swap_slot_take(&taken[n]) == 0)
 		n++;
-	CHECK_EQ(n, DISK_PAGES - 1);
+	CHECK_EQ(n, room);
 	CHECK_EQ(vmm_swap_out(s, BASE + 2 * PG), VMM_E_IO);
 	CHECK(intact(s, 2));
 	while (n > 0)
 		CHECK_EQ(swap_free_slot(taken[--n]), 0);
 	CHECK_EQ(vmm_check(s), 0);
 	CHECK_EQ(vmm_space_destroy(s), 0);
+}
+
+/* What the CPU does when it writes through the entry of va: set its dirty bit. */
+static void touch_dirty(struct vm_space *s, uintptr_t va)
+{
+	unsigned at;
+	pte_t *e = walk(vmm_space_root(s), va, 0, NULL, NULL, &at);
+	REQUIRE(!at && pte_present(*e));
+	*e |= PTE_A | PTE_D;
+}
+
+static struct swap_stats stats(void)
+{
+	struct swap_stats st;
+	swap_stats(&st);
+	return st;
+}
+
+/*
+ * Clean pages: a page read back by a read fault keeps its slot, and goes
+ * out again with no write while it stays clean in the same frame; a page
+ * written since (dirty bit), or whose frame changed (a copy-on-write copy,
+ * even with its dirty bit still clear), is written to the kept slot; a
+ * write fault frees the slot; a free and destroy give kept slots back.
+ */
+static void clean_pages_keep_their_slot(void)
+{
+	boot_with_swap();
+	struct vm_space *s = space_with(8, VM_DEMAND), *c;
+	REQUIRE(s);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK_EQ(vmm_swap_out(s, BASE + i * PG), 0);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK(intact(s, i));                     /* read faults */
+	struct swap_stats a = stats();
+	CHECK_EQ(a.kept, 8);
+	CHECK_EQ(a.used, 8);
+	CHECK_EQ(vmm_check(s), 0);
+	/* Page 0 written (the CPU sets D), the other seven not. */
+	uint32_t *w0 = phys_to_virt(pa_of(s, BASE, 0));
+	w0[5] = 0xdeadbeef;
+	touch_dirty(s, BASE);
+	for (unsigned i = 0; i < 8; i++)
+		CHECK_EQ(vmm_swap_out(s, BASE + i * PG), 0);
+	struct swap_stats b = stats();
+	CHECK_EQ(b.out - a.out, 1);                      /* only the dirty page written */
+	CHECK_EQ(b.clean - a.clean, 7);
+	CHECK_EQ(b.kept, 0);
+	CHECK_EQ(b.used, 8);                             /* the same slots, holding them */
+	for (unsigned i = 1; i < 8; i++)
+		CHECK(intact(s, i));
+	/* A write fault: the page will be dirty at once, so its slot goes. */
+	CHECK_EQ(vmm_fault(s, BASE, UW, 0), VMF_RESOLVED);
+	w0 = phys_to_virt(pa_of(s, BASE, 0));
+	CHECK_EQ(w0[5], 0xdeadbeef);                     /* the write came back from the disk */
+	CHECK_EQ(stats().kept, 7);
+	CHECK_EQ(stats().used, 7);
+	CHECK_EQ(vmm_check(s), 0);
+	/* A copy-on-write copy: a new frame whose D is clear until the CPU's write lands. */
+	REQUIRE(vmm_fork(s, &c, 0) == 0);
+	CHECK_EQ(vmm_fault(s, BASE + PG, UW, 0), VMF_RESOLVED);    /* the parent's copy */
+	uint32_t *w1 = phys_to_virt(pa_of(s, BASE + PG, 0));
+	w1[7] = 0xfeedface;                              /* the write, D not yet set */
+	CHECK_EQ(vmm_space_destroy(c), 0);
+	uint64_t out0 = stats().out;
+	CHECK_EQ(vmm_swap_out(s, BASE + PG), 0);
+	CHECK_EQ(stats().out - out0, 1);                 /* another frame: written, never trusted */
+	CHECK_EQ(vmm_fault(s, BASE + PG, VM_ACC_USER, 0), VMF_RESOLVED);
+	w1 = phys_to_virt(pa_of(s, BASE + PG, 0));
+	CHECK_EQ(w1[7], 0xfeedface);
+	CHECK_EQ(vmm_check(s), 0);
+	CHECK_EQ(vmm_free(s, BASE + 2 * PG, 2 * PG), 0);     /* kept slots of a freed range go */
+	CHECK_EQ(stats().kept, 5);
+	CHECK_EQ(vmm_check(s), 0);
+	CHECK_EQ(vmm_space_destroy(s), 0);
+	CHECK_EQ(stats().kept, 0);
+	CHECK_EQ(slots_used(), 0);
 }
 
 /* What the CPU does when it loads the entry of va: set its accessed bit. */
@@ -293,6 +378,7 @@ void swap_tests(void)
 {
 	RUN(reclaim_gives_second_chances);
 	RUN(swap_out_and_back);
+	RUN(clean_pages_keep_their_slot);
 	RUN(release_gives_slots_back);
 	RUN(fork_brings_pages_back);
 	RUN(only_private_anonymous_pages_go);
