@@ -391,19 +391,43 @@ def pcp_pages():
     return out
 
 
+def frame_refcount(secs, pa):
+    """pmm_frame_refcount: the references of the ALLOCATED head at pa, else 0."""
+    pfn = pa >> PAGE_SHIFT
+    for s in secs:
+        if s["base"] <= pfn < s["base"] + s["n"]:
+            f = decode_frame(struct.unpack("<I", read_virt(s["frames"] + 4 * (pfn - s["base"]), 4))[0])
+            return f["refs"] if f["state"] == 2 else 0
+    return 0
+
+
+def free_heads(secs, order=None):
+    """Yield (pfn, order) of every FREE head in the frame records."""
+    chunk = 1 << 16
+    for s in secs:
+        for off in range(0, s["n"] * 4, chunk):
+            raw = read_virt(s["frames"] + off, min(chunk, s["n"] * 4 - off))
+            for k, w in enumerate(struct.unpack("<%dI" % (len(raw) // 4), raw)):
+                if w >> 29 == 1 and (order is None or (w >> 24) & 0x1f == order):
+                    yield s["base"] + off // 4 + k, (w >> 24) & 0x1f
+
+
 class StrataBuddy(StrataCommand):
-    """strata-buddy [check]: the buddy allocator's free blocks per zone and order.
+    """strata-buddy [check | blocks ORDER]: the buddy allocator's free blocks per zone and order.
 
 The zones' counters (RAM, free, blocks of each order), the per-CPU page
 caches, and the total of free frames (MEMINFO's free_kib / 4). With `check`,
 every frame record is read too and the free heads counted by zone and order,
-to say whether the records agree with the counters."""
+to say whether the records agree with the counters. `blocks ORDER` lists the
+free blocks of that order, from the records."""
     cmd = "strata-buddy"
 
     def __init__(self):
         super().__init__(self.cmd)
 
     def run(self, argv):
+        if argv and argv[0] == "blocks":
+            return self.blocks(argv)
         pmm = sym("pmm")
         nzones = pmm["zones"].type.range()[1] + 1
         norders = pmm["zones"][0]["nr"].type.range()[1] + 1
@@ -445,19 +469,26 @@ to say whether the records agree with the counters."""
             self.check(secs, counted, sum(cached), norders)
 
     @staticmethod
+    def blocks(argv):
+        if len(argv) < 2:
+            raise gdb.GdbError("usage: strata-buddy blocks ORDER")
+        o = int(argv[1], 0)
+        heads = list(free_heads(sections(), o))
+        print("free blocks of order %d (%s each): %d" % (o, fmt_size(4096 << o), len(heads)))
+        for pfn, _ in heads:
+            print("  pa %x..%x  %s" % (pfn << PAGE_SHIFT, (pfn + (1 << o)) << PAGE_SHIFT, ZONE_NAMES[pfn_zone(pfn)]))
+
+    @staticmethod
     def check(secs, counted, ncached, norders):
         heads = [[0] * norders for _ in counted]
+        for pfn, o in free_heads(secs):
+            heads[pfn_zone(pfn)][o] += 1
         seen_cached = 0
         chunk = 1 << 16
         for s in secs:
             for off in range(0, s["n"] * 4, chunk):
                 raw = read_virt(s["frames"] + off, min(chunk, s["n"] * 4 - off))
-                for k, w in enumerate(struct.unpack("<%dI" % (len(raw) // 4), raw)):
-                    st = w >> 29
-                    if st == 1:
-                        heads[pfn_zone(s["base"] + off // 4 + k)][(w >> 24) & 0x1f] += 1
-                    elif st == 4:
-                        seen_cached += 1
+                seen_cached += sum(1 for w in struct.unpack("<%dI" % (len(raw) // 4), raw) if w >> 29 == 4)
         for z, nr in enumerate(heads):
             orders = " ".join("%d:%d" % (o, nr[o]) for o in range(norders) if nr[o]) or "-"
             print("records: %-8s free heads %s" % (ZONE_NAMES[z], orders))
@@ -681,12 +712,34 @@ SPACE: `kernel` (default), `pid N`, or an expression giving a struct vm_space *.
 PROC_STATES = ["free", "runnable", "running", "waiting", "zombie"]
 
 
+def space_sharing(s, secs):
+    """(shared, object_pages) of a space, as vmm_report.c's stats_locked counts them:
+    object pages are VM_SHARED regions' resident pages; shared are the mapped
+    frames of the others with more than one reference (copy-on-write, a file's page cache)."""
+    shared = objects = 0
+    t = None
+    for r in space_regions(s):
+        kind = int(r["kind"])
+        if kind == VM_MMIO:
+            continue
+        if kind == VM_SHARED:
+            objects += int(r["resident"])
+        elif (bool(s["shared"]) or kind == VM_PRIVATE) and kind != VM_GUARD:
+            t = t or Tables()
+            base = int(r["base"])
+            for va, pa, size, level, e in walk_leaves(t, int(s["root"]), base, base + int(r["len"]) - 1):
+                if frame_refcount(secs, pa) > 1:
+                    shared += 1
+    return shared, objects
+
+
 class StrataPs(StrataCommand):
     """strata-ps: the process table, as the kernel's ps (proc_list) prints it.
 
 pid, parent, state, name, resident and peak memory (resident now counts
-toward the peak, as proc_list's own reading does), then the address space
-(struct vm_space) and its root table."""
+toward the peak, as proc_list's own reading does), pages shared with others
+(copy-on-write or a file's page cache), pages of shared objects, pages
+copied on write; then the address space (struct vm_space) and its root."""
     cmd = "strata-ps"
 
     def __init__(self):
@@ -694,21 +747,27 @@ toward the peak, as proc_list's own reading does), then the address space
 
     def run(self, argv):
         procs = sym("procs")
-        print("  %5s %5s %-10s %-16s %12s %10s  %-18s %s" % ("pid", "ppid", "state", "name", "resident",
-                                                            "peak", "space", "root"))
+        secs = sections()
+        print("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s  %-16s %s" % (
+            "pid", "ppid", "state", "name", "resident", "peak", "shared", "object", "copied", "space", "root"))
         for i in range(procs.type.range()[1] + 1):
             p = procs[i]
             st = int(p["state"])
             if st == 0:
                 continue
             sp = p["space"]
-            res = int(sp.dereference()["resident"]) if int(sp) else 0
+            res = shared = objects = copied = 0
+            where = root = "-"
+            if int(sp):
+                s = sp.dereference()
+                res, copied = int(s["resident"]), int(s["cow_copied"])
+                shared, objects = space_sharing(s, secs)
+                where, root = "%x" % int(sp), "%x" % int(s["root"])
             peak = max(int(p["peak"]), res)
             ppid = int(p["parent"].dereference()["pid"]) if int(p["parent"]) else 0
-            print("  %5d %5d %-10s %-16s %9d KiB %6d KiB  %-18s %s" % (
+            print("  %5d %5d %-10s %-16s %9d KiB %6d KiB %6d KiB %6d KiB %6d  %-16s %s" % (
                 int(p["pid"]), ppid, PROC_STATES[st] if st < len(PROC_STATES) else "?", p["name"].string(),
-                res * 4, peak * 4, "%x" % int(sp) if int(sp) else "-",
-                "%x" % int(sp.dereference()["root"]) if int(sp) else "-"))
+                res * 4, peak * 4, shared * 4, objects * 4, copied, where, root))
 
 
 class StrataAttach(StrataCommand):

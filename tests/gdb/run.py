@@ -55,7 +55,7 @@ def steps(out):
     res, stops, cur, lines = {}, {}, None, []
     for l in out.splitlines():
         if l.startswith("@@@ BEGIN "):
-            cur, lines = l[10:], []
+            cur, lines = l[10:].split(":")[0], []
         elif l.startswith("@@@ END ") and cur:
             status = l[8 + len(cur) + 1:]
             res[cur] = (status == "ok", lines, status)
@@ -152,6 +152,22 @@ def judge(tap, res, stops, log, status):
                   any("the records agree with the counters" in l for l in b), "records disagree",
                   [l for l in b if l.startswith("records:")])
 
+    ok, bl = run_ok("buddy-blocks", "strata-buddy blocks ORDER: as many as the kernel's table counts")
+    if ok:
+        m = re.match(r"^free blocks of order (\d+) .*: (\d+)$", bl[0] if bl else "")
+        kc = dict(re.findall(r"(\d+):(\d+)", "\n".join(
+            block(log, r"^pmm: free blocks per order", r"^\s+\d+:\d+")[1:])))
+        tap.check("strata-buddy blocks ORDER: as many as the kernel's table counts",
+                  m and kc.get(m.group(1)) == m.group(2) and int(m.group(2)) == len(bl) - 1,
+                  "kernel %s" % (kc.get(m.group(1)) if m else "?"), bl)
+        ok, ft = run_ok("frame-tail", "strata-frame in a free block: a TAIL, its head that block's")
+        if ok:
+            head = re.match(r"^  pa ([0-9a-f]+)\.\.", bl[1] if len(bl) > 1 else "")
+            tap.check("strata-frame in a free block: a TAIL, its head that block's",
+                      m and head and any("state TAIL" in l for l in ft) and
+                      any(l.strip() == "inside the free block of order %s at pa %s" % (m.group(1), head.group(1))
+                          for l in ft), "", ft)
+
     # ---- strata-maps against the kernel's own pg_dump
     kdump = block(log, r"^paging: address space [0-9a-f]+ \(", r"^  [0-9a-f]{16}-")
     ok, mk = run_ok("maps-kernel", "strata-maps kernel = the kernel's pg_dump, line for line")
@@ -188,9 +204,11 @@ def judge(tap, res, stops, log, status):
                   m and int(m.group(1), 16) == kva and int(m.group(2), 16) == kpa,
                   "ELF: va %x pa %s; gdb: %s" % (kva or 0, "%x" % kpa if kpa else "?", last), p)
         levels = [l for l in p if re.match(r"^  (PML5|PML4|PDPT|PD|PT)\[\d+\]", l)]
-        tap.check("strata-pt kmain: one line a level, the PML4 index 511 and the PDPT index 510",
-                  len(levels) == 4 and levels[0].startswith("  PML4[511]") and levels[1].startswith("  PDPT[510]"),
-                  "levels: %d" % len(levels), p)
+        n = first(log, r"^paging: address space [0-9a-f]+ \((\d) levels\)")
+        n = int(n.group(1)) if n else 4
+        tap.check("strata-pt kmain: one line a level (as many as the kernel's pg_dump says), PML4 511, PDPT 510",
+                  len(levels) == n and any(l.startswith("  PML4[511]") for l in levels)
+                  and any(l.startswith("  PDPT[510]") for l in levels), "levels: %d of %d" % (len(levels), n), p)
     root_m = first(log, r"^paging: the kernel address space \(root 0x([0-9a-f]+)\)")
     root = int(root_m.group(1), 16) if root_m else None
     ok, p = run_ok("pt-hhdm", "strata-pt of the HHDM address of the kernel root -> the root's pa")
@@ -240,17 +258,18 @@ def judge(tap, res, stops, log, status):
     # ---- strata-ps against the table init's ps() printed
     tap.check("stops at proc_list (init's ps system call)", stops.get("proc_list") == "proc_list",
               "stopped at %s" % stops.get("proc_list", "nowhere"))
-    ok, ps = run_ok("ps", "strata-ps = the kernel's process table (pid ppid state name resident peak)")
+    ok, ps = run_ok("ps", "strata-ps = the kernel's process table (every column)")
     if ok:
         def cols(lines):
             out = []
             for l in lines:
-                m = re.match(r"^\s+(\d+)\s+(\d+)\s+(\w+)\s+(\S+)\s+(\d+) KiB\s+(\d+) KiB", l)
+                m = re.match(r"^\s+(\d+)\s+(\d+)\s+(\w+)\s+(\S+)\s+(\d+) KiB\s+(\d+) KiB\s+(\d+) KiB"
+                             r"\s+(\d+) KiB\s+(\d+)", l)
                 if m:
                     out.append(" ".join(m.groups()))
             return out
         kt = block(log, r"^\s+pid\s+ppid\s+state", r"^\s+\d+\s+\d+\s+\w+")
-        compare(tap, "strata-ps = the kernel's process table (pid ppid state name resident peak)",
+        compare(tap, "strata-ps = the kernel's process table (every column)",
                 cols(ps), cols(kt))
     ok, vi = run_ok("vmm-init", "strata-vmm pid 1: its resident pages = the user pages strata-maps pid 1 shows")
     ok2, mi = run_ok("maps-init", "strata-maps pid 1 runs")
@@ -279,7 +298,9 @@ def main():
         tap.check("build the mode=run ISO", False, str(e))
         return tap.print()
     port = free_port()
-    b = harness.Boot(NAME, cmdline="mode=run", mem="128M", accel="tcg", firmware="bios")
+    # STRATA_GDB_CPU / STRATA_GDB_MEM try another machine by hand (e.g. max: 5-level paging under TCG).
+    b = harness.Boot(NAME, cmdline="mode=run", mem=os.environ.get("STRATA_GDB_MEM", "128M"), accel="tcg",
+                     firmware="bios", cpu=os.environ.get("STRATA_GDB_CPU"))
     os.makedirs(harness.LOGS, exist_ok=True)
     log_path = os.path.join(harness.LOGS, NAME + ".log")
     gdb_path = os.path.join(harness.LOGS, NAME + ".gdb")

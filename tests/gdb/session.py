@@ -5,18 +5,22 @@
 # kernel run to its end. Each command's output is framed for run.py:
 #   @@@ BEGIN <step>   ...   @@@ END <step> ok | @@@ END <step> error: <why>
 import os
+import re
 
 import gdb
 
 
 def step(name, command):
-    print("@@@ BEGIN " + name, flush=True)
+    """Run command, its output framed; returns the output ("" if it failed)."""
+    print("@@@ BEGIN %s: %s" % (name, command), flush=True)
     try:
         out = gdb.execute(command, to_string=True)
         print(out, end="" if out.endswith("\n") else "\n")
         print("@@@ END %s ok" % name, flush=True)
+        return out
     except Exception as e:  # every failure is one line for run.py
         print("@@@ END %s error: %s" % (name, str(e).replace("\n", " ")), flush=True)
+        return ""
 
 
 def stop_at(fn):
@@ -37,7 +41,14 @@ step("attach", "strata-attach %s 30" % os.environ["STRATA_GDB_PORT"])
 # vmm_demo: entered right after mm_report (MEMINFO, the kernel's pg_dump,
 # the kernel space's regions); nothing between allocates.
 stop_at("vmm_demo")
-step("buddy", "strata-buddy check")
+out = step("buddy", "strata-buddy check")
+# The largest free blocks, and the record of a frame in the middle of the first: a TAIL.
+orders = [int(o) for o, n in re.findall(r"(\d+):(\d+)", "\n".join(
+    l for l in out.splitlines() if re.match(r"^\s+\d+:\d+", l))) if int(n)]
+top = max(orders) if orders else 0
+out = step("buddy-blocks", "strata-buddy blocks %d" % top)
+m = re.search(r"^  pa ([0-9a-f]+)\.\.", out, re.M)
+step("frame-tail", "strata-frame 0x%x" % (int(m.group(1), 16) + (2048 << top)) if m else "strata-frame")
 step("maps-kernel", "strata-maps kernel")
 step("maps-cr3", "strata-maps")
 step("vmm-kernel", "strata-vmm")
