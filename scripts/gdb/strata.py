@@ -538,8 +538,8 @@ for a frame inside a block, the block's head; a cached page names its CPU."""
         state = FRAME_STATES[f["state"]] if f["state"] < len(FRAME_STATES) else "?%d" % f["state"]
         print("  record at %x: %08x  state %s, order %d, refs %d" % (at, w, state, f["order"], f["refs"]))
         if f["state"] in (1, 2):
-            print("  head of a %s block of %d pages: pa %x..%x" % (
-                "free" if f["state"] == 1 else "allocated", 1 << f["order"], pfn << PAGE_SHIFT,
+            print("  head of %s block of %d pages: pa %x..%x" % (
+                "a free" if f["state"] == 1 else "an allocated", 1 << f["order"], pfn << PAGE_SHIFT,
                 (pfn + (1 << f["order"])) << PAGE_SHIFT))
         elif f["state"] == 3:
             # The head is the nearest frame below that is not a TAIL; its block must reach pfn.
