@@ -287,23 +287,9 @@ def judge(tap, res, stops, log, status):
               status == harness.EXIT_PASS, "QEMU exit status %s" % status)
 
 
-def main():
-    tap = Tap()
-    if not shutil.which("gdb"):
-        tap.check("gdb is installed", False, "no gdb on PATH (Debian: apt-get install gdb)")
-        return tap.print()
-    try:
-        iso = harness.build_iso("mode=run")
-    except harness.HarnessError as e:
-        tap.check("build the mode=run ISO", False, str(e))
-        return tap.print()
+def session(iso, b, log_path):
+    """One boot under gdb -batch: (gdb's output, QEMU's exit status or None)."""
     port = free_port()
-    # STRATA_GDB_CPU / STRATA_GDB_MEM try another machine by hand (e.g. max: 5-level paging under TCG).
-    b = harness.Boot(NAME, cmdline="mode=run", mem=os.environ.get("STRATA_GDB_MEM", "128M"), accel="tcg",
-                     firmware="bios", cpu=os.environ.get("STRATA_GDB_CPU"))
-    os.makedirs(harness.LOGS, exist_ok=True)
-    log_path = os.path.join(harness.LOGS, NAME + ".log")
-    gdb_path = os.path.join(harness.LOGS, NAME + ".gdb")
     argv = harness.qemu_argv(b, iso, ["-gdb", "tcp:127.0.0.1:%d" % port, "-S"])
     with open(log_path, "wb") as log:
         q = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -319,18 +305,42 @@ def main():
             except subprocess.TimeoutExpired:
                 status = None
         except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
             out += "\n(gdb timed out after %d s)" % GDB_TIMEOUT
             status = None
         finally:
             if q.poll() is None:
                 q.kill()
                 q.wait()
+    return out, status
+
+
+def main():
+    tap = Tap()
+    if not shutil.which("gdb"):
+        tap.check("gdb is installed", False, "no gdb on PATH (Debian: apt-get install gdb)")
+        return tap.print()
+    try:
+        iso = harness.build_iso("mode=run")
+    except harness.HarnessError as e:
+        tap.check("build the mode=run ISO", False, str(e))
+        return tap.print()
+    # STRATA_GDB_CPU / STRATA_GDB_MEM try another machine by hand (e.g. max: 5-level paging under TCG).
+    b = harness.Boot(NAME, cmdline="mode=run", mem=os.environ.get("STRATA_GDB_MEM", "128M"), accel="tcg",
+                     firmware="bios", cpu=os.environ.get("STRATA_GDB_CPU"))
+    os.makedirs(harness.LOGS, exist_ok=True)
+    log_path = os.path.join(harness.LOGS, NAME + ".log")
+    gdb_path = os.path.join(harness.LOGS, NAME + ".gdb")
+    for attempt in range(2):
+        out, status = session(iso, b, log_path)
+        res, stops = steps(out)
+        # The free port may be taken between our look and QEMU's bind: then once more on another.
+        if res.get("attach", (False,))[0]:
+            break
     with open(gdb_path, "w") as f:
         f.write(out)
     with open(log_path, errors="replace") as f:
         serial = f.read()
-    res, stops = steps(out)
     judge(tap, res, stops, serial, status)
     rc = tap.print()
     print("# gdb output in %s, serial in %s" % (harness.rel(gdb_path), harness.rel(log_path)))

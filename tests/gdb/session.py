@@ -25,7 +25,7 @@ def step(name, command):
 
 def stop_at(fn):
     """Run until fn is entered; the breakpoint goes with it."""
-    bp = gdb.Breakpoint(fn, internal=True, temporary=True)
+    gdb.Breakpoint(fn, internal=True, temporary=True)
     try:
         gdb.execute("continue", to_string=True)
         where = gdb.selected_frame().name()
