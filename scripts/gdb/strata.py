@@ -8,11 +8,14 @@
 #
 #   strata-pt VA [ROOT]     one address walked level by level
 #   strata-maps [ROOT]      the mappings of an address space, as pg_dump prints them
-#   strata-buddy [check]    free blocks per zone and order (check: and the frame records)
+#   strata-buddy [check | blocks ORDER]
+#                           free blocks per zone and order (check: against the frame
+#                           records; blocks: the free blocks of one order)
 #   strata-frame PA         one frame's record
 #   strata-slab [all]       the slab caches: objects, slabs, magazines
 #   strata-vmm [SPACE]      the regions of an address space
 #   strata-ps               the process table
+#   strata-attach PORT      target remote, tried again until QEMU listens
 #
 # ROOT: a physical address (any gdb expression), `kernel`, or `pid N`;
 # default: the root in CR3. SPACE: `kernel` (default), `pid N`, or an
