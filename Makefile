@@ -182,6 +182,7 @@ $(B)/host/real_programs: $(B)/libstrata_malloc.so tests/real/run.sh
 	@chmod +x $@
 HOST_BINS += $(B)/host/real_programs
 include exercises/exercises.mk
+include tests/gdb/gdb.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)

@@ -1053,18 +1053,48 @@ def bench_swap(m, seen):
 
 
 def cmd_debug(args):
+    """mode=run halted in QEMU with a GDB stub, and gdb in front of it with
+    the kernel's symbols (build/strata.elf: the ISO's copy is stripped) and
+    scripts/gdb/strata.py loaded (docs/gdb.md). Serial output goes to the
+    terminal and to build/logs/debug.log. QEMU ends when gdb does. Without
+    gdb on PATH, only QEMU starts, and how to attach is printed."""
     cmdline = " ".join(["mode=run"] + args.extra)
     iso = build_iso(cmdline)
     b = Boot("debug", cmdline=cmdline, mem=args.mem, smp=args.smp,
              accel=resolve_accel(args.accel), firmware=args.firmware)
-    print("QEMU is halted with a GDB stub on :1234. Attach with:")
-    print(f"  gdb {rel(ELF)} -ex 'target remote :1234'")
-    print("(Ctrl-C here ends QEMU.) Serial output follows:", flush=True)
-    argv = qemu_argv(b, iso, ["-s", "-S"])
-    # Become QEMU: no wrapper process left to orphan it when killed.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)  # keep the terminal out of raw mode
-    os.execvp(argv[0], argv)
+    port = int(os.environ.get("STRATA_GDB_PORT", "1234"))
+    gdb = shutil.which("gdb")
+    os.makedirs(LOGS, exist_ok=True)
+    serial_log = os.path.join(LOGS, "debug.log")
+    argv = qemu_argv(b, iso, ["-gdb", f"tcp:127.0.0.1:{port}", "-S"])
+    i = argv.index("-serial")   # serial on the terminal and in the log
+    argv[i:i + 2] = ["-chardev", f"stdio,id=serial0,signal=off,logfile={serial_log}", "-serial", "chardev:serial0"]
+    if not gdb:
+        print(f"QEMU is halted with a GDB stub on :{port}; no gdb on PATH. Attach with:")
+        print(f"  gdb -x scripts/gdb/strata.py -ex 'strata-attach {port}' {rel(ELF)}")
+        print("(Ctrl-C here ends QEMU.) Serial output follows:", flush=True)
+        # Become QEMU: no wrapper process left to orphan it when killed.
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # keep the terminal out of raw mode
+        os.execvp(argv[0], argv)
+    print(f"harness: QEMU halted with a GDB stub on 127.0.0.1:{port}, serial also in {rel(serial_log)};"
+          " gdb follows (Ctrl-C stops the kernel, `continue` goes on, `quit` ends both)", flush=True)
+    # Its own session: the terminal's Ctrl-C is gdb's (it stops the kernel), never QEMU's.
+    qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        g = subprocess.run([gdb, "-q", "-x", os.path.join(ROOT, "scripts", "gdb", "strata.py"),
+                            "-ex", f"strata-attach {port}", ELF])
+        return g.returncode
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if qemu.poll() is None:
+            qemu.terminate()
+            try:
+                qemu.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                qemu.kill()
+                qemu.wait()
 
 
 def cmd_boot(args):
