@@ -161,7 +161,7 @@ def session(s, t):
             f"free_kib {before} -> {after}")
 
     # alloc: a pointer, and the trace names each layer on the way down. 9000 bytes is a class
-    # (kmalloc-12k or so) nothing at boot uses: it has no slab yet, so the heap asks the VMM.
+    # (kmalloc-10240) that nothing at boot uses: it has no slab yet, so the heap asks the VMM.
     out = s.cmd("alloc 9000")
     m = grab(out, r"^alloc: 9000 bytes at (0x[0-9a-f]+)")
     t.check("alloc 9000 returns a pointer", m is not None, "no 'alloc: 9000 bytes at' line", out)
@@ -212,7 +212,14 @@ def session(s, t):
                       ("trace maybe", r"^error: trace: "),
                       ("kill 999", r"^error: kill: no live process"),
                       ("regions 999", r"^error: regions: no live process"),
-                      ("run /bin/nosuch", r"^error: run: /bin/nosuch: no such program")):
+                      ("run /bin/nosuch", r"^error: run: /bin/nosuch: no such program"),
+                      ("alloc 0", r"^error: alloc: "),
+                      ("alloc 99999999999999999999999", r"^error: alloc: "),
+                      ("free 0", r"^error: free: "),
+                      ("pt 0xzz", r"^error: pt: "),
+                      ("pt 0x1000 999", r"^error: pt: no live process"),
+                      (" ".join(["w"] * 20), r"^error: more than 12 words"),
+                      ("y" * 300, r"^error: unknown command '" + "y" * 127 + "'")):
         out = s.cmd(line)
         errs = [l for l in out or [] if l.startswith("error: ")]
         t.check(f"'{line}' gives one error line", out is not None and len(errs) == 1 and
