@@ -174,7 +174,7 @@ static bool parse_u64(const char *s, uint64_t *v)
  * formats them.
  */
 static const char *filter_tag;
-static char filter_buf[256];
+static char filter_buf[512];
 static size_t filter_len;
 
 static void filter_putc(char c)
