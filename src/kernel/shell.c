@@ -247,6 +247,13 @@ static int error(const char *fmt, ...)
 	return -1;
 }
 
+/* The process with that pid if it is alive (not yet ended), else NULL. */
+static struct proc *live_proc(uint64_t pid)
+{
+	struct proc *p = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
+	return p && p->state != P_ZOMBIE ? p : NULL;
+}
+
 /* The space a word names: "kernel" (or no word), or a live process's pid; NULL after saying why. */
 static struct vm_space *space_of(const char *cmd, const char *word, char *name, size_t cap)
 {
@@ -259,7 +266,7 @@ static struct vm_space *space_of(const char *cmd, const char *word, char *name, 
 		error("%s: '%s' is neither kernel nor a pid", cmd, word);
 		return NULL;
 	}
-	struct proc *p = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
+	struct proc *p = live_proc(pid);
 	if (!p || !p->space) {
 		error("%s: no live process with pid %s (ps lists them)", cmd, word);
 		return NULL;
@@ -495,8 +502,8 @@ static int cmd_kill(int argc, char **argv)
 	uint64_t pid;
 	if (argc < 2 || !parse_u64(argv[1], &pid))
 		return error("kill: give a pid (ps lists them)");
-	struct proc *p = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
-	if (!p || p->state == P_ZOMBIE)
+	struct proc *p = live_proc(pid);
+	if (!p)
 		return error("kill: no live process with pid %s", argv[1]);
 	proc_mark_killed(p, SHELL_KILL_REASON);
 	sched_loop(gone, (void *)(uintptr_t)pid);
