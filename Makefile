@@ -183,6 +183,7 @@ $(B)/host/real_programs: $(B)/libstrata_malloc.so tests/real/run.sh
 HOST_BINS += $(B)/host/real_programs
 include exercises/exercises.mk
 include tests/gdb/gdb.mk
+include tests/shell/shell.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)

@@ -1052,6 +1052,26 @@ def bench_swap(m, seen):
         print(f"# bench=swap boot failed: {v.reason}")
 
 
+def cmd_shell(args):
+    """mode=shell with the serial console on this terminal: QEMU reads the
+    keys (stdio in raw mode; Ctrl-A x ends it) and the kernel's `exit` ends
+    QEMU with the pass status, which counts as success here."""
+    cmdline = " ".join(["mode=shell"] + args.extra)
+    b = Boot("shell", cmdline=cmdline, firmware=args.firmware, mem=args.mem, smp=args.smp,
+             accel=resolve_accel(args.accel))
+    iso = build_iso(cmdline)
+    print("harness: mode=shell; type help, exit ends QEMU (or Ctrl-A x)", flush=True)
+    try:
+        status = subprocess.run(qemu_argv(b, iso)).returncode
+    except KeyboardInterrupt:
+        print("\nharness: interrupted", file=sys.stderr)
+        return 130
+    if status == EXIT_PASS or status == 0:  # exit, or QEMU ended by Ctrl-A x
+        return 0
+    print(f"harness: QEMU exit status {status} (a clean end is {EXIT_PASS})", file=sys.stderr)
+    return 1
+
+
 def cmd_debug(args):
     """mode=run halted in QEMU with a GDB stub, and gdb in front of it with
     the kernel's symbols (build/strata.elf: the ISO's copy is stripped) and
@@ -1153,6 +1173,9 @@ def parse_args(argv):
                    help="the kernel boot under TCG without -icount (same as --accel tcg)")
     p.add_argument("--timeout", type=float)
 
+    p = sub.add_parser("shell", help="boot mode=shell, the monitor on this terminal")
+    machine(p, "128M", "tcg")
+
     p = sub.add_parser("debug", help="boot halted, GDB stub on :1234")
     machine(p, "512M", "tcg")  # TCG: breakpoints and single-stepping are reliable
 
@@ -1176,7 +1199,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     cmds = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench,
-            "debug": cmd_debug, "boot": cmd_boot}
+            "debug": cmd_debug, "boot": cmd_boot, "shell": cmd_shell}
     try:
         return cmds[args.cmd](args)
     except HarnessError as e:

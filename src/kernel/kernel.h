@@ -7,7 +7,7 @@
 #include "boot/multiboot2.h"
 #include "boot/acpi.h"
 
-enum kernel_mode { MODE_RUN, MODE_TEST, MODE_BENCH };
+enum kernel_mode { MODE_RUN, MODE_TEST, MODE_BENCH, MODE_SHELL };
 
 /* The bootloader's information, copied out of the Multiboot2 block. */
 extern struct mb2_info boot_info;

@@ -4,7 +4,7 @@
  * Start-up runs the layers bottom up, each reporting as it arrives:
  * console, CPU tables, the bootloader's information, then the memory
  * layers. mode=run reports and ends, mode=test runs the self-tests,
- * mode=bench the benchmarks.
+ * mode=bench the benchmarks, mode=shell a monitor on the serial console.
  */
 #include "kernel/kernel.h"
 #include "kernel/ktest.h"
@@ -12,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/tsc.h"
 #include "kernel/smp.h"
+#include "kernel/shell.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/percpu.h"
 #include "drivers/serial/serial.h"
@@ -41,7 +42,9 @@ static enum kernel_mode parse_mode(void)
 		return MODE_TEST;
 	if (cmdline_is("mode", "bench"))
 		return MODE_BENCH;
-	kprintf("cmdline: unknown mode=%s (the modes are run, test, bench): stopping\n", m);
+	if (cmdline_is("mode", "shell"))
+		return MODE_SHELL;
+	kprintf("cmdline: unknown mode=%s (the modes are run, test, bench, shell): stopping\n", m);
 	kernel_exit(EXIT_FAIL);
 }
 
@@ -169,5 +172,7 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	case MODE_RUN:
 		kprintf("run: done\n");
 		kernel_exit(EXIT_PASS);
+	case MODE_SHELL:
+		shell_run();
 	}
 }

@@ -5,6 +5,7 @@
 #define COM1 0x3f8
 enum { DATA = 0, IER = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5 };
 #define LCR_DLAB 0x80
+#define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
 void serial_init(void)
@@ -30,4 +31,11 @@ void serial_putc(char c)
 	if (c == '\n')
 		put_raw('\r');
 	put_raw(c);
+}
+
+int serial_getc(void)
+{
+	if (!(inb(COM1 + LSR) & LSR_DATA_READY))
+		return -1;
+	return inb(COM1 + DATA);
 }

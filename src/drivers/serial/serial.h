@@ -4,5 +4,7 @@
 
 void serial_init(void);
 void serial_putc(char c);   /* '\n' goes out as "\r\n" */
+/* A received byte (0..255), or -1 if none is waiting: polled, never blocks. */
+int serial_getc(void);
 
 #endif
