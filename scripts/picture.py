@@ -355,8 +355,8 @@ def owners(d):
     return svg("owners", y + 10, body, "Who holds the frames",
                "PICFRAMES and PICOWNER at the end of mode=run, after every process ended: each owner is"
                " counted by the layer that took its frames (docs/picture.md says how); 'uncounted' is"
-               " what none of them counts (kernel stacks, memory objects' index pages, the PMM's own"
-               " boot records). The processes are gone by then, so each is shown as its PROC line"
+               " what none of them counts (mostly the files' memory-object index pages, and the copy of"
+               " the module list). The processes are gone by then, so each is shown as its PROC line"
                " left it.")
 
 

@@ -190,9 +190,18 @@ def main():
     drawn = sum(int(a["data-pages"]) for a in page.within("owners-bar") if "data-pages" in a)
     if drawn != fr["allocated"]:
         probs.append(f"owner segments hold {drawn} pages, allocated={fr['allocated']}")
+    own = {o["name"]: int(o["pages"]) for o in d["PICOWNER"] if o["name"] != "process"}
     for need in ("page_tables", "slabs", "vmm_nodes", "page_cache"):
-        if not any(o["name"] == need for o in d["PICOWNER"]):
+        if need not in own:
             probs.append(f"no PICOWNER name={need}")
+    # Two layers' counts checked against each other: the kernel root holds its
+    # 256 kernel-half tables from boot (paging/root.c), and the slab pages are
+    # the caches' slabs.
+    if own.get("page_tables", 0) < 257:
+        probs.append(f"page_tables={own.get('page_tables')}: the kernel root alone holds 257 tables")
+    cache_pages = sum(int(c["slabs"]) * int(c["pages_per_slab"]) for c in d["PICCACHE"])
+    if own.get("slabs") != cache_pages:
+        probs.append(f"PICOWNER slabs={own.get('slabs')}, the PICCACHE slabs hold {cache_pages} pages")
     tap.check("owners match PICOWNER and add up to the allocated frames", probs)
 
     probs = [f"pid {p['pid']}: no bar of {p['peak_kib']} KiB peak"
