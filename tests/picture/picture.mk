@@ -4,21 +4,21 @@
 # checks the page's parts against the log and renders it with headless
 # chromium (tests/picture/test_picture.py). `make picture` boots mode=run
 # and writes build/picture.html and build/picture.png; `make picture
-# LOG=build/logs/NAME.log` draws a log you already have.
+# PICTURE_LOG=build/logs/NAME.log` draws a log you already have.
 $(B)/host/picture_test: tests/picture/test_picture.py scripts/picture.py
 	@mkdir -p $(dir $@)
 	@printf '#!/bin/sh\n# The picture of memory in a real browser (tests/picture/picture.mk).\nexec %s %s/tests/picture/test_picture.py\n' "$(PYTHON)" "$(CURDIR)" >$@
 	@chmod +x $@
 HOST_BINS += $(B)/host/picture_test
 
-LOG ?=
+PICTURE_LOG ?=
 picture: deps
-ifeq ($(LOG),)
+ifeq ($(PICTURE_LOG),)
 	@$(MAKE) --no-print-directory $(B)/strata.elf $(B)/initrd.tar
 	@$(PYTHON) scripts/harness.py boot --name picture --cmdline mode=run >/dev/null || \
 		{ echo "picture: the mode=run boot failed (build/logs/picture.log)"; exit 1; }
 	@$(PYTHON) scripts/picture.py $(B)/logs/picture.log -o $(B)/picture.html --png $(B)/picture.png
 else
-	@$(PYTHON) scripts/picture.py $(LOG) -o $(B)/picture.html --png $(B)/picture.png
+	@$(PYTHON) scripts/picture.py $(PICTURE_LOG) -o $(B)/picture.html --png $(B)/picture.png
 endif
 .PHONY: picture
