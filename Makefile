@@ -184,6 +184,7 @@ HOST_BINS += $(B)/host/real_programs
 include exercises/exercises.mk
 include tests/gdb/gdb.mk
 include tests/shell/shell.mk
+include tests/picture/picture.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)

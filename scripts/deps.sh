@@ -25,6 +25,7 @@ checks=(
 	"clang|clang"                         # the fuzz targets: libFuzzer is clang's
 	"/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
 	"/usr/include/valgrind/callgrind.h|valgrind"  # make bench counts instructions (bench_instr.sh)
+	"chromium|chromium"                   # the picture of memory's test renders the page (docs/picture.md)
 )
 
 missing=()

@@ -1124,6 +1124,9 @@ def cmd_boot(args):
              smp=args.smp, accel=resolve_accel(args.accel), cpu=args.cpu, judge=judge,
              timeout=args.timeout, modules=args.modules)
     v, r = boot_and_judge(b, echo=True)
+    if args.picture and r is not None:
+        import picture   # scripts/picture.py: the log as an HTML page (docs/picture.md)
+        picture.after_boot(r.log, args.picture, b.name)
     if r is not None:
         print(f"\n--- QEMU exit status {r.status}{' (timed out)' if r.timed_out else ''}, "
               f"{r.seconds:.1f} s, log in {rel(r.log_path)}")
@@ -1190,6 +1193,9 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float)
     p.add_argument("--judge", choices=sorted(JUDGES), help="default: from mode=")
     p.add_argument("--modules", type=int, default=0, help="boot modules for GRUB to load")
+    p.add_argument("--picture", nargs="?", const="build/picture.html", metavar="HTML",
+                   help="after the boot, draw its log as a page (default build/picture.html; "
+                        "mode=run prints what it needs, docs/picture.md)")
 
     args = ap.parse_args(argv)
     args.extra = extra

@@ -159,6 +159,7 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 		slab_trace_demo();
 		slab_report();
 		run_init();
+		void picture_report(void); picture_report();   /* picture.c: the PIC lines, docs/picture.md */
 	}
 	ktest_add_suite("user", user_suite_run);
 

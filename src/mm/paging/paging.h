@@ -240,6 +240,12 @@ void pg_walk_swap(pg_root_t root, va_t va, size_t len, pg_swap_fn fn, void *arg)
  */
 void pg_dump(pg_root_t root, va_t from, va_t to);
 
+/*
+ * Frames root's tables take, the root included: every table reachable from
+ * it, the kernel half's shared ones too. Read-only, for reports (count.c).
+ */
+uint64_t pg_table_count(pg_root_t root);
+
 /* ---- TLB -------------------------------------------------------------- */
 
 /*

@@ -192,6 +192,8 @@ struct slab_obj_info {
 };
 bool slab_class_info(size_t size, struct slab_cache_info *ci);
 bool slab_obj_info(const void *p, struct slab_obj_info *oi);
+/* The n-th cache of the heap's list (0 first), internal ones included; false past the end. */
+bool slab_cache_nth(unsigned n, struct slab_cache_info *ci);
 
 /* ---- tracing ------------------------------------------------------------ */
 

@@ -147,6 +147,20 @@ bool slab_class_info(size_t size, struct slab_cache_info *ci)
 	return true;
 }
 
+/* slab_cache_nth: see slab.h. Under the list's lock, so no cache_destroy unlinks it mid-walk. */
+bool slab_cache_nth(unsigned n, struct slab_cache_info *ci)
+{
+	uint64_t irq = spin_lock_irqsave(&kheap.caches_lock);
+	struct cache *c = kheap.caches;
+
+	while (c && n--)
+		c = c->next;
+	if (c)
+		cache_info(c, ci);
+	spin_unlock_irqrestore(&kheap.caches_lock, irq);
+	return c != NULL;
+}
+
 /* slab_obj_info: see slab.h. */
 bool slab_obj_info(const void *p, struct slab_obj_info *oi)
 {
