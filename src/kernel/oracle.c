@@ -12,14 +12,13 @@
  *     (the harness reads the monitor, then sends a byte on COM1)
  *   ORACLE go space=kernel
  *
- * then the same for space=process, and `ORACLE done`; the boot then ends.
+ * then the same for space=process, and `ORACLE done`; then mode=run goes on.
  * A map line is a run of leaves of one page size and one set of flags,
  * contiguous in va and in pa; flags are r, w, x, u (user) and g (global),
  * '-' where absent.
  */
 #include "kernel/kernel.h"
 #include "kernel/cmdline.h"
-#include "kernel/panic.h"
 #include "kernel/tsc.h"
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/protect.h"
@@ -165,5 +164,4 @@ void oracle_run(void)
 		vmm_space_destroy(s);
 	}
 	kprintf("ORACLE done%s\n", s ? "" : " (no process space)");
-	kernel_exit(EXIT_PASS);
 }

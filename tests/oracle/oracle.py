@@ -153,6 +153,7 @@ def raw_va(va, bits):
 
 
 def canonical(va, bits):
+    """va sign-extended from bit bits-1, as QEMU prints addresses."""
     return va | -(1 << bits) & ((1 << 64) - 1) if va >> (bits - 1) & 1 else va
 
 
@@ -211,8 +212,10 @@ LA57_NOTE = "info mem not compared: with 5 levels QEMU's walk skips present PDPT
 class Qmp:
     """Just enough QMP: the greeting, qmp_capabilities, human-monitor-command."""
 
-    def __init__(self, path, deadline):
+    def __init__(self, path, deadline, proc):
         while True:
+            if proc.poll() is not None:
+                raise EOFError(f"QEMU exited (status {proc.returncode}) before its QMP socket opened")
             try:
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.connect(path)
@@ -266,9 +269,10 @@ def boot():
     log_path = os.path.join(harness.LOGS, f"{b.name}.log")
     deadline = time.monotonic() + BOOT_TIMEOUT
     views, maps, buf, log, problem, qmp = {}, [], b"", [], "", None
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = open(os.path.join(harness.LOGS, f"{b.name}.qemu-stderr"), "w+")
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
     try:
-        qmp = Qmp(qmp_path, deadline)
+        qmp = Qmp(qmp_path, deadline, p)
         done = False
         while not done:
             left = deadline - time.monotonic()
@@ -296,7 +300,7 @@ def boot():
                     # The kernel waits in this space until it reads a byte: ask QEMU now.
                     views[m.group(1)] = {
                         "cr3": int(m.group(2), 16), "levels": int(m.group(3)),
-                        "nmaps": int(m.group(4)), "maps": parse_maps(maps), "map_lines": maps,
+                        "nmaps": int(m.group(4)), "maps": parse_maps(maps),
                         "registers": qmp.hmp("info registers"),
                         "tlb": qmp.hmp("info tlb"), "mem": qmp.hmp("info mem")}
                     maps = []
@@ -310,13 +314,23 @@ def boot():
         if qmp:
             qmp.close()
         try:
-            status = p.wait(timeout=10)     # the kernel ends the boot after ORACLE done
-            if not problem and status != harness.EXIT_PASS:
-                problem = f"QEMU exited with status {status}, not {harness.EXIT_PASS} (pass)"
+            # After ORACLE done, mode=run goes on to its end: the rest of the log is kept.
+            rest, _ = p.communicate(timeout=max(1, deadline - time.monotonic()) if done else 1)
+            log += rest.decode("utf-8", "replace").replace("\r", "").splitlines()
+            if not problem and p.returncode != harness.EXIT_PASS:
+                problem = f"QEMU exited with status {p.returncode}, not {harness.EXIT_PASS} (pass)"
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-            problem = problem or "QEMU still running 10 s after ORACLE done"
+            problem = problem or f"the boot did not end within {BOOT_TIMEOUT} s"
+        if not problem:
+            # The rest of mode=run, judged as any run boot is: the oracle left nothing broken.
+            v = harness.judge_run(p.returncode, False, "\n".join(log))
+            problem = "" if v.ok else f"mode=run after the oracle: {v.reason}"
+        err.seek(0)
+        if problem:
+            log += [f"(QEMU stderr) {l}" for l in err.read().splitlines()[-5:]]
+        err.close()
         if os.path.exists(qmp_path):
             os.unlink(qmp_path)
         os.rmdir(tmp)
