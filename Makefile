@@ -185,6 +185,7 @@ include exercises/exercises.mk
 include tests/gdb/gdb.mk
 include tests/shell/shell.mk
 include tests/picture/picture.mk
+include tests/oracle/oracle.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)

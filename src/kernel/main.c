@@ -154,6 +154,7 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	swap_boot();     /* that disk as the swap area, if its header says it is one */
 	procs_init();
 	if (mode == MODE_RUN) {
+		void oracle_run(void); oracle_run();    /* oracle=1: tests/oracle/ */
 		mm_report();
 		vmm_demo();
 		slab_trace_demo();
