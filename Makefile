@@ -181,6 +181,7 @@ $(B)/host/real_programs: $(B)/libstrata_malloc.so tests/real/run.sh
 	@printf '#!/bin/sh\n# Real programs under build/libstrata_malloc.so (Makefile, the user heap).\nexec %s/tests/real/run.sh\n' "$(CURDIR)" >$@
 	@chmod +x $@
 HOST_BINS += $(B)/host/real_programs
+include tests/tap/tap.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)
