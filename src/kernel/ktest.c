@@ -38,11 +38,12 @@ void ktest_register_counter(const char *name, uint64_t (*read)(void))
  * KTAP text after " # " is free, but the readers look for directives in it:
  * kunit.py takes any " # SKIP" on a result line as a skip, TAP::Parser a
  * SKIP or TODO word after the first "#". So a reason holds no '#' (each is
- * dropped) and no line end, and one that starts with those words is said
- * to be a reason. A name holds no '#' either: kunit.py reads a name up to
+ * dropped) and no line end or tab, and one that starts with skip or todo in
+ * any case gets "reason: " in front. A name holds no '#' either: kunit.py reads a name up to
  * the first one.
  */
-static int starts_with_word(const char *s, const char *w)
+/* s starts with w, in any case (w in lower case). */
+static int starts_with_ci(const char *s, const char *w)
 {
 	for (; *w; s++, w++)
 		if ((*s | 0x20) != *w)
@@ -56,14 +57,14 @@ static void ktap_clean(char *s, size_t size, int is_reason)
 	char *d = s;
 	for (const char *p = s; *p; p++)
 		if (*p != '#')
-			*d++ = *p == '\n' || *p == '\r' ? ' ' : *p;
+			*d++ = *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p;
 	*d = '\0';
 	if (!is_reason)
 		return;
 	const char *t = s;
 	while (*t == ' ')
 		t++;
-	if (!starts_with_word(t, "skip") && !starts_with_word(t, "todo"))
+	if (!starts_with_ci(t, "skip") && !starts_with_ci(t, "todo"))
 		return;
 	size_t n = strlen(s), k = sizeof(prefix) - 1;
 	if (n + k >= size)
@@ -199,9 +200,12 @@ static int run_suite(const char *suite, unsigned index)
 		if (!strcmp(ext[e].name, suite))
 			return ext[e].run(index);
 	unsigned count = 0, n = 0, passed = 0;
+	char name[64];          /* as the result line will spell it: kunit.py matches the two */
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
 		count += !strcmp(t->suite, suite);
-	kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite, count);
+	ksnprintf(name, sizeof(name), "%s", suite);
+	ktap_clean(name, sizeof(name), 0);
+	kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", name, count);
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
 		if (!strcmp(t->suite, suite))
 			passed += run_one(t, ++n);
