@@ -105,8 +105,8 @@ def result_line_problem(body):
     kunit.py reads a name up to the first '#' and takes " # SKIP" anywhere
     on the line as a skip, even on a "not ok"; TAP::Parser takes SKIP or
     TODO after the first '#' as a directive, and a "not ok ... # TODO" as a
-    pass. So: no '#' in the name, at most one " # ", and the only directive
-    is SKIP on an "ok" (a reason starting with SKIP, any case, counts)."""
+    pass. So: no '#' in the name, one " # " at most, and a text after it
+    that starts with SKIP or TODO (any case) only as the SKIP of an "ok"."""
     m = re.match(r"^(not ok|ok)\s+\d+\b ?(.*)$", body)
     if not m:
         return ""
@@ -116,10 +116,12 @@ def result_line_problem(body):
     if "#" in text:
         return "a second '#' after the ' # '"
     d = DIRECTIVE_RE.match(text) if sep else None
-    if d and (m.group(1) == "not ok" or d.group(1).upper() == "TODO"):
-        return f"a failure's reason that reads as a {d.group(1).upper()} directive" \
-            if m.group(1) == "not ok" else "a TODO directive"
-    return ""
+    if not d:
+        return ""
+    word = d.group(1).upper()
+    if m.group(1) == "not ok":
+        return f"a failure's reason that reads as a {word} directive"
+    return "a TODO directive" if word == "TODO" else ""
 
 
 def parse_ktap(text):
@@ -722,14 +724,14 @@ def strict_tap_problem(out):
     result, a "#" comment, or a "TAP version" first line; exactly one plan,
     before or after all the results; results numbered 1, 2, ... up to the
     plan; and no result line a reader would misread (result_line_problem)."""
-    plans, results, plan_at = [], 0, None
+    plans, results, before_plan = [], 0, None   # before_plan: results above the plan
     for i, line in enumerate(out.splitlines(), 1):
         m = TAP_RESULT_RE.match(line)
         if m:
             results += 1
             if int(m.group(2)) != results:
                 return f"line {i}: result {m.group(2)} out of sequence (expected {results}): {line}"
-            if plan_at is not None and plan_at[1] > 0:
+            if before_plan:
                 return f"line {i}: a result after the plan, which came after results: {line}"
             why = result_line_problem(line)
             if why:
@@ -738,7 +740,7 @@ def strict_tap_problem(out):
             plans.append(int(TAP_PLAN_RE.match(line).group(1)))
             if len(plans) > 1:
                 return f"line {i}: a second plan: {line}"
-            plan_at = (i, results)
+            before_plan = results
         elif not (line.startswith("#") or (i == 1 and re.match(r"^TAP version \d+$", line))):
             return f"line {i}: not a TAP line: {line!r}"
     if not plans:
@@ -776,7 +778,7 @@ def run_host_binary(path, timeout=HOST_TIMEOUT, strict=False):
             problems.append(f"stdout is not strict TAP: {why}")
         err = p.stderr.decode("utf-8", "replace")
         if err.strip():
-            out += "--- stderr:\n" + err
+            out += ("\n" if out and not out.endswith("\n") else "") + "--- stderr:\n" + err
     return not problems, "; ".join(problems), out
 
 
