@@ -186,6 +186,7 @@ include tests/gdb/gdb.mk
 include tests/shell/shell.mk
 include tests/picture/picture.mk
 include tests/oracle/oracle.mk
+include tests/tap/tap.mk
 all: $(B)/libstrata_malloc.so
 
 host-build: $(HOST_BINS)

@@ -91,10 +91,37 @@ class Ktap:
     results: int = 0         # number of top-level ok / not ok lines
     not_ok: list = field(default_factory=list)  # every "not ok" line, any depth
     errors: list = field(default_factory=list)  # structural problems (a second header)
+    syntax: list = field(default_factory=list)  # result lines the standard readers misread
 
 
 RESULT_RE = re.compile(r"^(not ok|ok)\s+(\d+)\b")
 PLAN_RE = re.compile(r"^1\.\.(\d+)\s*$")
+DIRECTIVE_RE = re.compile(r"\s*(SKIP|TODO)", re.IGNORECASE)
+
+
+def result_line_problem(body):
+    """Why a TAP/KTAP result line ("ok N name # text") would be misread, or "".
+
+    kunit.py reads a name up to the first '#' and takes " # SKIP" anywhere
+    on the line as a skip, even on a "not ok"; TAP::Parser takes SKIP or
+    TODO after the first '#' as a directive, and a "not ok ... # TODO" as a
+    pass. So: no '#' in the name, one " # " at most, and a text after it
+    that starts with SKIP or TODO (any case) only as the SKIP of an "ok"."""
+    m = re.match(r"^(not ok|ok)\s+\d+\b ?(.*)$", body)
+    if not m:
+        return ""
+    name, sep, text = m.group(2).partition(" # ")
+    if "#" in name:
+        return "a '#' in the test's name"
+    if "#" in text:
+        return "a second '#' after the ' # '"
+    d = DIRECTIVE_RE.match(text) if sep else None
+    if not d:
+        return ""
+    word = d.group(1).upper()
+    if m.group(1) == "not ok":
+        return f"a failure's reason that reads as a {word} directive"
+    return "a TODO directive" if word == "TODO" else ""
 
 
 def parse_ktap(text):
@@ -118,6 +145,9 @@ def parse_ktap(text):
             continue
         m = RESULT_RE.match(body)
         if m:
+            why = result_line_problem(body)
+            if why:
+                k.syntax.append(f"{why}: {line.strip()}")
             if m.group(1) == "not ok":
                 k.not_ok.append(line.strip())
             if top:
@@ -137,7 +167,7 @@ def parse_ktap(text):
 class Verdict:
     ok: bool
     kinds: tuple  # problems found, most important first: panic timeout no_result
-                  # not_ok plan status missing (empty when ok)
+                  # not_ok plan syntax status missing (empty when ok)
     reason: str   # one line for people
 
 
@@ -189,6 +219,10 @@ def judge_test(status, timed_out, text, timeout=0):
         problems.append(("plan", f"plan 1..{k.plan} but {k.results} top-level results"))
     for e in k.errors:
         problems.append(("plan", e))
+    if k.syntax:
+        n = len(k.syntax)
+        problems.append(("syntax", f"KTAP misread by kunit.py or prove: {k.syntax[0]}"
+                         + (f" (and {n - 1} more)" if n > 1 else "")))
     # The exit value must agree with the log.
     if status == EXIT_FAIL and not k.not_ok and not panic_lines(text):
         problems.append(("status", "kernel exited 0x11 (failure) but printed no not ok"))
@@ -687,14 +721,55 @@ class Tally:
 
 # ----------------------------------------------------------- host tests --
 
-def run_host_binary(path, timeout=HOST_TIMEOUT):
+TAP_PLAN_RE = re.compile(r"^1\.\.(\d+)(\s+#.*)?$")
+TAP_RESULT_RE = re.compile(r"^(not ok|ok) (\d+)( |$)")
+
+
+def strict_tap_problem(out):
+    """Why a host program's stdout is not strict TAP, or "".
+
+    What prove accepts under "pragma +strict": every line a plan, a
+    result, a "#" comment, or a "TAP version" first line; exactly one plan,
+    before or after all the results; results numbered 1, 2, ... up to the
+    plan; and no result line a reader would misread (result_line_problem)."""
+    plans, results, before_plan = [], 0, None   # before_plan: results above the plan
+    for i, line in enumerate(out.splitlines(), 1):
+        m = TAP_RESULT_RE.match(line)
+        if m:
+            results += 1
+            if int(m.group(2)) != results:
+                return f"line {i}: result {m.group(2)} out of sequence (expected {results}): {line}"
+            if before_plan:
+                return f"line {i}: a result after the plan, which came after results: {line}"
+            why = result_line_problem(line)
+            if why:
+                return f"line {i}: {why}: {line}"
+        elif TAP_PLAN_RE.match(line):
+            plans.append(int(TAP_PLAN_RE.match(line).group(1)))
+            if len(plans) > 1:
+                return f"line {i}: a second plan: {line}"
+            before_plan = results
+        elif not (line.startswith("#") or (i == 1 and re.match(r"^TAP version \d+$", line))):
+            return f"line {i}: not a TAP line: {line!r}"
+    if not plans:
+        return "no plan (1..N)"
+    if plans[0] != results:
+        return f"plan 1..{plans[0]} but {results} results"
+    return ""
+
+
+def run_host_binary(path, timeout=HOST_TIMEOUT, strict=False):
     """(ok, reason, output) of one host test binary.
-    ok = exit status 0 and no "not ok" line in its TAP output."""
+    ok = exit status 0 and no "not ok" line in its TAP output; if strict,
+    also stdout strict TAP (strict_tap_problem): then stderr is read apart
+    and output is stdout with stderr after it."""
     try:
         p = subprocess.run([os.path.abspath(path)], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout)
+                           stderr=subprocess.PIPE if strict else subprocess.STDOUT,
+                           timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        return False, f"timed out after {timeout} s", (e.stdout or b"").decode("utf-8", "replace")
+        both = (e.stdout or b"") + (e.stderr or b"")
+        return False, f"timed out after {timeout} s", both.decode("utf-8", "replace")
     except OSError as e:
         return False, f"cannot run: {e}", ""
     out = p.stdout.decode("utf-8", "replace")
@@ -705,13 +780,20 @@ def run_host_binary(path, timeout=HOST_TIMEOUT):
     if p.returncode != 0:
         # Negative: killed by a signal (an ASan abort shows as exit status 1).
         problems.append(f"exit status {p.returncode}")
+    if strict:
+        why = strict_tap_problem(out)
+        if why:
+            problems.append(f"stdout is not strict TAP: {why}")
+        err = p.stderr.decode("utf-8", "replace")
+        if err.strip():
+            out += ("\n" if out and not out.endswith("\n") else "") + "--- stderr:\n" + err
     return not problems, "; ".join(problems), out
 
 
 def host_tests(bins, tally):
     for b in bins:
         start = time.monotonic()
-        ok, reason, out = run_host_binary(b)
+        ok, reason, out = run_host_binary(b, strict=True)
         tally.result("host/" + os.path.basename(b), ok, reason,
                      out.splitlines()[-HOST_TAIL:] if not ok else (),
                      time.monotonic() - start)

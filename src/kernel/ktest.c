@@ -34,6 +34,62 @@ void ktest_register_counter(const char *name, uint64_t (*read)(void))
 		counters[ncounters++] = (struct ktest_counter){ name, read };
 }
 
+/*
+ * KTAP text after " # " is free, but the readers look for directives in it:
+ * kunit.py takes any " # SKIP" on a result line as a skip, TAP::Parser a
+ * SKIP or TODO word after the first "#". So a reason holds no '#' (each is
+ * dropped) and no line end or tab, and one that starts with skip or todo in
+ * any case gets "reason: " in front. A name holds no '#' either: kunit.py reads a name up to
+ * the first one.
+ */
+/* s starts with w, in any case (w in lower case). */
+static int starts_with_ci(const char *s, const char *w)
+{
+	for (; *w; s++, w++)
+		if ((*s | 0x20) != *w)
+			return 0;
+	return 1;
+}
+
+static void ktap_clean(char *s, size_t size, int is_reason)
+{
+	static const char prefix[] = "reason: ";
+	char *d = s;
+	for (const char *p = s; *p; p++)
+		if (*p != '#')
+			*d++ = *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p;
+	*d = '\0';
+	if (!is_reason)
+		return;
+	const char *t = s;
+	while (*t == ' ')
+		t++;
+	if (!starts_with_ci(t, "skip") && !starts_with_ci(t, "todo"))
+		return;
+	size_t n = strlen(s), k = sizeof(prefix) - 1;
+	if (n + k >= size)
+		n = size - 1 - k;
+	memmove(s + k, s, n);
+	memcpy(s, prefix, k);
+	s[n + k] = '\0';
+}
+
+void ktest_report(int nested, unsigned n, const char *name, int status, const char *why)
+{
+	char nm[64], r[sizeof(reason)];
+	ksnprintf(nm, sizeof(nm), "%s", name);
+	ktap_clean(nm, sizeof(nm), 0);
+	ksnprintf(r, sizeof(r), "%s", why ? why : "");
+	ktap_clean(r, sizeof(r), 1);
+	const char *in = nested ? "    " : "";
+	if (status == KTEST_SKIP)
+		kprintf("%sok %u %s # SKIP %s\n", in, n, nm, r);
+	else if (status == KTEST_FAIL && r[0])
+		kprintf("%snot ok %u %s # %s\n", in, n, nm, r);
+	else
+		kprintf("%s%s %u %s\n", in, status == KTEST_FAIL ? "not ok" : "ok", n, nm);
+}
+
 void ktest_fail(const char *file, int line, const char *what)
 {
 	kprintf("    # %s:%d: %s\n", file, line, what);
@@ -134,12 +190,7 @@ static int run_one(const struct ktest *t, unsigned n)
 	reason[0] = '\0';
 	t->fn();
 	check_counters(before);
-	if (failed)
-		kprintf("    not ok %u %s # %s\n", n, t->name, reason);
-	else if (skipped)
-		kprintf("    ok %u %s # SKIP %s\n", n, t->name, reason);
-	else
-		kprintf("    ok %u %s\n", n, t->name);
+	ktest_report(1, n, t->name, failed ? KTEST_FAIL : skipped ? KTEST_SKIP : KTEST_PASS, reason);
 	return !failed;
 }
 
@@ -149,13 +200,16 @@ static int run_suite(const char *suite, unsigned index)
 		if (!strcmp(ext[e].name, suite))
 			return ext[e].run(index);
 	unsigned count = 0, n = 0, passed = 0;
+	char name[64];          /* as the result line will spell it: kunit.py matches the two */
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
 		count += !strcmp(t->suite, suite);
-	kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite, count);
+	ksnprintf(name, sizeof(name), "%s", suite);
+	ktap_clean(name, sizeof(name), 0);
+	kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", name, count);
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
 		if (!strcmp(t->suite, suite))
 			passed += run_one(t, ++n);
-	kprintf("%s %u %s\n", passed == count ? "ok" : "not ok", index, suite);
+	ktest_report(0, index, suite, passed == count ? KTEST_PASS : KTEST_FAIL, NULL);
 	return passed == count;
 }
 
@@ -198,8 +252,42 @@ int ktest_run_all(void)
 	for (unsigned i = 0; i < n; i++)
 		ok += run_suite(suites[i], i + 1);
 	kprintf("# ktest: %u of %u suites passed\n", ok, n);
-	if (nproblems)
-		kprintf("not ok %u boot_problems # %s%s\n", n + 1, problem,
-			nproblems > 1 ? " (and more: see above)" : "");
+	if (nproblems) {
+		char why[sizeof(problem) + 24];
+		ksnprintf(why, sizeof(why), "%s%s", problem,
+			  nproblems > 1 ? " (and more: see above)" : "");
+		ktest_report(0, n + 1, "boot_problems", KTEST_FAIL, why);
+	}
 	return ok == n && !nproblems;
+}
+
+/* What a reason and a name become on a result line (ktap_clean). */
+KTEST(ktest, ktap_text_has_no_directive)
+{
+	char s[48];
+	ksnprintf(s, sizeof(s), "x.c:1: a # SKIP b #");
+	ktap_clean(s, sizeof(s), 1);
+	KT_EXPECT(!strcmp(s, "x.c:1: a  SKIP b "));
+	ksnprintf(s, sizeof(s), " Skip\nme");
+	ktap_clean(s, sizeof(s), 1);
+	KT_EXPECT(!strcmp(s, "reason:  Skip me"));
+	ksnprintf(s, sizeof(s), "todo");
+	ktap_clean(s, sizeof(s), 1);
+	KT_EXPECT(!strcmp(s, "reason: todo"));
+	ksnprintf(s, sizeof(s), "skipped_name#2");
+	ktap_clean(s, sizeof(s), 0);
+	KT_EXPECT(!strcmp(s, "skipped_name2"));
+	char t[12] = "SKIP 123456";         /* no room: cut at the end, the prefix kept */
+	ktap_clean(t, sizeof(t), 1);
+	KT_EXPECT(!strcmp(t, "reason: SKI"));
+}
+
+/*
+ * Built to fail like selftest_fail's other test, with a reason that would
+ * read as a skip if printed as it is: the harness's selftest boot checks
+ * that it still reads as a failure.
+ */
+KTEST(selftest_fail, reason_like_a_skip)
+{
+	ktest_fail("ktest", 0, "# SKIP # TODO: a failure all the same");
 }

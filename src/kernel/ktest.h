@@ -42,6 +42,16 @@ void ktest_skip(const char *why);
 #define KT_SKIP(why) do { ktest_skip(why); return; } while (0)
 
 /*
+ * Print one KTAP result line, nested (indented one level) or top-level:
+ * "ok N name", "ok N name # SKIP why" or "not ok N name # why" (no " # "
+ * part if why is NULL or empty). '#' and line ends are taken out of name and
+ * why, and a why starting with SKIP or TODO gets "reason: " in front, so
+ * no reader sees a directive that was not meant.
+ */
+enum { KTEST_PASS, KTEST_FAIL, KTEST_SKIP };
+void ktest_report(int nested, unsigned n, const char *name, int status, const char *why);
+
+/*
  * Run fn(arg) expecting a CPU exception. Returns 1 and fills *f if the
  * exception fn raised had the given vector; 0 if fn returned normally. A
  * fault with another vector is not caught: it is a real failure.

@@ -414,3 +414,145 @@ class PanicOnce(unittest.TestCase):
 
     def test_hang_fails(self):
         self.assertFalse(harness.judge_panic_once(None, True, self.HEAD).ok)
+
+
+# A failure whose reason, printed as it is, kunit.py and prove read as a skip.
+REASON_AS_SKIP = log("""
+    KTAP version 1
+    1..1
+        KTAP version 1
+        # Subtest: vmm
+        1..2
+        ok 1 map # SKIP no 1 GiB pages
+        not ok 2 unmap # x.c:3: s == "a # SKIP b"
+    not ok 1 vmm
+""")
+
+
+class ResultLines(unittest.TestCase):
+    """What the standard readers would misread on a result line."""
+
+    def bad(self, line):
+        self.assertTrue(harness.result_line_problem(line), line)
+
+    def good(self, line):
+        self.assertEqual(harness.result_line_problem(line), "", line)
+
+    def test_plain_lines(self):
+        self.good("ok 1 map")
+        self.good("not ok 2 unmap # x.c:3: frames == 0")
+        self.good("ok 3 grow # SKIP no PKU")
+        self.good("ok 3 grow # skip no PKU")
+        self.good("not ok 4 leak # leak check: frames was 3, now 2 (skip list)")
+
+    def test_a_second_hash(self):
+        self.bad('not ok 2 unmap # x.c:3: s == "a # SKIP b"')
+        self.bad("ok 3 grow # SKIP a # b")
+
+    def test_a_hash_in_the_name(self):
+        self.bad("ok 1 a#b")
+        self.bad("ok 1 a #SKIP")
+
+    def test_a_failure_that_reads_as_a_directive(self):
+        self.bad("not ok 2 unmap # SKIP x")
+        self.bad("not ok 2 unmap #  skipped")
+        self.bad("not ok 2 unmap # TODO fix")
+        self.bad("ok 2 unmap # TODO fix")
+        # What ktest prints instead (src/kernel/ktest.c, ktap_clean).
+        self.good("not ok 2 unmap # reason: SKIP x")
+
+
+class KtapDirectives(unittest.TestCase):
+    def test_parse_records_the_line(self):
+        k = harness.parse_ktap(REASON_AS_SKIP)
+        self.assertEqual(len(k.syntax), 1)
+        self.assertIn("not ok 2 unmap", k.syntax[0])
+
+    def test_judged_a_failure_of_its_own(self):
+        v = harness.judge_test(FAIL, False, REASON_AS_SKIP, 30)
+        self.assertEqual(v.kinds, ("not_ok", "syntax"))
+        self.assertIn("second '#'", v.reason)
+
+    def test_selftest_boot_needs_clean_lines(self):
+        # The selftest boot passes on its not ok only if the line is read as one.
+        self.assertFalse(harness.judge_expect_fail(FAIL, False, REASON_AS_SKIP).ok)
+        self.assertTrue(harness.judge_expect_fail(FAIL, False, NESTED_FAIL).ok)
+
+    def test_clean_log_has_none(self):
+        self.assertEqual(harness.parse_ktap(ALL_PASS).syntax, [])
+        self.assertTrue(harness.judge_test(PASS, False, ALL_PASS, 30).ok)
+
+
+class StrictTap(unittest.TestCase):
+    """A host program's stdout as prove reads it under "pragma +strict"."""
+
+    def problem(self, text):
+        return harness.strict_tap_problem(textwrap.dedent(text).lstrip("\n"))
+
+    def test_good(self):
+        self.assertEqual(self.problem("""
+            # a diagnostic
+            ok 1 a
+            #   console: vmm: address space test
+            not ok 2 b
+            1..2
+            # 1 passed, 1 failed
+        """), "")
+        self.assertEqual(self.problem("TAP version 13\n1..1\nok 1 a # 3 inputs\n"), "")
+        self.assertEqual(self.problem("1..0 # SKIP nothing to do\n"), "")
+
+    def test_report_line_between_results(self):
+        why = self.problem("ok 1 a\nvmm: address space test [10000, 800000000000)\nok 2 b\n1..2\n")
+        self.assertIn("line 2: not a TAP line", why)
+        self.assertIn("vmm: address space", why)
+
+    def test_indented_or_blank_lines(self):
+        self.assertIn("line 2", self.problem("ok 1 a\n  # indented\n1..1\n"))
+        self.assertIn("line 2", self.problem("ok 1 a\n\n1..1\n"))
+
+    def test_plans(self):
+        self.assertEqual(self.problem("ok 1 a\n"), "no plan (1..N)")
+        self.assertIn("a second plan", self.problem("1..1\nok 1 a\n1..1\n"))
+        self.assertIn("plan 1..3 but 2 results", self.problem("ok 1 a\nok 2 b\n1..3\n"))
+        self.assertIn("after the plan", self.problem("ok 1 a\n1..2\nok 2 b\n"))
+
+    def test_numbers_in_sequence(self):
+        self.assertIn("out of sequence", self.problem("ok 1 a\nok 3 b\n1..2\n"))
+
+    def test_misread_result(self):
+        self.assertIn("TODO", self.problem("not ok 1 a # TODO later\n1..1\n"))
+
+    def test_version_only_first(self):
+        self.assertIn("line 2", self.problem("1..1\nTAP version 13\nok 1 a\n"))
+
+
+class HostBinary(unittest.TestCase):
+    """run_host_binary on small scripts standing in for host programs."""
+
+    def run_script(self, body, strict=True):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "prog")
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n" + textwrap.dedent(body))
+            os.chmod(path, 0o755)
+            return harness.run_host_binary(path, timeout=30, strict=strict)
+
+    def test_strict_tap_passes(self):
+        ok, reason, out = self.run_script("echo 'ok 1 a'; echo 'noise' >&2; echo 1..1\n")
+        self.assertTrue(ok, reason)
+        self.assertIn("--- stderr:\nnoise", out)   # stderr kept, apart from the TAP
+
+    def test_report_line_fails_with_the_line(self):
+        ok, reason, _ = self.run_script("echo 'ok 1 a'; echo 'slab: double free'; echo 1..1\n")
+        self.assertFalse(ok)
+        self.assertIn("not strict TAP: line 2: not a TAP line: 'slab: double free'", reason)
+
+    def test_not_strict_for_benches(self):
+        ok, reason, _ = self.run_script("echo 'BENCH name=x ops=1'\n", strict=False)
+        self.assertTrue(ok, reason)
+
+    def test_exit_status_and_not_ok(self):
+        ok, reason, _ = self.run_script("echo 'not ok 1 a'; echo 1..1; exit 1\n")
+        self.assertFalse(ok)
+        self.assertIn("1 not ok: not ok 1 a", reason)
+        self.assertIn("exit status 1", reason)

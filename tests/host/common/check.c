@@ -1,4 +1,5 @@
 #include "check.h"
+#include "fake_arch.h"
 
 int check_failed_in_test;
 
@@ -15,12 +16,14 @@ void check_run(const char *name, void (*fn)(void))
 	check_tests_run++;
 	if (check_failed_in_test)
 		check_tests_failed++;
+	fake_console_end_line();
 	printf("%s %d %s\n", check_failed_in_test ? "not ok" : "ok", check_tests_run, name);
 	fflush(stdout);
 }
 
 int check_finish(void)
 {
+	fake_console_end_line();
 	printf("1..%d\n# %d passed, %d failed\n", check_tests_run,
 	       check_tests_run - check_tests_failed, check_tests_failed);
 	return check_tests_failed ? 1 : 0;

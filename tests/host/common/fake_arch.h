@@ -33,6 +33,12 @@ void fake_cpuid_set(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uin
 void fake_cpuid_reset(void);
 void fake_set_phys_bits(unsigned bits);
 
+/*
+ * The kernel's console (kprintf) prints each line as a TAP "# " diagnostic;
+ * this ends a line it left open, so the next TAP line starts a line.
+ */
+void fake_console_end_line(void);
+
 /* What the fake CPU saw, for tests of TLB maintenance. */
 struct fake_cpu {
 	uint64_t cr3;
