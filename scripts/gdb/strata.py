@@ -742,7 +742,7 @@ class StrataPs(StrataCommand):
 pid, parent, state, name, resident and peak memory (resident now counts
 toward the peak, as proc_list's own reading does), pages shared with others
 (copy-on-write or a file's page cache), pages of shared objects, pages
-copied on write; then the address space (struct vm_space) and its root."""
+copied on write, KiB in swap; then the address space (struct vm_space) and its root."""
     cmd = "strata-ps"
 
     def __init__(self):
@@ -751,26 +751,27 @@ copied on write; then the address space (struct vm_space) and its root."""
     def run(self, argv):
         procs = sym("procs")
         secs = sections()
-        print("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s  %-16s %s" % (
-            "pid", "ppid", "state", "name", "resident", "peak", "shared", "object", "copied", "space", "root"))
+        print("  %5s %5s %-10s %-16s %12s %10s %10s %10s %6s %10s  %-16s %s" % (
+            "pid", "ppid", "state", "name", "resident", "peak", "shared", "object", "copied", "swapped",
+            "space", "root"))
         for i in range(procs.type.range()[1] + 1):
             p = procs[i]
             st = int(p["state"])
             if st == 0:
                 continue
             sp = p["space"]
-            res = shared = objects = copied = 0
+            res = shared = objects = copied = swapped = 0
             where = root = "-"
             if int(sp):
                 s = sp.dereference()
-                res, copied = int(s["resident"]), int(s["cow_copied"])
+                res, copied, swapped = int(s["resident"]), int(s["cow_copied"]), int(s["swapped"])
                 shared, objects = space_sharing(s, secs)
                 where, root = "%x" % int(sp), "%x" % int(s["root"])
             peak = max(int(p["peak"]), res)
             ppid = int(p["parent"].dereference()["pid"]) if int(p["parent"]) else 0
-            print("  %5d %5d %-10s %-16s %9d KiB %6d KiB %6d KiB %6d KiB %6d  %-16s %s" % (
+            print("  %5d %5d %-10s %-16s %9d KiB %6d KiB %6d KiB %6d KiB %6d %6d KiB  %-16s %s" % (
                 int(p["pid"]), ppid, PROC_STATES[st] if st < len(PROC_STATES) else "?", p["name"].string(),
-                res * 4, peak * 4, shared * 4, objects * 4, copied, where, root))
+                res * 4, peak * 4, shared * 4, objects * 4, copied, swapped * 4, where, root))
 
 
 class StrataAttach(StrataCommand):

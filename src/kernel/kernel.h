@@ -44,5 +44,7 @@ void bench_run_all(void);
 struct swap_dev;
 const struct swap_dev *swap_boot_dev(void);     /* NULL without a disk */
 void swap_boot(void);
+void oracle_run(void);          /* oracle.c: oracle=1, the tables for QEMU to check (docs/oracle.md) */
+void picture_report(void);      /* picture.c: the PIC lines a picture of memory is drawn from */
 
 #endif

@@ -154,13 +154,13 @@ void kmain(uint64_t mbi_pa, uint32_t magic)
 	swap_boot();     /* that disk as the swap area, if its header says it is one */
 	procs_init();
 	if (mode == MODE_RUN) {
-		void oracle_run(void); oracle_run();    /* oracle=1: tests/oracle/ */
+		oracle_run();           /* oracle=1: QEMU checks the tables (tests/oracle/) */
 		mm_report();
 		vmm_demo();
 		slab_trace_demo();
 		slab_report();
 		run_init();
-		void picture_report(void); picture_report();   /* picture.c: the PIC lines, docs/picture.md */
+		picture_report();       /* the PIC lines (docs/picture.md) */
 	}
 	ktest_add_suite("user", user_suite_run);
 

@@ -264,7 +264,7 @@ def judge(tap, res, stops, log, status):
             out = []
             for l in lines:
                 m = re.match(r"^\s+(\d+)\s+(\d+)\s+(\w+)\s+(\S+)\s+(\d+) KiB\s+(\d+) KiB\s+(\d+) KiB"
-                             r"\s+(\d+) KiB\s+(\d+)", l)
+                             r"\s+(\d+) KiB\s+(\d+)\s+(\d+) KiB", l)
                 if m:
                     out.append(" ".join(m.groups()))
             return out
