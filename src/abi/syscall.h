@@ -134,7 +134,8 @@
 	X(KILL_EXCEPTION,     12, "exception")        /* any other CPU exception */ \
 	X(KILL_TIMEOUT,       13, "timeout")          /* a test program ran past its time */ \
 	X(KILL_SIGBUS,        14, "sigbus")           /* a mapped file's page past the file's end */ \
-	X(KILL_SWAP_IO,       15, "swap-io")          /* its page is in swap and the disk failed */
+	X(KILL_SWAP_IO,       15, "swap-io")          /* its page is in swap and the disk failed */ \
+	X(KILL_ASKED,         16, "killed")           /* someone asked: the monitor's kill (mode=shell) */
 
 #define STRATA_KILL_ENUM_(name, num, text) name = num,
 enum strata_kill_reason { KILL_NONE = 0, STRATA_KILL_REASONS(STRATA_KILL_ENUM_) };

@@ -35,8 +35,7 @@
 #define ALLOC_MAX_BYTES (64UL << 20)
 #define RUN_TIMEOUT_TICKS (30 * PROC_HZ)  /* a foreground program past this is killed */
 #define PAGES_NARRATED 3                  /* pages N tells the buddy's story for this many */
-/* The ABI has no kill reason for "asked from the console": kill says timeout. */
-#define SHELL_KILL_REASON KILL_TIMEOUT
+#define SHELL_KILL_REASON KILL_ASKED
 
 static bool trace_on = true;              /* the layers narrate what the shell asks of them */
 static void *allocs[ALLOCS_MAX];          /* what alloc returned and free has not taken back */

@@ -13,6 +13,7 @@
 #include "mm/buddy/buddy.h"
 #include "mm/slab/slab.h"
 #include "kernel/cmdline.h"
+#include "kernel/ktest.h"
 
 #define USER_TEST_SECONDS 60
 
@@ -60,10 +61,7 @@ static int run_case(const struct initrd_file *f, unsigned n)
 			ksnprintf(why, sizeof(why), "free frames were %lu before it, %lu after", before, after);
 	}
 	const char *name = f->path + 5;
-	if (why[0])
-		kprintf("    not ok %u %s # %s\n", n, name, why);
-	else
-		kprintf("    ok %u %s\n", n, name);
+	ktest_report(1, n, name, why[0] ? KTEST_FAIL : KTEST_PASS, why);
 	return !why[0];
 }
 
@@ -73,9 +71,10 @@ int user_suite_run(unsigned index)
 	unsigned total = rd->base ? count_tests(rd) : 0, n = 0, passed = 0;
 	kprintf("    KTAP version 1\n    # Subtest: user\n");
 	if (!total) {
-		kprintf("    1..1\n    not ok 1 programs # %s\n", rd->base ?
-			"the ramdisk has no program under /test" : "no boot module named initrd");
-		kprintf("not ok %u user\n", index);
+		kprintf("    1..1\n");
+		ktest_report(1, 1, "programs", KTEST_FAIL, rd->base ?
+			     "the ramdisk has no program under /test" : "no boot module named initrd");
+		ktest_report(0, index, "user", KTEST_FAIL, 0);
 		return 0;
 	}
 	kprintf("    1..%u\n", total);
@@ -84,7 +83,7 @@ int user_suite_run(unsigned index)
 	while (initrd_next(rd, &cur, &f) > 0)
 		if (is_test(&f))
 			passed += run_case(&f, ++n);
-	kprintf("%s %u user\n", passed == total ? "ok" : "not ok", index);
+	ktest_report(0, index, "user", passed == total ? KTEST_PASS : KTEST_FAIL, 0);
 	return passed == total;
 }
 

@@ -251,7 +251,7 @@ def session(s, t):
         out = s.cmd(f"kill {pid}")
         t.check("kill ends it", grab(out, rf"^KILL pid={pid} name=yielder ") is not None and
                 grab(out, rf"^PROC pid={pid} name=yielder exit=killed ") is not None and
-                grab(out, rf"^run: pid {pid} \(yielder\) ended: killed, reason=") is not None,
+                grab(out, rf"^run: pid {pid} \(yielder\) ended: killed, reason=killed") is not None,
                 "no KILL, PROC and 'run: pid N (yielder) ended: killed' lines", out)
         out = s.cmd("ps")
         t.check("ps no longer lists it", out is not None and not grab(out, rf"^\s+{pid}\s"), "still listed", out)
