@@ -4,7 +4,7 @@
  * that space, so that a harness can ask QEMU's monitor what the MMU sees
  * there (`info tlb`, `info mem`) and compare (tests/oracle/, docs/oracle.md).
  *
- * Two spaces in turn, each one printed, announced and waited in:
+ * Three spaces in turn, each one printed, announced and waited in:
  *
  *   ORACLE map va=<hex> pa=<hex> size=<hex> page=<hex> flags=<rwxug> cache=<wb|wt|uc|wc>
  *   ...
@@ -12,7 +12,9 @@
  *     (the harness reads the monitor, then sends a byte on COM1)
  *   ORACLE go space=kernel
  *
- * then the same for space=process, and `ORACLE done`; then mode=run goes on.
+ * then the same for space=process (one the VMM builds with a page of each
+ * kind) and space=program (a program spawn loaded from the file system),
+ * and `ORACLE done`; then mode=run goes on.
  * A map line is a run of leaves of one page size and one set of flags,
  * contiguous in va and in pa; flags are r, w, x, u (user) and g (global),
  * '-' where absent.
@@ -26,6 +28,7 @@
 #include "mm/arch.h"
 #include "mm/paging/paging.h"
 #include "mm/vmm/vmm.h"
+#include "proc/proc.h"
 
 #define COM1_DATA 0x3f8
 #define COM1_LSR  0x3fd
@@ -150,8 +153,25 @@ static struct vm_space *process_space(void)
 	return s;
 }
 
+/*
+ * A real program's space, as spawn leaves it before its first instruction:
+ * its ELF segments from the file system, its stack and guard. Shown, then
+ * the program runs to its end (exit 0) and is reaped.
+ */
+static void show_program(void)
+{
+	char *argv[] = { "/bin/exitcode", "0", NULL };
+	int pid = proc_spawn(argv[0], 2, argv, NULL);
+	if (pid < 0) {
+		kprintf("oracle: %s could not be spawned (%d)\n", argv[0], pid);
+		return;
+	}
+	show_space(proc_by_pid(pid)->space, "program");
+	vmm_switch(vmm_kernel_space());
+	proc_run(pid, 10 * PROC_HZ);
+}
+
 /* oracle=1: see the top of the file. Returns at once without the option. */
-void oracle_run(void);
 void oracle_run(void)
 {
 	if (cmdline_int("oracle", 0) != 1)
@@ -163,5 +183,6 @@ void oracle_run(void)
 		vmm_switch(vmm_kernel_space());
 		vmm_space_destroy(s);
 	}
+	show_program();
 	kprintf("ORACLE done%s\n", s ? "" : " (no process space)");
 }

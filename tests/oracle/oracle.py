@@ -430,7 +430,7 @@ failed = False
 
 
 def main():
-    print("1..3")
+    print("1..4")
     try:
         views, log, problem = boot()
     except harness.HarnessError as e:
@@ -439,7 +439,7 @@ def main():
         print(f"# boot: {problem}")
         for l in log[-15:]:
             print(f"#   {l}")
-    for n, space in ((1, "kernel"), (2, "process")):
+    for n, space in ((1, "kernel"), (2, "process"), (3, "program")):
         v = views.get(space)
         if not v:
             tap(n, False, f"{space} space agrees with QEMU's info tlb and info mem",
@@ -457,7 +457,7 @@ def main():
         ok, diag = check_comparer(v)
     else:
         ok, diag = False, ["no space was read: nothing to mutate"]
-    tap(3, ok, "the comparer reports a changed, a missing and an extra page", diag)
+    tap(4, ok, "the comparer reports a changed, a missing and an extra page", diag)
     return 1 if failed else 0
 
 
