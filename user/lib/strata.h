@@ -117,5 +117,8 @@ void stack_touch(size_t kib);
  */
 unsigned long workset_word(unsigned long who, unsigned long i);
 unsigned long workset_churn(volatile unsigned long *p, unsigned long bytes, unsigned long who);
+/* bytes of new private memory holding who's set (NULL if mmap failed), and its wrong words. */
+volatile unsigned long *workset_map(unsigned long bytes, unsigned long who);
+unsigned long workset_wrong(volatile unsigned long *p, unsigned long bytes, unsigned long who);
 
 #endif

@@ -11,15 +11,30 @@ unsigned long workset_word(unsigned long who, unsigned long i)
 	return x ^ (x >> 29);
 }
 
+unsigned long workset_wrong(volatile unsigned long *p, unsigned long bytes, unsigned long who)
+{
+	unsigned long bad = 0;
+	for (unsigned long i = 0; i < bytes / sizeof(long); i++)
+		bad += p[i] != workset_word(who, i);
+	return bad;
+}
+
 unsigned long workset_churn(volatile unsigned long *p, unsigned long bytes, unsigned long who)
 {
-	unsigned long words = bytes / sizeof(long), bad = 0;
-	for (unsigned long i = 0; i < words; i++) {
+	for (unsigned long i = 0; i < bytes / sizeof(long); i++) {
 		p[i] = workset_word(who, i);
 		if (i % (64 * 1024) == 0)
 			yield();                /* the other processes run too: every set is live */
 	}
-	for (unsigned long i = 0; i < words; i++)
-		bad += p[i] != workset_word(who, i);
-	return bad;
+	return workset_wrong(p, bytes, who);
+}
+
+volatile unsigned long *workset_map(unsigned long bytes, unsigned long who)
+{
+	volatile unsigned long *p = mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (is_err((long)p))
+		return 0;
+	for (unsigned long i = 0; i < bytes / sizeof(long); i++)
+		p[i] = workset_word(who, i);
+	return p;
 }

@@ -83,12 +83,10 @@ static void t_full_swap_kills_the_largest(void)
 	}
 	printf("# parent %lu KiB, child %lu KiB, free RAM %lu KiB, swap %lu KiB\n", small / 1024, big / 1024,
 	       m0.free_kib, m0.swap_kib);
-	volatile unsigned long *p = mmap(0, small, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	T_EXPECT(!is_err((long)p));
-	if (is_err((long)p))
+	volatile unsigned long *p = workset_map(small, 1);
+	T_EXPECT(p != 0);
+	if (!p)
 		return;
-	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		p[i] = workset_word(1, i);
 	long pid = fork();
 	if (pid == 0) {
 		volatile unsigned long *q = mmap(0, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -97,10 +95,7 @@ static void t_full_swap_kills_the_largest(void)
 	int status = -1;
 	T_EQ(wait(pid, &status), pid);
 	T_EQ(STRATA_KILL_REASON(status), KILL_OOM);
-	unsigned long bad = 0;
-	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		bad += p[i] != workset_word(1, i);
-	T_EQ(bad, 0);
+	T_EQ(workset_wrong(p, small, 1), 0);
 	T_EQ(munmap((void *)p, small), 0);
 	meminfo(&m1);
 	T_EQ(m1.swap_used_kib - m1.swap_kept_kib, m0.swap_used_kib - m0.swap_kept_kib);

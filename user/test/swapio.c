@@ -50,12 +50,10 @@ static void t_read_error_kills_only_the_faulter(void)
 	}
 	printf("# parent %lu KiB, child %lu KiB, free RAM %lu KiB, swap %lu KiB\n", small / 1024, big / 1024,
 	       m0.free_kib, m0.swap_kib);
-	volatile unsigned long *p = mmap(0, small, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	T_EXPECT(!is_err((long)p));
-	if (is_err((long)p))
+	volatile unsigned long *p = workset_map(small, 1);
+	T_EXPECT(p != 0);
+	if (!p)
 		return;
-	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		p[i] = workset_word(1, i);
 
 	int status = child_churn(big, 2);
 	meminfo(&m1);
@@ -68,10 +66,7 @@ static void t_read_error_kills_only_the_faulter(void)
 	T_EQ(m1.swap_errors - m0.swap_errors, 1);
 	printf("# the child died with reason=swap-io; %lu page(s) of the parent in swap\n", m1.swapped_kib / 4);
 
-	unsigned long bad = 0;
-	for (unsigned long i = 0; i < small / sizeof(long); i++)
-		bad += p[i] != workset_word(1, i);
-	T_EQ(bad, 0);                                   /* the parent's pages came back right */
+	T_EQ(workset_wrong(p, small, 1), 0);                                   /* the parent's pages came back right */
 	T_EQ(munmap((void *)p, small), 0);
 	meminfo(&m1);
 	T_EQ(m1.swap_used_kib - m1.swap_kept_kib, m0.swap_used_kib - m0.swap_kept_kib);       /* the dead child's slots too */
