@@ -19,7 +19,7 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((forma
 /* Bytes in the largest unit that holds them exactly: "3 GiB", "639 KiB", "2120.8 KiB". */
 void fmt_size(char *buf, size_t n, uint64_t bytes);
 
-/* Where kprintf's characters go; set once at start-up. */
+/* Where kprintf's characters go: set at start-up (the monitor, shell.c, swaps it for a moment to keep only a report's tagged line). */
 void console_set_sink(void (*putc)(char c));
 /* The console for this CPU from now on, whoever held it: the panic path. */
 void console_take(void);
