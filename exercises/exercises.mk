@@ -8,20 +8,34 @@ EX_B := $(B)/exercises
 # A bitmap PMM behind src/mm/buddy/buddy.h, graded by the buddy suite's
 # black-box tests (exercises/bitmap_pmm/grade.c says which and why).
 EX_BITMAP_TESTS := $(addprefix tests/host/buddy/,fixture.c sanitize_test.c init_test.c api_test.c model_test.c)
-EX_BITMAP_SRCS  := $(wildcard exercises/bitmap_pmm/*.c) src/mm/buddy/memmap.c $(MM_COMMON) src/boot/bootinfo.c
-$(EX_B)/bitmap_pmm: $(EX_BITMAP_TESTS) $(EX_BITMAP_SRCS) $(HCOMMON) $(shell find src tests/host -name '*.h')
+EX_BITMAP_BELOW := src/mm/buddy/memmap.c $(MM_COMMON) src/boot/bootinfo.c
+EX_BITMAP_SRCS  := $(wildcard exercises/bitmap_pmm/*.c) $(EX_BITMAP_BELOW)
+EX_HDRS         := $(shell find src tests/host -name '*.h')
+$(EX_B)/bitmap_pmm: $(EX_BITMAP_TESTS) $(EX_BITMAP_SRCS) $(HCOMMON) $(EX_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HCFLAGS) -Itests/host/buddy -o $@ $(EX_BITMAP_TESTS) $(EX_BITMAP_SRCS) $(HCOMMON)
+
+# The same grader over the reference solution (reference/: reading it
+# spoils the exercise).
+EX_BITMAP_REF := exercises/bitmap_pmm/grade.c exercises/bitmap_pmm/reference/bitmap_pmm.c $(EX_BITMAP_BELOW)
+$(EX_B)/bitmap_pmm_ref: $(EX_BITMAP_TESTS) $(EX_BITMAP_REF) $(HCOMMON) $(EX_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HCFLAGS) -Itests/host/buddy -o $@ $(EX_BITMAP_TESTS) $(EX_BITMAP_REF) $(HCOMMON)
 
 # A page heap on VM_GUARD: every object on pages of its own with an
 # unmapped guard page right after it. exercises/page_heap/grade.c grades
 # it, then the VMM's own suite runs, to show nothing below was broken.
 EX_PAGE_HEAP_SRCS := $(wildcard exercises/page_heap/*.c) $(HOST_vmm)
-$(EX_B)/page_heap: $(EX_PAGE_HEAP_SRCS) $(HCOMMON) $(wildcard exercises/page_heap/*.h) $(shell find src tests/host -name '*.h')
+$(EX_B)/page_heap: $(EX_PAGE_HEAP_SRCS) $(HCOMMON) $(wildcard exercises/page_heap/*.h) $(EX_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HCFLAGS) -Iexercises/page_heap -o $@ $(EX_PAGE_HEAP_SRCS) $(HCOMMON)
 
-.PHONY: exercise-bitmap-pmm exercise-page-heap exercises-list
+EX_PAGE_HEAP_REF := exercises/page_heap/grade.c exercises/page_heap/reference/page_heap.c $(HOST_vmm)
+$(EX_B)/page_heap_ref: $(EX_PAGE_HEAP_REF) $(HCOMMON) $(wildcard exercises/page_heap/*.h) $(EX_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HCFLAGS) -Iexercises/page_heap -o $@ $(EX_PAGE_HEAP_REF) $(HCOMMON)
+
+.PHONY: exercise-bitmap-pmm exercise-page-heap exercise-reference exercises-list
 exercise-bitmap-pmm: $(EX_B)/bitmap_pmm
 	$(EX_B)/bitmap_pmm
 
@@ -29,6 +43,13 @@ exercise-page-heap: $(EX_B)/page_heap $(B)/host/test_vmm
 	$(EX_B)/page_heap
 	$(B)/host/test_vmm
 
+# Both graders over the references: what a correct solution scores.
+exercise-reference: $(EX_B)/bitmap_pmm_ref $(EX_B)/page_heap_ref $(B)/host/test_vmm
+	$(EX_B)/bitmap_pmm_ref
+	$(EX_B)/page_heap_ref
+	$(B)/host/test_vmm
+
 exercises-list:
 	@echo "exercise-bitmap-pmm  a bitmap PMM behind buddy.h (exercises/bitmap_pmm/)"
 	@echo "exercise-page-heap   a page heap on VM_GUARD (exercises/page_heap/)"
+	@echo "exercise-reference   both graders over the reference solutions (spoilers)"
