@@ -1,7 +1,9 @@
 # exercises/exercises.mk - exercises graded by the project's own tests
 # (docs/exercises.md). Each target builds one host test program from the
 # exercise's files in place of the layer's, runs it and prints its TAP;
-# the skeletons as shipped fail. Not part of `make test` or HOST_BINS.
+# the skeletons as shipped fail. The graders are not in HOST_BINS; one
+# host test, build/host/exercises_graded (at the end), runs each against
+# its skeleton and its reference solution.
 
 EX_B := $(B)/exercises
 
@@ -53,3 +55,15 @@ exercises-list:
 	@echo "exercise-bitmap-pmm  a bitmap PMM behind buddy.h (exercises/bitmap_pmm/)"
 	@echo "exercise-page-heap   a page heap on VM_GUARD (exercises/page_heap/)"
 	@echo "exercise-reference   both graders over the reference solutions (spoilers)"
+
+# build/host/exercises_graded, in `make test`: every grader must report
+# failures for its skeleton and pass its reference (exercises/graded.sh).
+# The graders are its prerequisites, so host-build builds them. The VMM
+# suite that exercise-page-heap runs after its grader links no exercise
+# code and runs in make test on its own, so it is not repeated here.
+EX_GRADED := bitmap_pmm $(EX_B)/bitmap_pmm $(EX_B)/bitmap_pmm_ref page_heap $(EX_B)/page_heap $(EX_B)/page_heap_ref
+$(B)/host/exercises_graded: exercises/graded.sh $(filter $(EX_B)/%,$(EX_GRADED))
+	@mkdir -p $(dir $@)
+	@printf '#!/bin/sh\n# The exercises graders against skeletons and references (exercises/exercises.mk).\nexec %s/exercises/graded.sh %s\n' "$(CURDIR)" "$(foreach w,$(EX_GRADED),$(if $(filter $(EX_B)/%,$(w)),$(CURDIR)/$(w),$(w)))" >$@
+	@chmod +x $@
+HOST_BINS += $(B)/host/exercises_graded
