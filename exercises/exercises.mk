@@ -67,3 +67,6 @@ $(B)/host/exercises_graded: exercises/graded.sh $(filter $(EX_B)/%,$(EX_GRADED))
 	@printf '#!/bin/sh\n# The exercises graders against skeletons and references (exercises/exercises.mk).\nexec %s/exercises/graded.sh %s\n' "$(CURDIR)" "$(foreach w,$(EX_GRADED),$(if $(filter $(EX_B)/%,$(w)),$(CURDIR)/$(w),$(w)))" >$@
 	@chmod +x $@
 HOST_BINS += $(B)/host/exercises_graded
+# The Makefile's .SECONDARY would leave a deleted grader unbuilt under an
+# up-to-date wrapper: host-build names them itself.
+host-build: $(filter $(EX_B)/%,$(EX_GRADED))
