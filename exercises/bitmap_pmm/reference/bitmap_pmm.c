@@ -174,8 +174,9 @@ static bool keep_reserved(pfn_t p)
 
 /*
  * The highest n frames of RAM above the first MiB that no protected range
- * touches (out of the DMA zones where RAM allows). Try the top of each
- * range of RAM; below whatever protected range is in the way, try again.
+ * touches, so the metadata stays out of the DMA zones where RAM allows.
+ * Try the top of each range of RAM; below whatever protected range is in
+ * the way, try again.
  */
 static pfn_t place_metadata(uint64_t n)
 {
@@ -240,11 +241,12 @@ int pmm_init(const struct pmm_boot *boot)
 	pm.nframes = boot->reachable ? boot->reachable >> PAGE_SHIFT : UINT64_MAX >> PAGE_SHIFT;
 	pfn_t top = 0;
 	bool left_out = false;
-	for (size_t i = 0; i < pm.nsan; i++)
-		if (ram(i, &lo, &hi)) {
-			top = hi > top ? hi : top;
-			left_out |= (pm.san[i].base + pm.san[i].len) >> PAGE_SHIFT > hi;
-		}
+	for (size_t i = 0; i < pm.nsan; i++) {
+		const struct mem_range *r = &pm.san[i];
+		left_out |= r->type == MEM_AVAILABLE && (r->base + r->len) >> PAGE_SHIFT > pm.nframes;
+		if (ram(i, &lo, &hi) && hi > top)
+			top = hi;
+	}
 	if (!top) {
 		kprintf("pmm: the memory map has no usable RAM (%zu entries)\n", boot->map_len);
 		return fail(PMM_E_NO_RAM);
