@@ -85,7 +85,10 @@ static void test_misuse(void)
 	uint8_t *p = ph_alloc(64);
 	REQUIRE(p);
 	CHECK_EQ(ph_free(p + 1), -1);                   /* not an object's start */
+	CHECK_EQ(ph_free(p + 16), -1);                  /* aligned, in its first page, but still not its start */
 	CHECK_EQ(ph_free((void *)(VMM_KLARGE_BASE + 123 * PG)), -1);     /* nothing there */
+	struct vm_region r;
+	CHECK(vmm_lookup(vmm_kernel_space(), (uintptr_t)p, &r) && r.kind == VM_ANON);  /* the refusals changed nothing */
 	CHECK_EQ(ph_free(p), 0);
 	CHECK_EQ(ph_free(p), -1);                       /* twice */
 	pmm_drain_all_caches();
