@@ -52,7 +52,8 @@ static int swap_out_locked(struct vm_space *s, va_t va)
 	if (pg_swap_out(s->root, va, slot, &got, &dirty) || got != pa)
 		MM_PANIC("vmm", "swap out of mapped page %lx refused by the tables", va);
 	/* Clean: not written since it was read from the slot, into this same frame. */
-	if (kept && !dirty && kept_pa == pa) {
+	bool clean = kept && !dirty && kept_pa == pa;
+	if (clean) {
 		swap_count_clean();
 	} else if (swap_write_slot(slot, phys_to_virt(pa))) {
 		if (pg_map(s->root, va, pa, PAGE_SIZE, pf | PG_SIZE_4K | PG_MAP_REPLACE |
@@ -65,7 +66,7 @@ static int swap_out_locked(struct vm_space *s, va_t va)
 	n->r.resident--, s->resident--;
 	s->swapped++;
 	MM_TRACE("vmm", "page %lx: frame pa 0x%llx %s swap slot %llu, freed", va, (unsigned long long)pa,
-		 kept && !dirty && kept_pa == pa ? "clean, its bytes still in" : "written to",
+		 clean ? "clean, its bytes still in" : "written to",
 		 (unsigned long long)slot);
 	return 0;
 }
