@@ -26,6 +26,8 @@ checks=(
 	"/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
 	"/usr/include/valgrind/callgrind.h|valgrind"  # make bench counts instructions (bench_instr.sh)
 	"chromium|chromium"                   # the picture of memory's test renders the page (docs/picture.md)
+	"gdb|gdb"                             # make debug, and the test of Strata's GDB commands (docs/gdb.md)
+	"prove|perl"                          # the strict-TAP check lets prove judge host programs
 )
 
 missing=()
