@@ -240,11 +240,14 @@ def judge_clean_exit(status, timed_out, text, timeout, required):
         else:
             problems.append(("no_result",
                              f"triple fault or reset: QEMU exited with no result (status {status})"))
-    lines = text.splitlines()
-    for rx in required:
-        if not any(re.search(rx, l) for l in lines):
-            problems.append(("missing", f"no line matching /{rx}/"))
+    problems += [("missing", f"no line matching /{rx}/") for rx in missing_lines(required, text)]
     return verdict_from(problems)
+
+
+def missing_lines(required, text):
+    """The regexes of required that no line of text matches."""
+    lines = text.splitlines()
+    return [rx for rx in required if not any(re.search(rx, l) for l in lines)]
 
 
 def judge_run(status, timed_out, text, timeout=0):
@@ -638,9 +641,7 @@ def cpus_problem(smp, text, online_wanted=None):
 
 def required_problem(required, text):
     """What is missing of the lines a boot must print beyond its judge's."""
-    lines = text.splitlines()
-    missing = [rx for rx in required if not any(re.search(rx, l) for l in lines)]
-    return "; ".join(f"no line matching /{rx}/" for rx in missing)
+    return "; ".join(f"no line matching /{rx}/" for rx in missing_lines(required, text))
 
 
 def boot_and_judge(b, echo=False):
@@ -1095,12 +1096,7 @@ def cmd_bench(args):
                f"{acc} wall clock: cycles_per_op is TSC cycles"
         print(f"# kernel mode=bench, {m}, {b.mem}, {b.smp} cpu ({secs}); {what}; this host has "
               f"{os.cpu_count()} cores: SMP lines with more vCPUs than that take turns")
-        if r:
-            for l in r.log.splitlines():
-                if l.startswith("BENCH"):
-                    l = l.rstrip("\r") + tag
-                    print(l)
-                    seen.append(l)
+        bench_lines(r, tag, seen)
         if v.ok:
             print_comparisons(bench_ns(seen), m)  # under icount the kernel side is instructions
             bench_swap("tcg" if m == "kvm" else m, seen)
@@ -1125,13 +1121,18 @@ def bench_swap(m, seen):
     v, r = boot_and_judge(b)
     print(f"# kernel mode=bench bench=swap, {m}, {b.mem} and a 64 MiB disk "
           f"({r.seconds:.1f} s)" if r else f"# kernel bench=swap, {m}: no boot")
-    for l in (r.log.splitlines() if r else []):
-        if l.startswith("BENCH"):
-            l = l.rstrip("\r") + (" unit=instr" if m == "icount" else " accel=tcg")
-            print(l)
-            seen.append(l)
+    bench_lines(r, " unit=instr" if m == "icount" else " accel=tcg", seen)
     if not v.ok:
         print(f"# bench=swap boot failed: {v.reason}")
+
+
+def bench_lines(r, tag, seen):
+    """A kernel boot's BENCH lines, tagged with how they were measured, printed and kept in seen."""
+    for l in (r.log.splitlines() if r else []):
+        if l.startswith("BENCH"):
+            l = l.rstrip("\r") + tag
+            print(l)
+            seen.append(l)
 
 
 def cmd_shell(args):

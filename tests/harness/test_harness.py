@@ -246,6 +246,13 @@ class JudgeOthers(unittest.TestCase):
         self.assertEqual(harness.judge_run(0, False, log("")).kinds, ("no_result",))
         self.assertIn("panic", harness.judge_run(FAIL, False, log("PANIC: x\n")).kinds)
 
+    def test_required_lines(self):
+        # Boot.required: lines a boot must print whatever its judge (the swapio boot's KILL line).
+        text = "KILL pid=2 name=x reason=swap-io\r\n    ok 1 case\n"
+        self.assertEqual(harness.required_problem((r"^KILL .*reason=swap-io", r"^\s*ok 1 case$"), text), "")
+        self.assertEqual(harness.required_problem((r"^KILL .*reason=oom", r"^\s*ok 1 case$"), text),
+                         "no line matching /^KILL .*reason=oom/")
+
     def test_bench(self):
         self.assertTrue(harness.judge_bench(PASS, False, "BENCH name=x ops=1\n").ok)
         self.assertFalse(harness.judge_bench(PASS, False, "no numbers\n").ok)
