@@ -6,47 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fs_test.h"
+#include "ustar.h"
 
 #define TAR_MAX (64 * 1024)
 
 static uint8_t tar[TAR_MAX];
 static size_t tar_len;
 
-static void octal(uint8_t *f, size_t n, uint64_t v)
-{
-	f[n - 1] = '\0';
-	for (size_t i = n - 1; i-- > 0; v >>= 3)
-		f[i] = (uint8_t)('0' + (v & 7));
-}
-
-static void set_checksum(uint8_t *h)
-{
-	unsigned sum = 0;
-	memset(h + 148, ' ', 8);
-	for (int i = 0; i < 512; i++)
-		sum += h[i];
-	octal(h + 148, 7, sum);
-}
-
 /* Append an entry of type type ('0' a file, '5' a directory); returns its header. */
 static uint8_t *add(const char *name, char type, const void *data, size_t size)
 {
-	uint8_t *h = tar + tar_len;
-	memset(h, 0, 512);
-	memcpy(h, name, strnlen(name, 100));
-	memcpy(h + 100, "0000644", 8);
-	memcpy(h + 108, "0000000", 8);
-	memcpy(h + 116, "0000000", 8);
-	octal(h + 124, 12, size);
-	octal(h + 136, 12, 0);
-	h[156] = (uint8_t)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
-	set_checksum(h);
-	tar_len += 512;
-	if (data)
-		memcpy(tar + tar_len, data, size);
-	tar_len += (size + 511) / 512 * 512;
-	return h;
+	return ustar_add(tar, &tar_len, NULL, name, type, data, size);
 }
 
 static void expect_file(const char *path, const void *data, size_t size)

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "proc/initrd.h"
 #include "test_initrd.h"
+#include "ustar.h"
 
 #define TAR_MAX (64 * 1024)
 
@@ -31,44 +32,10 @@ static void tar_reset(void)
 	t.len = 0;
 }
 
-static void octal(uint8_t *f, size_t n, uint64_t v)
-{
-	/* n - 1 digits and a NUL, as GNU tar writes size and checksum-like fields. */
-	f[n - 1] = '\0';
-	for (size_t i = n - 1; i-- > 0; v >>= 3)
-		f[i] = (uint8_t)('0' + (v & 7));
-}
-
-static void set_checksum(uint8_t *h)
-{
-	unsigned sum = 0;
-	memset(h + 148, ' ', 8);
-	for (int i = 0; i < 512; i++)
-		sum += h[i];
-	octal(h + 148, 7, sum);     /* six digits, NUL, then the space left from above */
-}
-
-/* Append an entry; returns its header so a test can spoil it (then call set_checksum or not). */
+/* Append an entry; returns its header so a test can spoil it (then call ustar_checksum or not). */
 static uint8_t *add(const char *prefix, const char *name, char type, const void *data, size_t size)
 {
-	uint8_t *h = t.b + t.len;
-	memset(h, 0, 512);
-	memcpy(h, name, strnlen(name, 100));
-	memcpy(h + 100, "0000644", 8);
-	memcpy(h + 108, "0000000", 8);
-	memcpy(h + 116, "0000000", 8);
-	octal(h + 124, 12, size);
-	octal(h + 136, 12, 0);
-	h[156] = (uint8_t)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
-	if (prefix)
-		memcpy(h + 345, prefix, strnlen(prefix, 155));
-	set_checksum(h);
-	t.len += 512;
-	if (data)
-		memcpy(t.b + t.len, data, size);
-	t.len += (size + 511) / 512 * 512;
-	return h;
+	return ustar_add(t.b, &t.len, prefix, name, type, data, size);
 }
 
 static void add_file(const char *name, const char *text)
@@ -168,8 +135,8 @@ static void directories_and_links_skipped(void)
 	add(NULL, "dir/", '5', NULL, 0);
 	/* A hard link says a size but stores no data (POSIX): the next header follows at once. */
 	uint8_t *h = add(NULL, "link", '1', NULL, 0);
-	octal(h + 124, 12, 4096);
-	set_checksum(h);
+	ustar_octal(h + 124, 12, 4096);
+	ustar_checksum(h);
 	add(NULL, "sym", '2', NULL, 0);
 	add(NULL, "fifo", '6', NULL, 0);
 	add_file("dir/file", "F");
@@ -251,13 +218,13 @@ static void field_spellings_accepted(void)
 	tar_reset();
 	uint8_t *h = add(NULL, "spaces", '0', "abc", 3);
 	memcpy(h + 124, "      3     ", 12);           /* leading spaces, space terminated */
-	set_checksum(h);
+	ustar_checksum(h);
 	h = add(NULL, "twelve", '0', "abcd", 4);
 	memcpy(h + 124, "000000000004", 12);           /* every byte a digit */
-	set_checksum(h);
+	ustar_checksum(h);
 	h = add(NULL, "gnu", '0', "g", 1);
 	memcpy(h + 257, "ustar  \0", 8);               /* GNU tar's old magic */
-	set_checksum(h);
+	ustar_checksum(h);
 	h = add(NULL, "sum-spaces", '0', "s", 1);
 	unsigned sum = 0;
 	memset(h + 148, ' ', 8);
@@ -330,23 +297,23 @@ static void expect_bad_second(void (*edit)(uint8_t *h), int err)
 	CHECK(initrd_find(r, "good", &f));
 }
 
-static void no_magic(uint8_t *h) { memcpy(h + 257, "ustaR", 5); set_checksum(h); }
-static void old_tar(uint8_t *h) { memset(h + 257, 0, 8); set_checksum(h); }
-static void wrong_version(uint8_t *h) { memcpy(h + 263, "01", 2); set_checksum(h); }
+static void no_magic(uint8_t *h) { memcpy(h + 257, "ustaR", 5); ustar_checksum(h); }
+static void old_tar(uint8_t *h) { memset(h + 257, 0, 8); ustar_checksum(h); }
+static void wrong_version(uint8_t *h) { memcpy(h + 263, "01", 2); ustar_checksum(h); }
 static void name_changed(uint8_t *h) { h[0] = 'c'; }
 static void sum_off_by_one(uint8_t *h) { h[148 + 5]++; }
 static void sum_not_octal(uint8_t *h) { h[148 + 2] = '9'; }
 static void sum_empty(uint8_t *h) { memset(h + 148, ' ', 8); }
-static void size_nine(uint8_t *h) { h[124 + 10] = '9'; set_checksum(h); }
-static void size_base256(uint8_t *h) { memset(h + 124, 0, 12); h[124] = 0x80; h[135] = 1; set_checksum(h); }
-static void size_empty(uint8_t *h) { memset(h + 124, 0, 12); set_checksum(h); }
-static void size_junk_after(uint8_t *h) { h[124 + 11] = 'x'; set_checksum(h); }
-static void size_past_end(uint8_t *h) { octal(h + 124, 12, 4096); set_checksum(h); }
-static void size_huge(uint8_t *h) { memcpy(h + 124, "77777777777", 11); set_checksum(h); }
-static void name_empty(uint8_t *h) { memset(h, 0, 100); set_checksum(h); }
-static void name_dot_slash(uint8_t *h) { memcpy(h, "./\0", 3); set_checksum(h); }
-static void name_slashes(uint8_t *h) { memcpy(h, "//", 3); set_checksum(h); }
-static void empty_name_dir(uint8_t *h) { memset(h, 0, 100); h[156] = '5'; set_checksum(h); }
+static void size_nine(uint8_t *h) { h[124 + 10] = '9'; ustar_checksum(h); }
+static void size_base256(uint8_t *h) { memset(h + 124, 0, 12); h[124] = 0x80; h[135] = 1; ustar_checksum(h); }
+static void size_empty(uint8_t *h) { memset(h + 124, 0, 12); ustar_checksum(h); }
+static void size_junk_after(uint8_t *h) { h[124 + 11] = 'x'; ustar_checksum(h); }
+static void size_past_end(uint8_t *h) { ustar_octal(h + 124, 12, 4096); ustar_checksum(h); }
+static void size_huge(uint8_t *h) { memcpy(h + 124, "77777777777", 11); ustar_checksum(h); }
+static void name_empty(uint8_t *h) { memset(h, 0, 100); ustar_checksum(h); }
+static void name_dot_slash(uint8_t *h) { memcpy(h, "./\0", 3); ustar_checksum(h); }
+static void name_slashes(uint8_t *h) { memcpy(h, "//", 3); ustar_checksum(h); }
+static void empty_name_dir(uint8_t *h) { memset(h, 0, 100); h[156] = '5'; ustar_checksum(h); }
 
 static void bad_headers_refused(void)
 {
@@ -481,7 +448,7 @@ static void mutations_stay_inside(void)
 		/* Repair the checksums half the time, so damage gets past them. */
 		for (size_t at = 0; rnd() % 2 && at + 512 <= l; at += 512)
 			if (!memcmp(t.b + at + 257, "ustar", 5))
-				set_checksum(t.b + at);
+				ustar_checksum(t.b + at);
 		const struct initrd *r = rd_of(l);
 		struct initrd_file f;
 		size_t cursor = 0;
